@@ -1,0 +1,77 @@
+# Builds ngx_http_totp_module as a dynamic module against Debian's nginx-dev
+# tree, so the result loads into Debian's own nginx binary (--with-compat).
+#
+#   make            the module and the C unit tests
+#   make test       every test (t/*.t) with prove
+#   make deps       apt-installs what the build and the tests need
+
+SHELL := /bin/bash
+
+NGINX_SRC ?= /usr/share/nginx/src
+BUILD     := build
+NGX_TREE  := $(BUILD)/nginx
+MODULE_SO := $(BUILD)/ngx_http_totp_module.so
+
+MODULE_SRCS := ngx_http_totp_module.c $(wildcard src/*.c src/*.h)
+
+UNIT_CFLAGS := -std=c99 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+               -Isrc
+UNITS := $(BUILD)/t/otp_test
+
+PROVE ?= prove
+
+# Debian package names; nginx-dev's tree is configured with Debian's own
+# flags, so its configure needs the PCRE2, zlib and OpenSSL headers too.
+DEPS := nginx nginx-dev libhiredis-dev libqrencode-dev libssl-dev \
+        libpcre2-dev zlib1g-dev gcc make perl redis-server redis-tools \
+        oathtool coreutils wrk valgrind
+
+.PHONY: all deps test test-valgrind clean
+
+all: $(MODULE_SO) $(UNITS)
+
+deps:
+	@missing=; \
+	for p in $(DEPS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+	        | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "make deps: installing$$missing"; \
+	    sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	    $$sudo apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	        --no-install-recommends $$missing >/dev/null; \
+	fi
+
+# configure runs once per change of `config`; nginx's own Makefile then
+# recompiles only the module's objects that changed.
+$(NGX_TREE)/objs/Makefile: config | deps
+	rm -rf $(NGX_TREE)
+	mkdir -p $(BUILD)
+	cp -a $(NGINX_SRC) $(NGX_TREE)
+	cd $(NGX_TREE) && . ./conf_flags && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
+	    || { tail -20 configure.log; exit 1; }
+
+$(MODULE_SO): $(NGX_TREE)/objs/Makefile $(MODULE_SRCS)
+	$(MAKE) -s -C $(NGX_TREE) -f objs/Makefile modules
+	cp $(NGX_TREE)/objs/ngx_http_totp_module.so $@
+
+$(BUILD)/t/otp_test: t/unit/otp_test.c src/ngx_http_totp_otp.c \
+                     src/ngx_http_totp_otp.h | deps
+	mkdir -p $(BUILD)/t
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/otp_test.c src/ngx_http_totp_otp.c \
+	    -lcrypto
+
+test: all
+	$(PROVE) -I t/lib t/
+
+# nginx runs under valgrind (master_process off) for the tests that drive
+# the module's Redis layer; t/lib fails a test on any valgrind error.
+test-valgrind: all
+	TOTP_TEST_VALGRIND=1 $(PROVE) -I t/lib t/redis*.t t/health*.t
+
+clean:
+	rm -rf $(BUILD)

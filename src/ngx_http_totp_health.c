@@ -1,0 +1,188 @@
+
+/*
+ * totp_health: a content handler for load balancers.  It answers 200 with
+ * Redis's round-trip time when Redis runs a trivial script, 503 otherwise.
+ * A script rather than a bare PING: the gate cannot work without Redis's
+ * scripting, so a Redis that only answers PING is not healthy for it.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <time.h>
+
+#include "ngx_http_totp_module.h"
+
+
+typedef struct {
+    ngx_http_request_t           *request;
+    struct timespec               start;
+} ngx_http_totp_health_ctx_t;
+
+
+static void ngx_http_totp_health_done(void *data, redisReply *reply);
+static ngx_int_t ngx_http_totp_health_send(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *body);
+static ngx_int_t ngx_http_totp_health_no_store(ngx_http_request_t *r);
+
+
+static ngx_http_totp_redis_script_t  ngx_http_totp_health_ping =
+    ngx_http_totp_redis_script("return redis.call('PING')");
+
+static ngx_str_t  ngx_http_totp_health_unavailable =
+    ngx_string("{\"redis\":\"unavailable\"}" CRLF);
+
+
+ngx_int_t
+ngx_http_totp_health_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_http_totp_health_ctx_t  *ctx;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_totp_health_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    (void) clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+
+    if (ngx_http_totp_redis_eval(r->pool, &ngx_http_totp_health_ping, 0, 0,
+                                 NULL, ngx_http_totp_health_done, ctx)
+        != NGX_OK)
+    {
+        return ngx_http_totp_health_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         &ngx_http_totp_health_unavailable);
+    }
+
+    /* a client that leaves stops the wait; the command is cancelled */
+
+    r->read_event_handler = ngx_http_test_reading;
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_totp_health_done(void *data, redisReply *reply)
+{
+    ngx_http_totp_health_ctx_t  *ctx = data;
+
+    u_char               buf[64];
+    int64_t              us;
+    ngx_int_t            rc;
+    ngx_str_t            body;
+    struct timespec      now;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    c = r->connection;
+
+    if (reply == NULL
+        || reply->type != REDIS_REPLY_STATUS
+        || reply->len != 4
+        || ngx_strncmp(reply->str, "PONG", 4) != 0)
+    {
+        if (reply) {
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "totp: redis health check got an unexpected "
+                          "reply: %*s", (size_t) reply->len,
+                          reply->str ? reply->str : "");
+        }
+
+        rc = ngx_http_totp_health_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                       &ngx_http_totp_health_unavailable);
+
+    } else {
+        (void) clock_gettime(CLOCK_MONOTONIC, &now);
+
+        us = (int64_t) (now.tv_sec - ctx->start.tv_sec) * 1000000
+             + (now.tv_nsec - ctx->start.tv_nsec) / 1000;
+
+        body.data = buf;
+        body.len = ngx_sprintf(buf, "{\"redis\":\"ok\",\"rtt_ms\":%L.%03L}"
+                               CRLF, us / 1000, us % 1000)
+                   - buf;
+
+        rc = ngx_http_totp_health_send(r, NGX_HTTP_OK, &body);
+    }
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_totp_health_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *body)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = body->len;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    /* a cached answer would hide an outage from the balancer */
+
+    if (ngx_http_totp_health_no_store(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_create_temp_buf(r->pool, body->len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, body->data, body->len);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_totp_health_no_store(ngx_http_request_t *r)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "no-store");
+
+    return NGX_OK;
+}

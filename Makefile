@@ -2,6 +2,7 @@
 # tree, so the result loads into Debian's own nginx binary (--with-compat).
 #
 #   make            the module and the C unit tests
+#   make demo       Redis, nginx and a demo console on 127.0.0.1
 #   make test       every test (t/*.t) with prove
 #   make deps       apt-installs what the build and the tests need
 
@@ -24,9 +25,9 @@ PROVE ?= prove
 # flags, so its configure needs the PCRE2, zlib and OpenSSL headers too.
 DEPS := nginx nginx-dev libhiredis-dev libqrencode-dev libssl-dev \
         libpcre2-dev zlib1g-dev gcc make perl redis-server redis-tools \
-        oathtool coreutils wrk valgrind
+        oathtool coreutils curl wrk valgrind
 
-.PHONY: all deps test test-valgrind clean
+.PHONY: all deps demo test test-valgrind clean
 
 all: $(MODULE_SO) $(UNITS)
 
@@ -64,6 +65,9 @@ $(BUILD)/t/otp_test: t/unit/otp_test.c src/ngx_http_totp_otp.c \
 	mkdir -p $(BUILD)/t
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/otp_test.c src/ngx_http_totp_otp.c \
 	    -lcrypto
+
+demo: all
+	tools/demo
 
 test: all
 	$(PROVE) -I t/lib t/

@@ -22,8 +22,11 @@ static char *ngx_http_totp_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_totp_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_totp_algorithm(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_totp_digits(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_totp_period(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_http_totp_skew(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_totp_health(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_totp_wipe_secret(void *data);
@@ -31,24 +34,14 @@ static ngx_int_t ngx_http_totp_init_process(ngx_cycle_t *cycle);
 static void ngx_http_totp_exit_process(ngx_cycle_t *cycle);
 
 
-/* keep in step with totp_alg_t */
-static ngx_conf_enum_t  ngx_http_totp_algorithms[] = {
-    { ngx_string("sha1"), TOTP_SHA1 },
-    { ngx_string("sha256"), TOTP_SHA256 },
-    { ngx_string("sha512"), TOTP_SHA512 },
-    { ngx_null_string, 0 }
-};
-
 static ngx_conf_post_handler_pt  ngx_http_totp_digits_post =
     ngx_http_totp_digits;
 
 static ngx_conf_post_handler_pt  ngx_http_totp_period_post =
     ngx_http_totp_period;
 
-/* each step of skew widens the window a guesser has by two codes */
-static ngx_conf_num_bounds_t  ngx_http_totp_skew_bounds = {
-    ngx_conf_check_num_bounds, 0, 10
-};
+static ngx_conf_post_handler_pt  ngx_http_totp_skew_post =
+    ngx_http_totp_skew;
 
 
 static ngx_command_t  ngx_http_totp_commands[] = {
@@ -69,10 +62,10 @@ static ngx_command_t  ngx_http_totp_commands[] = {
 
     { ngx_string("totp_algorithm"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_totp_algorithm,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_totp_loc_conf_t, algorithm),
-      &ngx_http_totp_algorithms },
+      NULL },
 
     { ngx_string("totp_digits"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -93,7 +86,7 @@ static ngx_command_t  ngx_http_totp_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_totp_loc_conf_t, skew),
-      &ngx_http_totp_skew_bounds },
+      &ngx_http_totp_skew_post },
 
     { ngx_string("totp_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -245,7 +238,7 @@ ngx_http_totp_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char  *p = conf;
 
-    ngx_str_t  *key, *value;
+    ngx_str_t  *key;
 
     key = (ngx_str_t *) (p + cmd->offset);
 
@@ -253,34 +246,33 @@ ngx_http_totp_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
-    value = cf->args->elts;
-
-    return ngx_http_totp_read_secret_file(cf, &value[1], key,
-                                          NGX_HTTP_TOTP_KEY_MIN,
+    return ngx_http_totp_read_secret_file(cf, key, NGX_HTTP_TOTP_KEY_MIN,
                                           NGX_HTTP_TOTP_KEY_MAX);
 }
 
 
 /*
- * Reads a small file that holds a secret (a key, a password) at
- * configuration time, so workers never touch the file system for it.
- * The copy is wiped when the configuration's pool goes away.
+ * Reads the small file that the directive being parsed names, and that
+ * holds a secret (a key, a password), at configuration time, so workers
+ * never touch the file system for it.  The copy is wiped when the
+ * configuration's pool goes away.
  */
 
 char *
-ngx_http_totp_read_secret_file(ngx_conf_t *cf, ngx_str_t *name,
-    ngx_str_t *secret, size_t min, size_t max)
+ngx_http_totp_read_secret_file(ngx_conf_t *cf, ngx_str_t *secret,
+    size_t min, size_t max)
 {
     char                *rv;
     u_char              *buf;
     ssize_t              n;
     ngx_fd_t             fd;
-    ngx_str_t            path;
+    ngx_str_t           *value, path;
     ngx_file_t           file;
     ngx_file_info_t      fi;
     ngx_pool_cleanup_t  *cln;
 
-    path = *name;
+    value = cf->args->elts;
+    path = value[1];
 
     if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -289,7 +281,7 @@ ngx_http_totp_read_secret_file(ngx_conf_t *cf, ngx_str_t *name,
     fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &path);
+                           "\"%V\" cannot open \"%V\"", &value[0], &path);
         return NGX_CONF_ERROR;
     }
 
@@ -303,14 +295,20 @@ ngx_http_totp_read_secret_file(ngx_conf_t *cf, ngx_str_t *name,
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_fd_info_n " \"%V\" failed", &path);
+                           "\"%V\" cannot stat \"%V\"", &value[0], &path);
+        goto done;
+    }
+
+    if (!ngx_is_file(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" file \"%V\" is %s", &value[0], &path,
+                           ngx_is_dir(&fi) ? "a directory"
+                                           : "not a regular file");
         goto done;
     }
 
     if ((size_t) ngx_file_size(&fi) > max) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" is larger than %uz bytes", &path, max);
-        goto done;
+        goto too_large;
     }
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
@@ -334,15 +332,14 @@ ngx_http_totp_read_secret_file(ngx_conf_t *cf, ngx_str_t *name,
     }
 
     if ((size_t) n > max) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" is larger than %uz bytes", &path, max);
-        goto done;
+        goto too_large;
     }
 
     if ((size_t) n < min) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" holds %z bytes, at least %uz are needed",
-                           &path, n, min);
+                           "\"%V\" file \"%V\" holds %z bytes, "
+                           "at least %uz are needed",
+                           &value[0], &path, n, min);
         goto done;
     }
 
@@ -351,6 +348,13 @@ ngx_http_totp_read_secret_file(ngx_conf_t *cf, ngx_str_t *name,
     buf = NULL;
 
     rv = NGX_CONF_OK;
+    goto done;
+
+too_large:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%V\" file \"%V\" is larger than %uz bytes",
+                       &value[0], &path, max);
 
 done:
 
@@ -379,6 +383,36 @@ ngx_http_totp_wipe_secret(void *data)
 
 
 static char *
+ngx_http_totp_algorithm(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t  *algp;
+    totp_alg_t   alg;
+
+    algp = (ngx_uint_t *) (p + cmd->offset);
+
+    if (*algp != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (totp_alg_parse((char *) value[1].data, value[1].len, &alg) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must be \"sha1\", \"sha256\" or "
+                           "\"sha512\", not \"%V\"", &value[0], &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    *algp = alg;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
 ngx_http_totp_digits(ngx_conf_t *cf, void *post, void *data)
 {
     ngx_uint_t  *np = data;
@@ -402,6 +436,21 @@ ngx_http_totp_period(ngx_conf_t *cf, void *post, void *data)
 
     if (*tp < 1 || *tp > 3600) {
         return "must be between 1s and 1h";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_totp_skew(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_uint_t  *np = data;
+
+    /* each step of skew gives a guesser two more codes that pass */
+
+    if (*np > TOTP_SKEW_MAX) {
+        return "must be between 0 and 10";
     }
 
     return NGX_CONF_OK;

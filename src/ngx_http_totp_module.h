@@ -36,8 +36,8 @@ typedef struct {
 } ngx_http_totp_loc_conf_t;
 
 
-char *ngx_http_totp_read_secret_file(ngx_conf_t *cf, ngx_str_t *name,
-    ngx_str_t *secret, size_t min, size_t max);
+char *ngx_http_totp_read_secret_file(ngx_conf_t *cf, ngx_str_t *secret,
+    size_t min, size_t max);
 
 ngx_int_t ngx_http_totp_health_handler(ngx_http_request_t *r);
 

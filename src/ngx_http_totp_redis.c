@@ -133,7 +133,7 @@ ngx_http_totp_redis_set_addr(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (value[1].len > 5 && ngx_strncmp(value[1].data, "unix:", 5) == 0) {
         len = value[1].len - 5;
 
-        if (value[1].data[5] != '/'
+        if (len < 2 || value[1].data[5] != '/'
             || len >= sizeof(((struct sockaddr_un *) 0)->sun_path))
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -226,7 +226,7 @@ ngx_http_totp_redis_set_password(ngx_conf_t *cf, ngx_command_t *cmd,
 
     value = cf->args->elts;
 
-    rv = ngx_http_totp_read_secret_file(cf, &value[1], &rcf->password, 1,
+    rv = ngx_http_totp_read_secret_file(cf, &rcf->password, 1,
                                         NGX_HTTP_TOTP_REDIS_PASSWORD_MAX);
     if (rv != NGX_CONF_OK) {
         return rv;

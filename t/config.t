@@ -1,0 +1,284 @@
+#!/usr/bin/perl
+
+# Configuration checks: the module loads, good values pass `nginx -t`, and
+# bad ones fail it with a message that names the directive (the contract:
+# an admin must be able to tell which line to fix).
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+
+use TotpTest;
+
+my $t = TotpTest->new;
+my $port = $t->port('http');
+
+# file names that hold no directive name, so that "names the directive"
+# cannot be satisfied by a path in the message
+my $key = $t->write_file('good.key', join '', map { chr } 0 .. 31);
+my $key_max = $t->write_file('max.key', 'k' x 4096);
+my $key_big = $t->write_file('big.key', 'k' x 4097);
+my $key_short = $t->write_file('short.key', 'k' x 31);
+my $empty = $t->write_file('empty', '');
+my $newline = $t->write_file('newline', "\n");
+my $password = $t->write_file('pass', "secret\n");
+my $missing = $t->dir . '/no-such-file';
+my $a_dir = $t->dir . '/a-dir';
+
+mkdir $a_dir or die "$a_dir: $!";
+
+# A config around the given lines: %o: http, server, location (lines for
+# that level), no_key (leave totp_key_file out).
+sub conf {
+    my (%o) = @_;
+
+    my $http = $o{http} // '';
+    $http = "totp_key_file $key;\n$http" unless $o{no_key};
+
+    return <<"EOF";
+$http
+
+server {
+    listen 127.0.0.1:$port;
+    $o{server}
+
+    location / {
+        $o{location}
+        return 204;
+    }
+}
+EOF
+}
+
+sub accepts {
+    my ($name, %o) = @_;
+
+    $o{$_} //= '' for qw(server location);
+    $t->write_config(conf(%o));
+
+    my ($ok, $out) = $t->nginx_test;
+    ok($ok, "accepted: $name") or diag $out;
+}
+
+# $fragment: a regexp for what the message must say beyond the name
+sub rejects {
+    my ($name, $directive, $fragment, %o) = @_;
+
+    $o{$_} //= '' for qw(server location);
+    $t->write_config(conf(%o));
+
+    my ($ok, $out) = $t->nginx_test;
+
+    subtest "rejected: $name" => sub {
+        ok(!$ok, 'nginx -t fails');
+
+        # a crash fails too, but without this line
+        like($out, qr/test failed/, 'as a configuration error');
+
+        # not for want of the module
+        unlike($out, qr/unknown directive/, 'the directive is known');
+
+        like($out, qr/(?<![\w-])\Q$directive\E(?![\w-])/,
+             "the message names $directive");
+
+        like($out, $fragment, 'the message says why') if $fragment;
+    } or diag $out;
+}
+
+
+# loading
+
+# Debian loads modules for every site (modules-enabled): loaded and unused,
+# the module must not demand anything.
+accepts('module loaded, no totp directive', no_key => 1);
+
+accepts('minimal config using the module',
+        location => 'location /health { totp_health; }');
+
+
+# totp_key_file
+
+accepts('totp_key_file, 32 bytes (binary)');
+accepts('totp_key_file, 4096 bytes', no_key => 1,
+        http => "totp_key_file $key_max;");
+
+rejects('totp_key_file, missing file', 'totp_key_file',
+        qr/\Q$missing\E.*No such file/, no_key => 1,
+        http => "totp_key_file $missing;");
+rejects('totp_key_file, 31 bytes', 'totp_key_file', qr/at least 32/,
+        no_key => 1, http => "totp_key_file $key_short;");
+rejects('totp_key_file, empty', 'totp_key_file', qr/at least 32/,
+        no_key => 1, http => "totp_key_file $empty;");
+rejects('totp_key_file, 4097 bytes', 'totp_key_file', qr/4096/,
+        no_key => 1, http => "totp_key_file $key_big;");
+rejects('totp_key_file, a directory', 'totp_key_file', qr/directory/,
+        no_key => 1, http => "totp_key_file $a_dir;");
+rejects('totp_key_file, duplicate', 'totp_key_file', qr/duplicate/,
+        http => "totp_key_file $key;");
+rejects('totp_key_file, in server', 'totp_key_file', qr/not allowed here/,
+        server => "totp_key_file $key;");
+rejects('totp_key_file, no argument', 'totp_key_file',
+        qr/invalid number of arguments/, http => 'totp_key_file;');
+
+
+# totp_key_file_previous
+
+accepts('totp_key_file_previous', http => "totp_key_file_previous $key;");
+
+rejects('totp_key_file_previous, missing file', 'totp_key_file_previous',
+        qr/No such file/, http => "totp_key_file_previous $missing;");
+rejects('totp_key_file_previous, 31 bytes', 'totp_key_file_previous',
+        qr/at least 32/, http => "totp_key_file_previous $key_short;");
+rejects('totp_key_file_previous, duplicate', 'totp_key_file_previous',
+        qr/duplicate/, http => "totp_key_file_previous $key;\n"
+                              . "totp_key_file_previous $key;");
+
+
+# totp_algorithm, totp_digits, totp_period, totp_skew: every level
+
+for my $alg (qw(sha1 sha256 sha512)) {
+    accepts("totp_algorithm $alg", location => "totp_algorithm $alg;");
+}
+
+accepts('totp_digits 6 (http), 8 (server)', http => 'totp_digits 6;',
+        server => 'totp_digits 8;');
+accepts('totp_period 30, 60s, 1h', http => 'totp_period 30;',
+        server => 'totp_period 60s;', location => 'totp_period 1h;');
+accepts('totp_skew 0, 10', http => 'totp_skew 0;',
+        location => 'totp_skew 10;');
+
+rejects('totp_algorithm md5', 'totp_algorithm', qr/md5/,
+        location => 'totp_algorithm md5;');
+rejects('totp_algorithm SHA-1', 'totp_algorithm', qr/SHA-1/,
+        http => 'totp_algorithm SHA-1;');
+
+rejects('totp_digits 7', 'totp_digits', qr/6 or 8/,
+        location => 'totp_digits 7;');
+rejects('totp_digits 5', 'totp_digits', qr/6 or 8/,
+        server => 'totp_digits 5;');
+rejects('totp_digits abc', 'totp_digits', qr/invalid/,
+        http => 'totp_digits abc;');
+
+rejects('totp_period 0', 'totp_period', qr/between 1s and 1h/,
+        location => 'totp_period 0;');
+rejects('totp_period 2h', 'totp_period', qr/between 1s and 1h/,
+        location => 'totp_period 2h;');
+rejects('totp_period abc', 'totp_period', qr/invalid/,
+        http => 'totp_period abc;');
+
+rejects('totp_skew 11', 'totp_skew', qr/\b10\b/,
+        location => 'totp_skew 11;');
+rejects('totp_skew -1', 'totp_skew', qr/invalid/,
+        location => 'totp_skew -1;');
+
+
+# totp_redis: resolved at configuration time, never in a worker
+
+accepts('totp_redis unix:/tmp/x.sock', http => 'totp_redis unix:/tmp/x.sock;');
+accepts('totp_redis [::1]:6380', http => 'totp_redis [::1]:6380;');
+accepts('totp_redis localhost:6379', http => 'totp_redis localhost:6379;');
+accepts('totp_redis 127.0.0.1 (default port)',
+        http => 'totp_redis 127.0.0.1;');
+
+rejects('totp_redis, name that does not resolve', 'totp_redis',
+        qr/no-such-host\.invalid/,
+        http => 'totp_redis no-such-host.invalid:6379;');
+rejects('totp_redis unix:relative', 'totp_redis', qr/absolute/,
+        http => 'totp_redis unix:relative;');
+rejects('totp_redis, socket path too long', 'totp_redis', qr/shorter/,
+        http => 'totp_redis unix:/' . ('x' x 120) . ';');
+rejects('totp_redis 1.2.3.4:99999', 'totp_redis', qr/port/,
+        http => 'totp_redis 1.2.3.4:99999;');
+rejects('totp_redis 127.0.0.1:0', 'totp_redis', qr/port/,
+        http => 'totp_redis 127.0.0.1:0;');
+rejects('totp_redis with a path', 'totp_redis', qr/127\.0\.0\.1:6379\/x/,
+        http => 'totp_redis 127.0.0.1:6379/x;');
+rejects('totp_redis, duplicate', 'totp_redis', qr/duplicate/,
+        http => "totp_redis 127.0.0.1:6379;\ntotp_redis 127.0.0.1:6380;");
+rejects('totp_redis in server', 'totp_redis', qr/not allowed here/,
+        server => 'totp_redis 127.0.0.1:6379;');
+
+
+# totp_redis_password: read once, by the master
+
+accepts('totp_redis_password, a file ending with a newline',
+        http => "totp_redis_password $password;");
+
+rejects('totp_redis_password, missing file', 'totp_redis_password',
+        qr/No such file/, http => "totp_redis_password $missing;");
+rejects('totp_redis_password, empty file', 'totp_redis_password', undef,
+        http => "totp_redis_password $empty;");
+rejects('totp_redis_password, only a newline', 'totp_redis_password',
+        qr/empty/, http => "totp_redis_password $newline;");
+rejects('totp_redis_password, duplicate', 'totp_redis_password',
+        qr/duplicate/, http => "totp_redis_password $password;\n"
+                             . "totp_redis_password $password;");
+
+
+# totp_redis_db, totp_redis_prefix, totp_redis_timeout
+
+accepts('totp_redis_db 0, prefix app:, timeout 250ms',
+        http => "totp_redis_db 0;\ntotp_redis_prefix app:;\n"
+                . 'totp_redis_timeout 250ms;');
+accepts('totp_redis_db 15, timeout 1s',
+        http => "totp_redis_db 15;\ntotp_redis_timeout 1s;");
+
+rejects('totp_redis_db -1', 'totp_redis_db', qr/invalid/,
+        http => 'totp_redis_db -1;');
+rejects('totp_redis_db x', 'totp_redis_db', qr/invalid/,
+        http => 'totp_redis_db x;');
+
+rejects('totp_redis_prefix "a b"', 'totp_redis_prefix', qr/space/,
+        http => 'totp_redis_prefix "a b";');
+rejects('totp_redis_prefix x{y}', 'totp_redis_prefix', qr/"\{"/,
+        http => 'totp_redis_prefix "x{y}";');
+rejects('totp_redis_prefix x{', 'totp_redis_prefix', qr/"\{"/,
+        http => 'totp_redis_prefix "x{";');
+rejects('totp_redis_prefix x}', 'totp_redis_prefix', qr/"\}"/,
+        http => 'totp_redis_prefix "x}";');
+rejects('totp_redis_prefix, 65 bytes', 'totp_redis_prefix', qr/64/,
+        http => 'totp_redis_prefix ' . ('p' x 65) . ';');
+
+rejects('totp_redis_timeout 0', 'totp_redis_timeout', qr/more than 0/,
+        http => 'totp_redis_timeout 0;');
+rejects('totp_redis_timeout abc', 'totp_redis_timeout', qr/invalid/,
+        http => 'totp_redis_timeout abc;');
+
+
+# totp_health: a content handler of its own location
+
+rejects('totp_health in server', 'totp_health', qr/not allowed here/,
+        server => 'totp_health;');
+rejects('totp_health in http', 'totp_health', qr/not allowed here/,
+        http => 'totp_health;');
+rejects('totp_health with an argument', 'totp_health',
+        qr/invalid number of arguments/,
+        location => 'location /health { totp_health on; }');
+rejects('totp_health with another content handler', 'totp_health',
+        qr/conflicts/,
+        location => 'location /health { proxy_pass http://127.0.0.1:1; '
+                    . 'totp_health; }');
+
+
+# everything at once, as an admin would write it
+
+accepts('a full configuration', http => <<"EOF", location => <<'EOF');
+totp_key_file_previous $key_max;
+totp_redis unix:/run/redis/redis.sock;
+totp_redis_password $password;
+totp_redis_db 3;
+totp_redis_prefix gate:;
+totp_redis_timeout 500ms;
+totp_algorithm sha256;
+totp_digits 8;
+totp_period 60s;
+totp_skew 2;
+EOF
+location = /_health { totp_health; }
+EOF
+
+done_testing();

@@ -1,0 +1,176 @@
+package TotpTest::Redis;
+
+# A throw-away redis-server for one test, started by TotpTest->redis.
+# It persists nothing (save "", appendonly no), so a restart empties it.
+
+use strict;
+use warnings;
+
+use IO::Select;
+use IO::Socket::INET;
+use IO::Socket::UNIX;
+use Time::HiRes qw(time sleep);
+
+use TotpTest::Proc;
+
+# %o: dir (the test dir), name, port or unix, password, conf, timeout
+sub new {
+    my ($class, %o) = @_;
+
+    my $self = bless {
+        dir      => $o{dir},
+        name     => $o{name} // 'redis',
+        port     => $o{unix} ? 0 : $o{port},
+        password => $o{password},
+        timeout  => $o{timeout} // 10,
+    }, $class;
+
+    my $base = "$self->{dir}/$self->{name}";
+
+    $self->{socket} = "$base.sock" if $o{unix};
+    $self->{conf_file} = "$base.conf";
+    $self->{log_file} = "$base.log";
+
+    mkdir "$base.data" or die "mkdir $base.data: $!\n";
+
+    my @conf = (
+        "port $self->{port}",
+        'bind 127.0.0.1',
+        'daemonize no',
+        'logfile ""',
+        'save ""',
+        'appendonly no',
+        'dir ' . _quote("$base.data"),
+    );
+
+    push @conf, 'unixsocket ' . _quote($self->{socket}), 'unixsocketperm 700'
+        if $o{unix};
+    push @conf, 'requirepass ' . _quote($o{password})
+        if defined $o{password};
+    push @conf, $o{conf} if defined $o{conf};
+
+    open my $fh, '>', $self->{conf_file} or die "$self->{conf_file}: $!\n";
+    print $fh map { "$_\n" } @conf;
+    close $fh or die "$self->{conf_file}: $!\n";
+
+    $self->start;
+
+    return $self;
+}
+
+sub port   { $_[0]{port} }
+sub socket { $_[0]{socket} }
+sub pid    { $_[0]{pid} }
+
+# as the module's totp_redis directive takes it
+sub addr {
+    my ($self) = @_;
+    return $self->{socket} ? "unix:$self->{socket}" : "127.0.0.1:$self->{port}";
+}
+
+sub start {
+    my ($self) = @_;
+
+    die "redis $self->{name} is already running\n" if $self->{pid};
+
+    $self->{pid} = TotpTest::Proc::spawn(
+        ['redis-server', $self->{conf_file}], $self->{log_file}, 'TERM');
+
+    my $end = time + $self->{timeout};
+
+    until ($self->_ping) {
+        if (defined(my $status = TotpTest::Proc::reap($self->{pid}, 0))) {
+            delete $self->{pid};
+            die "redis $self->{name} "
+                . TotpTest::Proc::describe_status($status) . " at start:\n"
+                . $self->_log_tail;
+        }
+
+        if (time >= $end) {
+            $self->stop;
+            die "redis $self->{name} did not start:\n" . $self->_log_tail;
+        }
+
+        sleep 0.02;
+    }
+
+    return $self;
+}
+
+# SIGTERM is redis's SHUTDOWN; with save "" it writes nothing.
+sub stop {
+    my ($self) = @_;
+
+    my $pid = delete $self->{pid} or return;
+
+    my ($status) = TotpTest::Proc::terminate($pid, 'TERM', $self->{timeout});
+
+    # the next start must not find a stale socket file
+    unlink $self->{socket} if $self->{socket};
+
+    return $status;
+}
+
+# redis-cli against this server; stderr is part of the answer, so that a
+# connection error shows up in the test's diagnostics.
+sub cli {
+    my ($self, @args) = @_;
+
+    my @argv = ('redis-cli');
+
+    push @argv, $self->{socket} ? ('-s', $self->{socket})
+                                : ('-h', '127.0.0.1', '-p', $self->{port});
+    push @argv, '-a', $self->{password}, '--no-auth-warning'
+        if defined $self->{password};
+
+    my ($out) = TotpTest::Proc::capture(@argv, @args);
+
+    chomp $out;
+
+    # -1: an empty last line (a nil) is an answer too
+    return wantarray ? split(/\n/, $out, -1) : $out;
+}
+
+# Up means it answers a command, even with NOAUTH.
+sub _ping {
+    my ($self) = @_;
+
+    my $s = $self->{socket}
+        ? IO::Socket::UNIX->new(Peer => $self->{socket})
+        : IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                PeerPort => $self->{port}, Timeout => 1);
+    return 0 unless $s;
+
+    syswrite $s, "PING\r\n";
+
+    my $reply = '';
+    my $sel = IO::Select->new($s);
+
+    while ($reply !~ /\n/ && $sel->can_read(1)) {
+        last unless sysread $s, $reply, 512, length $reply;
+    }
+
+    return $reply =~ /^(\+PONG|-NOAUTH)/ ? 1 : 0;
+}
+
+sub _log_tail {
+    my ($self) = @_;
+
+    open my $fh, '<', $self->{log_file} or return '';
+    my @lines = <$fh>;
+    return join '', grep { defined } @lines[-20 .. -1];
+}
+
+# redis.conf's own quoting
+sub _quote {
+    my ($s) = @_;
+    $s =~ s/(["\\])/\\$1/g;
+    return qq{"$s"};
+}
+
+sub DESTROY {
+    local ($?, $!, $@);
+    $_[0]->stop;
+}
+
+1;

@@ -29,7 +29,7 @@ DEPS := nginx nginx-dev libhiredis-dev libqrencode-dev libssl-dev \
 
 .PHONY: all deps demo test test-valgrind clean
 
-all: $(MODULE_SO) $(UNITS)
+all: deps $(MODULE_SO) $(UNITS)
 
 deps:
 	@missing=; \

@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "ngx_http_totp_module.h"
+#include "ngx_http_totp_otp.h"
 
 
 #define NGX_HTTP_TOTP_REDIS_DEFAULT_ADDR  "127.0.0.1:6379"
@@ -42,6 +43,9 @@ typedef struct {
     /* bumped whenever a context goes away, so stale loops can tell */
     ngx_uint_t                        generation;
 
+    /* commands hiredis holds a callback for on the current context */
+    ngx_uint_t                        pending;
+
     ngx_msec_t                        backoff;
     ngx_msec_t                        retry_at;
 
@@ -59,6 +63,8 @@ typedef struct {
     void                             *data;
     ngx_pool_cleanup_t               *cleanup;
     ngx_http_totp_redis_script_t     *script;
+    size_t                            size;
+    unsigned                          secret:1;
     int                               argc;
     const char                      **argv;
     size_t                           *argvlen;
@@ -69,6 +75,8 @@ static ngx_http_totp_redis_cmd_t *ngx_http_totp_redis_cmd_create(
     ngx_pool_t *pool, ngx_uint_t nhead, ngx_str_t *head, ngx_uint_t argc,
     ngx_str_t *argv, ngx_http_totp_redis_handler_pt handler, void *data);
 static ngx_int_t ngx_http_totp_redis_send(ngx_http_totp_redis_cmd_t *cmd);
+static ngx_int_t ngx_http_totp_redis_append(redisAsyncContext *ac,
+    ngx_http_totp_redis_cmd_t *cmd);
 static void ngx_http_totp_redis_cmd_free(ngx_http_totp_redis_cmd_t *cmd);
 static void ngx_http_totp_redis_cancel(void *data);
 static void ngx_http_totp_redis_reply(redisAsyncContext *ac, void *r,
@@ -361,6 +369,12 @@ ngx_http_totp_redis_command(ngx_pool_t *pool, ngx_uint_t argc,
 {
     ngx_http_totp_redis_cmd_t  *cmd;
 
+    /* hiredis asserts on an empty command */
+
+    if (argc == 0) {
+        return NGX_ERROR;
+    }
+
     cmd = ngx_http_totp_redis_cmd_create(pool, 0, NULL, argc, argv,
                                          handler, data);
     if (cmd == NULL) {
@@ -464,6 +478,7 @@ ngx_http_totp_redis_cmd_create(ngx_pool_t *pool, ngx_uint_t nhead,
         p = ngx_cpymem(p, arg->data, arg->len);
     }
 
+    cmd->size = size;
     cmd->argc = (int) n;
     cmd->handler = handler;
     cmd->data = data;
@@ -491,10 +506,7 @@ ngx_http_totp_redis_send(ngx_http_totp_redis_cmd_t *cmd)
         goto failed;
     }
 
-    if (redisAsyncCommandArgv(w->ac, ngx_http_totp_redis_reply, cmd,
-                              cmd->argc, cmd->argv, cmd->argvlen)
-        != REDIS_OK)
-    {
+    if (ngx_http_totp_redis_append(w->ac, cmd) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, w->log, 0,
                       "totp: redis \"%V\" cannot take commands: %s",
                       &w->conf->addr, w->ac->errstr[0] ? w->ac->errstr
@@ -514,6 +526,23 @@ failed:
 }
 
 
+static ngx_int_t
+ngx_http_totp_redis_append(redisAsyncContext *ac,
+    ngx_http_totp_redis_cmd_t *cmd)
+{
+    if (redisAsyncCommandArgv(ac, ngx_http_totp_redis_reply, cmd, cmd->argc,
+                              cmd->argv, cmd->argvlen)
+        != REDIS_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_totp_redis_worker.pending++;
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_totp_redis_cmd_free(ngx_http_totp_redis_cmd_t *cmd)
 {
@@ -523,6 +552,10 @@ ngx_http_totp_redis_cmd_free(ngx_http_totp_redis_cmd_t *cmd)
 
     if (cmd->timer.timer_set) {
         ngx_del_timer(&cmd->timer);
+    }
+
+    if (cmd->secret) {
+        totp_wipe(cmd, cmd->size);
     }
 
     ngx_free(cmd);
@@ -552,21 +585,40 @@ ngx_http_totp_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     ngx_http_totp_redis_cmd_t     *cmd = privdata;
     ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
 
-    ngx_http_totp_redis_handler_pt  handler;
+    void                            *data;
+    ngx_http_totp_redis_handler_pt   handler;
 
-    if (reply == NULL && ac == w->ac) {
-        /*
-         * hiredis is failing its pending callbacks before it lets go of
-         * the context; a handler that sends again must not get it.
-         */
-        ngx_http_totp_redis_lost();
+    if (ac == w->ac) {
+        w->pending--;
 
-    } else if (reply) {
+        if (reply == NULL) {
+            /*
+             * hiredis is failing its pending callbacks before it lets go
+             * of the context; a handler that sends again must not get it.
+             */
+            ngx_http_totp_redis_lost();
+
+        } else if (w->pending == 0 && ac->c.reader->pos < ac->c.reader->len) {
+            /*
+             * More data than there were commands: hiredis would abort()
+             * on the reply that has no callback.  Closing from inside a
+             * callback is deferred until it returns, before hiredis
+             * parses another reply.
+             */
+            ngx_log_error(NGX_LOG_ERR, w->log, 0,
+                          "totp: redis \"%V\" sent more replies than it "
+                          "was asked for, closing the connection",
+                          &w->conf->addr);
+            ngx_http_totp_redis_close();
+        }
+    }
+
+    if (reply) {
         if (reply->type != REDIS_REPLY_ERROR) {
             w->healthy = 1;
         }
 
-        if (cmd->script
+        if (cmd->script && ac == w->ac
             && ngx_http_totp_redis_retry_as_eval(ac, cmd, reply) == NGX_OK)
         {
             return;
@@ -574,14 +626,14 @@ ngx_http_totp_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     }
 
     handler = cmd->handler;
-    r = cmd->data;
+    data = cmd->data;
 
     /* free first: the handler may finalize the request and its pool */
 
     ngx_http_totp_redis_cmd_free(cmd);
 
     if (handler && !w->exiting) {
-        handler(r, reply);
+        handler(data, reply);
     }
 }
 
@@ -616,10 +668,7 @@ ngx_http_totp_redis_retry_as_eval(redisAsyncContext *ac,
     cmd->argv[1] = (const char *) script->body.data;
     cmd->argvlen[1] = script->body.len;
 
-    if (redisAsyncCommandArgv(ac, ngx_http_totp_redis_reply, cmd,
-                              cmd->argc, cmd->argv, cmd->argvlen)
-        != REDIS_OK)
-    {
+    if (ngx_http_totp_redis_append(ac, cmd) != NGX_OK) {
         return NGX_DECLINED;
     }
 
@@ -681,7 +730,6 @@ ngx_http_totp_redis_connect(void)
     if (ac == NULL) {
         ngx_log_error(NGX_LOG_ERR, w->log, 0,
                       "totp: redis \"%V\": out of memory", &rcf->addr);
-        w->healthy = 0;
         ngx_http_totp_redis_lost();
         return NGX_ERROR;
     }
@@ -691,7 +739,6 @@ ngx_http_totp_redis_connect(void)
                       "totp: connect to redis \"%V\" failed: %s",
                       &rcf->addr, ac->errstr);
         redisAsyncFree(ac);
-        w->healthy = 0;
         ngx_http_totp_redis_lost();
         return NGX_ERROR;
     }
@@ -699,7 +746,6 @@ ngx_http_totp_redis_connect(void)
     c = ngx_get_connection(ac->c.fd, w->log);
     if (c == NULL) {
         redisAsyncFree(ac);
-        w->healthy = 0;
         ngx_http_totp_redis_lost();
         return NGX_ERROR;
     }
@@ -722,7 +768,7 @@ ngx_http_totp_redis_connect(void)
     redisAsyncSetDisconnectCallback(ac, ngx_http_totp_redis_on_disconnect);
 
     w->ac = ac;
-    w->healthy = 0;
+    w->pending = 0;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, w->log, 0,
                    "totp redis: connecting to \"%V\", fd:%d",
@@ -747,6 +793,7 @@ ngx_http_totp_redis_handshake(void)
 {
     u_char                         db[NGX_INT_T_LEN];
     ngx_str_t                      argv[2];
+    ngx_http_totp_redis_cmd_t     *cmd;
     ngx_http_totp_redis_conf_t    *rcf;
     ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
 
@@ -756,11 +803,17 @@ ngx_http_totp_redis_handshake(void)
         argv[0] = ngx_http_totp_redis_auth;
         argv[1] = rcf->password;
 
-        if (ngx_http_totp_redis_command(NULL, 2, argv,
-                                        ngx_http_totp_redis_handshake_reply,
-                                        &ngx_http_totp_redis_auth)
-            != NGX_OK)
-        {
+        cmd = ngx_http_totp_redis_cmd_create(NULL, 0, NULL, 2, argv,
+                                       ngx_http_totp_redis_handshake_reply,
+                                       &ngx_http_totp_redis_auth);
+        if (cmd == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* the command's copy of the password is wiped when it is freed */
+        cmd->secret = 1;
+
+        if (ngx_http_totp_redis_send(cmd) != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -838,6 +891,7 @@ ngx_http_totp_redis_lost(void)
     ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
 
     w->ac = NULL;
+    w->pending = 0;
     w->generation++;
 
     /*
@@ -902,6 +956,25 @@ ngx_http_totp_redis_read_handler(ngx_event_t *rev)
 
     c = rev->data;
     ac = c->data;
+
+    if (c->close) {
+        /* worker_shutdown_timeout: do not wait for the command timers */
+        ngx_http_totp_redis_close();
+        return;
+    }
+
+    if (w->pending == 0
+        && ioctl(c->fd, FIONREAD, &n) != -1 && n > 0)
+    {
+        /* hiredis would abort() on a reply that has no callback */
+
+        ngx_log_error(NGX_LOG_ERR, w->log, 0,
+                      "totp: redis \"%V\" sent data nobody asked for, "
+                      "closing the connection", &w->conf->addr);
+        ngx_http_totp_redis_close();
+        return;
+    }
+
     generation = w->generation;
 
     for ( ;; ) {
@@ -913,13 +986,17 @@ ngx_http_totp_redis_read_handler(ngx_event_t *rev)
         }
 
         /*
-         * hiredis reads at most 16K a call; an edge-triggered event will
-         * not come again for what is already in the socket.
+         * hiredis reads at most 16K a call, and an edge-triggered event
+         * does not come again for what is already in the socket: neither
+         * for more bytes nor for an end of file that came with them.
          */
 
-        if (!(ngx_event_flags & NGX_USE_CLEAR_EVENT)
-            || ioctl(c->fd, FIONREAD, &n) == -1
-            || n <= 0)
+        if (!(ngx_event_flags & NGX_USE_CLEAR_EVENT)) {
+            return;
+        }
+
+        if (!rev->pending_eof
+            && (ioctl(c->fd, FIONREAD, &n) == -1 || n <= 0))
         {
             return;
         }
@@ -1053,9 +1130,11 @@ ngx_http_totp_redis_cleanup(void *privdata)
         ngx_delete_posted_event(c->write);
     }
 
-    c->fd = (ngx_socket_t) -1;
+    /* before fd is cleared: it unhooks c from cycle->files[fd] */
 
     ngx_free_connection(c);
+
+    c->fd = (ngx_socket_t) -1;
 }
 
 

@@ -148,6 +148,45 @@ subtest 'a reply larger than one read' => sub {
     $fake->stop;
 };
 
+subtest 'a close that comes with the last reply' => sub {
+    my $t = TotpTest->new;
+
+    # Redis's idle timeout, a proxy in between: the end of file arrives in
+    # the same segment as a reply, and must not go unnoticed until the
+    # next command is written into a dead socket.
+    my $fake = FakeRedis->new(mode => 'instant', scripts => 1, close => 1);
+    my $ua = gate($t, "totp_redis ${\ $fake->addr };");
+
+    for my $i (1 .. 4) {
+        is $ua->get('/health')->{status}, 200,
+            "health on a fresh connection each time ($i)";
+    }
+
+    $t->done;
+    $fake->stop;
+};
+
+subtest 'more replies than commands' => sub {
+    my $t = TotpTest->new;
+
+    # hiredis abort()s on a reply that has no callback; the module must
+    # close the connection first, and the worker live on.
+    my $fake = FakeRedis->new(mode => 'instant', scripts => 1,
+                              extra => "+OK\r\n");
+    my $ua = gate($t, "totp_redis ${\ $fake->addr };");
+
+    for my $i (1 .. 4) {
+        my $res = $ua->get('/health');
+        like $res->{status}, qr/^(200|503)$/, "answered ($i)";
+    }
+
+    like $t->error_log, qr/more replies than it was asked for|sent data nobody asked for/,
+        'the broken server is logged';
+
+    $t->done;
+    $fake->stop;
+};
+
 subtest 'the reply arrives after the client went away' => sub {
     my $t = TotpTest->new;
     my $fake = FakeRedis->new(mode => 'late', delay => 0.4,

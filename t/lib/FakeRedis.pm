@@ -11,6 +11,7 @@ use warnings;
 
 use IO::Socket::INET;
 use IO::Select;
+use Socket qw(IPPROTO_TCP TCP_CORK);
 use POSIX ();
 use Time::HiRes qw(sleep);
 
@@ -19,7 +20,12 @@ use Time::HiRes qw(sleep);
 #   late:    every reply goes out whole after $opt{delay} seconds
 #   bulky:   replies at once, NOSCRIPT padded to $opt{size} bytes, more
 #            than hiredis takes in one read
-# log: a file that gets the name of every command received, a line each
+#   instant: replies at once
+# log:    a file that gets the name of every command received, a line each
+# scripts: EVALSHA is answered as EVAL is (the script is "known")
+# close:  the connection is closed right after the first reply, the close
+#         in the same TCP segment as the reply
+# extra:  bytes sent after every reply, a reply nobody asked for
 sub new {
     my ($class, %opt) = @_;
 
@@ -36,6 +42,9 @@ sub new {
         delay => $opt{delay} // 0.5,
         log   => $opt{log},
         size  => $opt{size} // 65536,
+        scripts => $opt{scripts},
+        close => $opt{close},
+        extra => $opt{extra} // '',
         port  => $listen->sockport,
     }, $class;
 
@@ -103,7 +112,7 @@ sub _session {
         next if $self->{mode} eq 'silent' && !$self->{log};
 
         while (defined(my $argv = _parse(\$buf))) {
-            my $reply = _reply($argv);
+            my $reply = _reply($argv, $self->{scripts}) . $self->{extra};
 
             $reply =~ s/\r\n\z/' ' x $self->{size} . "\r\n"/e
                 if $self->{mode} eq 'bulky' && $reply =~ /^-NOSCRIPT/;
@@ -123,12 +132,20 @@ sub _session {
                     sleep $self->{gap};
                 }
 
-            } elsif ($self->{mode} eq 'bulky') {
+            } elsif ($self->{mode} eq 'bulky' || $self->{mode} eq 'instant') {
+                # corked, so that a close that follows leaves with the reply
+                setsockopt $c, IPPROTO_TCP, TCP_CORK, 1 if $self->{close};
                 _write_all($c, $reply) or return;
 
             } else {
                 sleep $self->{delay};
                 _write_all($c, $reply) or return;
+            }
+
+            if ($self->{close}) {
+                shutdown $c, 1;
+                setsockopt $c, IPPROTO_TCP, TCP_CORK, 0;
+                return;
             }
         }
     }
@@ -174,12 +191,13 @@ sub _parse {
 }
 
 sub _reply {
-    my ($argv) = @_;
+    my ($argv, $scripts) = @_;
 
     my $cmd = uc $argv->[0];
 
     return "-NOSCRIPT No matching script. Please use EVAL.\r\n"
-        if $cmd eq 'EVALSHA';
+        if $cmd eq 'EVALSHA' && !$scripts;
+    return "+PONG\r\n" if $cmd eq 'EVALSHA';
     return "+PONG\r\n" if $cmd eq 'EVAL' || $cmd eq 'PING';
     return "+OK\r\n" if $cmd eq 'AUTH' || $cmd eq 'SELECT';
 

@@ -142,11 +142,16 @@ sub write_config {
     my $temp = join '', map { "    ${_}_temp_path $d/${_}_temp;\n" }
                         qw(client_body proxy fastcgi uwsgi scgi);
 
+    # TOTP_TEST_EVENT_METHOD=poll runs the module on level-triggered
+    # events, with an nginx built with the poll module (TOTP_TEST_NGINX)
+    my $use = $ENV{TOTP_TEST_EVENT_METHOD}
+              ? "    use $ENV{TOTP_TEST_EVENT_METHOD};\n" : '';
+
     return $self->write_file('nginx.conf', <<"EOF");
 $main
 events {
     worker_connections 4096;
-}
+$use}
 
 http {
 $temp

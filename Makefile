@@ -31,8 +31,14 @@ DEPS := nginx nginx-dev libhiredis-dev libqrencode-dev libssl-dev \
 
 all: deps $(MODULE_SO) $(UNITS)
 
+# On a machine without dpkg it only says what it would have installed.
 deps:
-	@missing=; \
+	@if ! command -v dpkg-query >/dev/null; then \
+	    echo "make deps: no dpkg here; make sure these are installed:"; \
+	    echo "  $(DEPS)"; \
+	    exit 0; \
+	fi; \
+	missing=; \
 	for p in $(DEPS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
 	        | grep -q 'ok installed' || missing="$$missing $$p"; \

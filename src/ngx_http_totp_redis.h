@@ -40,9 +40,11 @@ typedef struct {
 
 /*
  * Called exactly once per accepted command, unless the pool the command
- * was sent for is destroyed first.  reply is NULL when Redis could not be
- * reached or did not answer within totp_redis_timeout; an error reply
- * (REDIS_REPLY_ERROR) is passed on as it is.
+ * was sent for is destroyed first or the worker is exiting.  reply is
+ * NULL when Redis could not be reached, did not answer within
+ * totp_redis_timeout or misbehaved; an error reply (REDIS_REPLY_ERROR) is
+ * passed on as it is.  reply belongs to hiredis and is freed when the
+ * handler returns: copy what must outlive it.
  */
 typedef void (*ngx_http_totp_redis_handler_pt)(void *data,
     redisReply *reply);
@@ -63,9 +65,10 @@ void ngx_http_totp_redis_exit_process(ngx_cycle_t *cycle);
 
 /*
  * Both return NGX_OK when the command is on its way, and NGX_ERROR when
- * it could not be sent (Redis is down and waiting out its backoff, or
- * memory ran out); the handler is then never called.  Arguments are
- * copied, binary safe.
+ * it could not be sent (Redis is down and waiting out its backoff, memory
+ * ran out, or argc is 0); the handler is then never called.  Arguments
+ * are copied, binary safe.  With eval, argv holds the nkeys keys, then
+ * the script's other arguments.
  */
 ngx_int_t ngx_http_totp_redis_command(ngx_pool_t *pool, ngx_uint_t argc,
     ngx_str_t *argv, ngx_http_totp_redis_handler_pt handler, void *data);

@@ -14,7 +14,6 @@
 #include <ngx_event.h>
 #include <ngx_http.h>
 
-#include <sys/ioctl.h>
 #include <sys/un.h>
 
 #include <hiredis/async.h>
@@ -97,6 +96,7 @@ static void ngx_http_totp_redis_on_disconnect(const redisAsyncContext *ac,
     int status);
 
 static void ngx_http_totp_redis_read_handler(ngx_event_t *rev);
+static ssize_t ngx_http_totp_redis_peek(ngx_connection_t *c);
 static void ngx_http_totp_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_totp_redis_add_read(void *privdata);
 static void ngx_http_totp_redis_del_read(void *privdata);
@@ -948,7 +948,6 @@ ngx_http_totp_redis_on_disconnect(const redisAsyncContext *ac, int status)
 static void
 ngx_http_totp_redis_read_handler(ngx_event_t *rev)
 {
-    int                            n;
     ngx_uint_t                     generation;
     ngx_connection_t              *c;
     redisAsyncContext             *ac;
@@ -963,9 +962,8 @@ ngx_http_totp_redis_read_handler(ngx_event_t *rev)
         return;
     }
 
-    if (w->pending == 0
-        && ioctl(c->fd, FIONREAD, &n) != -1 && n > 0)
-    {
+    if (w->pending == 0 && ngx_http_totp_redis_peek(c) > 0) {
+
         /* hiredis would abort() on a reply that has no callback */
 
         ngx_log_error(NGX_LOG_ERR, w->log, 0,
@@ -977,7 +975,15 @@ ngx_http_totp_redis_read_handler(ngx_event_t *rev)
 
     generation = w->generation;
 
-    for ( ;; ) {
+    /*
+     * Read until the socket is empty: hiredis reads at most 16K a call,
+     * and an edge-triggered event does not come again for what is already
+     * there.  An end of file that came with the last reply is read now
+     * too, whatever the event method, before a request can write its
+     * command into a connection that is gone.
+     */
+
+    do {
         redisAsyncHandleRead(ac);
 
         if (w->generation != generation) {
@@ -985,22 +991,27 @@ ngx_http_totp_redis_read_handler(ngx_event_t *rev)
             return;
         }
 
-        /*
-         * hiredis reads at most 16K a call, and an edge-triggered event
-         * does not come again for what is already in the socket: neither
-         * for more bytes nor for an end of file that came with them.
-         */
+    } while (ngx_http_totp_redis_peek(c) != NGX_AGAIN);
+}
 
-        if (!(ngx_event_flags & NGX_USE_CLEAR_EVENT)) {
-            return;
-        }
 
-        if (!rev->pending_eof
-            && (ioctl(c->fd, FIONREAD, &n) == -1 || n <= 0))
-        {
-            return;
-        }
+/* > 0: bytes are waiting, 0: end of file, NGX_AGAIN: nothing yet */
+
+static ssize_t
+ngx_http_totp_redis_peek(ngx_connection_t *c)
+{
+    u_char   byte;
+    ssize_t  n;
+
+    n = recv(c->fd, &byte, 1, MSG_PEEK);
+
+    if (n == -1 && ngx_socket_errno == NGX_EAGAIN) {
+        return NGX_AGAIN;
     }
+
+    /* an error is for hiredis's next read to find and report */
+
+    return (n == -1) ? 1 : n;
 }
 
 

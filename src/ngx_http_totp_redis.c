@@ -609,20 +609,21 @@ ngx_http_totp_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
                           "totp: redis \"%V\" sent more replies than it "
                           "was asked for, closing the connection",
                           &w->conf->addr);
+
+            /* a broken server is retried after the backoff, not at once */
+            w->healthy = 0;
+
             ngx_http_totp_redis_close();
+
+        } else if (reply->type != REDIS_REPLY_ERROR) {
+            w->healthy = 1;
         }
     }
 
-    if (reply) {
-        if (reply->type != REDIS_REPLY_ERROR) {
-            w->healthy = 1;
-        }
-
-        if (cmd->script && ac == w->ac
-            && ngx_http_totp_redis_retry_as_eval(ac, cmd, reply) == NGX_OK)
-        {
-            return;
-        }
+    if (reply && cmd->script && ac == w->ac
+        && ngx_http_totp_redis_retry_as_eval(ac, cmd, reply) == NGX_OK)
+    {
+        return;
     }
 
     handler = cmd->handler;

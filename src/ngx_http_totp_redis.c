@@ -769,7 +769,6 @@ ngx_http_totp_redis_connect(void)
     redisAsyncSetDisconnectCallback(ac, ngx_http_totp_redis_on_disconnect);
 
     w->ac = ac;
-    w->pending = 0;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, w->log, 0,
                    "totp redis: connecting to \"%V\", fd:%d",

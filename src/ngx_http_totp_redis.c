@@ -991,7 +991,10 @@ ngx_http_totp_redis_read_handler(ngx_event_t *rev)
             return;
         }
 
-    } while (ngx_http_totp_redis_peek(c) != NGX_AGAIN);
+        /* a connect still in progress has nothing to read yet */
+
+    } while ((ac->c.flags & REDIS_CONNECTED)
+             && ngx_http_totp_redis_peek(c) != NGX_AGAIN);
 }
 
 

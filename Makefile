@@ -17,7 +17,8 @@ MODULE_SRCS := ngx_http_totp_module.c $(wildcard src/*.c src/*.h)
 
 UNIT_CFLAGS := -std=c99 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
                -Isrc
-UNITS := $(BUILD)/t/otp_test
+UNITS := $(BUILD)/t/otp_test $(BUILD)/t/crypto_test \
+         $(BUILD)/t/render_test $(BUILD)/t/qr_test
 
 PROVE ?= prove
 
@@ -25,7 +26,7 @@ PROVE ?= prove
 # flags, so its configure needs the PCRE2, zlib and OpenSSL headers too.
 DEPS := nginx nginx-dev libhiredis-dev libqrencode-dev libssl-dev \
         libpcre2-dev zlib1g-dev gcc make perl redis-server redis-tools \
-        oathtool coreutils curl wrk valgrind
+        oathtool coreutils curl wrk valgrind zbar-tools librsvg2-bin
 
 .PHONY: all deps demo test test-valgrind clean
 
@@ -51,9 +52,10 @@ deps:
 	        --no-install-recommends $$missing >/dev/null; \
 	fi
 
-# configure runs once per change of `config`; nginx's own Makefile then
-# recompiles only the module's objects that changed.
-$(NGX_TREE)/objs/Makefile: config | deps
+# configure runs once per change of `config` or of html/ (config embeds
+# the pages then); nginx's own Makefile then recompiles only the module's
+# objects that changed.
+$(NGX_TREE)/objs/Makefile: config $(wildcard html/*) tools/embed-html | deps
 	rm -rf $(NGX_TREE)
 	mkdir -p $(BUILD)
 	cp -a $(NGINX_SRC) $(NGX_TREE)
@@ -71,6 +73,25 @@ $(BUILD)/t/otp_test: t/unit/otp_test.c src/ngx_http_totp_otp.c \
 	mkdir -p $(BUILD)/t
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/otp_test.c src/ngx_http_totp_otp.c \
 	    -lcrypto
+
+$(BUILD)/t/crypto_test: t/unit/crypto_test.c src/ngx_http_totp_crypto.c \
+                        src/ngx_http_totp_crypto.h src/ngx_http_totp_otp.c \
+                        src/ngx_http_totp_otp.h | deps
+	mkdir -p $(BUILD)/t
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/crypto_test.c \
+	    src/ngx_http_totp_crypto.c src/ngx_http_totp_otp.c -lcrypto
+
+$(BUILD)/t/render_test: t/unit/render_test.c src/ngx_http_totp_render.c \
+                        src/ngx_http_totp_render.h | deps
+	mkdir -p $(BUILD)/t
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/render_test.c \
+	    src/ngx_http_totp_render.c
+
+$(BUILD)/t/qr_test: t/unit/qr_test.c src/ngx_http_totp_qr_core.c \
+                    src/ngx_http_totp_qr_core.h src/ngx_http_totp_otp.h | deps
+	mkdir -p $(BUILD)/t
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/qr_test.c \
+	    src/ngx_http_totp_qr_core.c -lqrencode
 
 demo: all
 	tools/demo

@@ -13,13 +13,36 @@
 
 #include "ngx_http_totp_module.h"
 #include "ngx_http_totp_otp.h"
+#include "ngx_http_totp_session.h"
 
 
+static ngx_int_t ngx_http_totp_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_totp_init(ngx_conf_t *cf);
 static void *ngx_http_totp_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_totp_init_main_conf(ngx_conf_t *cf, void *conf);
+static ngx_int_t ngx_http_totp_derive_keys(ngx_conf_t *cf,
+    ngx_http_totp_main_conf_t *mcf);
+static void ngx_http_totp_wipe_keys(void *data);
+static void *ngx_http_totp_create_srv_conf(ngx_conf_t *cf);
+static char *ngx_http_totp_merge_srv_conf(ngx_conf_t *cf, void *parent,
+    void *child);
 static void *ngx_http_totp_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_totp_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static char *ngx_http_totp_gated(ngx_conf_t *cf,
+    ngx_http_totp_loc_conf_t *conf);
+static char *ngx_http_totp_password_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_totp_trust_ttl(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_totp_path(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_totp_templates(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_totp_user_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_totp_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static char *ngx_http_totp_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_totp_algorithm(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -27,6 +50,7 @@ static char *ngx_http_totp_algorithm(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_totp_digits(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_totp_period(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_totp_skew(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_http_totp_ttl(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_totp_health(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_totp_wipe_secret(void *data);
@@ -43,8 +67,102 @@ static ngx_conf_post_handler_pt  ngx_http_totp_period_post =
 static ngx_conf_post_handler_pt  ngx_http_totp_skew_post =
     ngx_http_totp_skew;
 
+static ngx_conf_post_handler_pt  ngx_http_totp_ttl_post =
+    ngx_http_totp_ttl;
+
+
+static ngx_conf_enum_t  ngx_http_totp_cookie_secure_values[] = {
+    { ngx_string("off"), NGX_HTTP_TOTP_COOKIE_OFF },
+    { ngx_string("on"), NGX_HTTP_TOTP_COOKIE_ON },
+    { ngx_string("auto"), NGX_HTTP_TOTP_COOKIE_AUTO },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_str_t  ngx_http_totp_status_names[] = {
+    ngx_null_string,
+    ngx_string("session"),
+    ngx_string("trusted"),
+    ngx_string("verified"),
+    ngx_string("login"),
+    ngx_string("enroll"),
+    ngx_string("denied"),
+    ngx_string("locked"),
+    ngx_string("error")
+};
+
 
 static ngx_command_t  ngx_http_totp_commands[] = {
+
+    { ngx_string("totp"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("totp_user"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, user),
+      NULL },
+
+    { ngx_string("totp_password_file"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_password_file,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, password_file),
+      NULL },
+
+    { ngx_string("totp_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, issuer),
+      NULL },
+
+    { ngx_string("totp_session_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, session_ttl),
+      &ngx_http_totp_ttl_post },
+
+    { ngx_string("totp_trust_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_trust_ttl,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, trust_ttl),
+      NULL },
+
+    { ngx_string("totp_revalidate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, revalidate),
+      NULL },
+
+    { ngx_string("totp_path"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_path,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_totp_srv_conf_t, path),
+      NULL },
+
+    { ngx_string("totp_templates"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_templates,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, templates),
+      NULL },
+
+    { ngx_string("totp_cookie_secure"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, cookie_secure),
+      &ngx_http_totp_cookie_secure_values },
 
     { ngx_string("totp_key_file"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -134,15 +252,27 @@ static ngx_command_t  ngx_http_totp_commands[] = {
 };
 
 
+static ngx_http_variable_t  ngx_http_totp_vars[] = {
+
+    { ngx_string("totp_user"), NULL, ngx_http_totp_user_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("totp_status"), NULL, ngx_http_totp_status_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
 static ngx_http_module_t  ngx_http_totp_module_ctx = {
-    NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_totp_add_variables,           /* preconfiguration */
+    ngx_http_totp_init,                    /* postconfiguration */
 
     ngx_http_totp_create_main_conf,        /* create main configuration */
     ngx_http_totp_init_main_conf,          /* init main configuration */
 
-    NULL,                                  /* create server configuration */
-    NULL,                                  /* merge server configuration */
+    ngx_http_totp_create_srv_conf,         /* create server configuration */
+    ngx_http_totp_merge_srv_conf,          /* merge server configuration */
 
     ngx_http_totp_create_loc_conf,         /* create location configuration */
     ngx_http_totp_merge_loc_conf           /* merge location configuration */
@@ -195,7 +325,182 @@ ngx_http_totp_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_totp_main_conf_t  *mcf = conf;
 
+    if (ngx_http_totp_derive_keys(cf, mcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_totp_templates_init(cf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return ngx_http_totp_redis_init_conf(cf, &mcf->redis);
+}
+
+
+/* every key the module uses comes from here; the files' bytes stay put */
+
+static ngx_int_t
+ngx_http_totp_derive_keys(ngx_conf_t *cf, ngx_http_totp_main_conf_t *mcf)
+{
+    ngx_str_t           *key[2];
+    ngx_uint_t           i;
+    ngx_pool_cleanup_t  *cln;
+
+    if (mcf->key.len == 0) {
+        if (mcf->key_previous.len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"totp_key_file_previous\" needs "
+                               "\"totp_key_file\"");
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    key[0] = &mcf->key;
+    key[1] = &mcf->key_previous;
+    mcf->nkeys = mcf->key_previous.len ? 2 : 1;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    mcf->keys = ngx_pcalloc(cf->pool, 2 * sizeof(totp_keys_t));
+    if (mcf->keys == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_totp_wipe_keys;
+    cln->data = mcf->keys;
+
+    for (i = 0; i < mcf->nkeys; i++) {
+        if (totp_keys_derive(&mcf->keys[i], key[i]->data, key[i]->len) != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "totp: cannot derive keys from "
+                               "\"totp_key_file\"");
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_totp_wipe_keys(void *data)
+{
+    totp_wipe(data, 2 * sizeof(totp_keys_t));
+}
+
+
+static ngx_int_t
+ngx_http_totp_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_totp_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The pages run in the server rewrite phase, before locations are chosen;
+ * the gate in the precontent phase, after every access module (see
+ * src/ngx_http_totp_gate.c).  Both decline at once where nothing is gated.
+ */
+
+static ngx_int_t
+ngx_http_totp_init(ngx_conf_t *cf)
+{
+    ngx_str_t                   name = ngx_string("ngx_http_totp_module");
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+    ngx_http_totp_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_totp_module);
+
+    if (!mcf->gated) {
+        return NGX_OK;
+    }
+
+    mcf->shm_zone = ngx_shared_memory_add(cf, &name,
+                                          NGX_HTTP_TOTP_CACHE_SIZE,
+                                          &ngx_http_totp_module);
+    if (mcf->shm_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (mcf->shm_zone->data == NULL) {
+        mcf->shm_zone->data = ngx_pcalloc(cf->pool,
+                                          ngx_http_totp_cache_ctx_size());
+        if (mcf->shm_zone->data == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    mcf->shm_zone->init = ngx_http_totp_cache_init_zone;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_SERVER_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_totp_pages_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_totp_gate_handler;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_totp_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_http_totp_srv_conf_t  *tscf;
+
+    tscf = ngx_pcalloc(cf->pool, sizeof(ngx_http_totp_srv_conf_t));
+    if (tscf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     tscf->path = { 0, NULL };
+     *     tscf->pages = NULL;
+     */
+
+    return tscf;
+}
+
+
+static char *
+ngx_http_totp_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_totp_srv_conf_t  *prev = parent;
+    ngx_http_totp_srv_conf_t  *conf = child;
+
+    ngx_conf_merge_str_value(conf->path, prev->path, "/_totp/");
+
+    return NGX_CONF_OK;
 }
 
 
@@ -209,10 +514,24 @@ ngx_http_totp_create_loc_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     tlcf->user = NULL;
+     *     tlcf->password_file = NULL;
+     *     tlcf->issuer = NULL;
+     *     tlcf->templates = NULL;
+     */
+
+    tlcf->enable = NGX_CONF_UNSET;
     tlcf->algorithm = NGX_CONF_UNSET_UINT;
     tlcf->digits = NGX_CONF_UNSET_UINT;
     tlcf->period = NGX_CONF_UNSET;
     tlcf->skew = NGX_CONF_UNSET_UINT;
+    tlcf->session_ttl = NGX_CONF_UNSET;
+    tlcf->trust_ttl = NGX_CONF_UNSET;
+    tlcf->revalidate = NGX_CONF_UNSET_MSEC;
+    tlcf->cookie_secure = NGX_CONF_UNSET_UINT;
 
     return tlcf;
 }
@@ -224,10 +543,68 @@ ngx_http_totp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_totp_loc_conf_t  *prev = parent;
     ngx_http_totp_loc_conf_t  *conf = child;
 
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_ptr_value(conf->user, prev->user, NULL);
+    ngx_conf_merge_ptr_value(conf->password_file, prev->password_file,
+                             NULL);
+    ngx_conf_merge_ptr_value(conf->issuer, prev->issuer, NULL);
     ngx_conf_merge_uint_value(conf->algorithm, prev->algorithm, TOTP_SHA1);
     ngx_conf_merge_uint_value(conf->digits, prev->digits, 6);
     ngx_conf_merge_sec_value(conf->period, prev->period, 30);
     ngx_conf_merge_uint_value(conf->skew, prev->skew, 1);
+    ngx_conf_merge_sec_value(conf->session_ttl, prev->session_ttl,
+                             12 * 3600);
+    ngx_conf_merge_sec_value(conf->trust_ttl, prev->trust_ttl, 30 * 86400);
+    ngx_conf_merge_msec_value(conf->revalidate, prev->revalidate, 10000);
+    ngx_conf_merge_uint_value(conf->cookie_secure, prev->cookie_secure,
+                              NGX_HTTP_TOTP_COOKIE_AUTO);
+
+    if (conf->templates == NULL) {
+        conf->templates = prev->templates ? prev->templates
+                                          : ngx_http_totp_templates_builtin();
+    }
+
+    if (conf->enable) {
+        return ngx_http_totp_gated(cf, conf);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * A gated location: checks what it cannot work without, and makes it the
+ * one whose settings the server's pages use if it comes first.
+ */
+
+static char *
+ngx_http_totp_gated(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
+{
+    ngx_http_totp_srv_conf_t   *tscf;
+    ngx_http_totp_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_totp_module);
+    tscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_totp_module);
+
+    if (mcf->key.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp on\" needs \"totp_key_file\" "
+                           "in the http block");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->user == NULL && conf->password_file == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp on\" needs \"totp_user\" or "
+                           "\"totp_password_file\"");
+        return NGX_CONF_ERROR;
+    }
+
+    mcf->gated = 1;
+
+    if (tscf->pages == NULL) {
+        tscf->pages = conf;
+    }
 
     return NGX_CONF_OK;
 }
@@ -454,6 +831,232 @@ ngx_http_totp_skew(ngx_conf_t *cf, void *post, void *data)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_totp_ttl(ngx_conf_t *cf, void *post, void *data)
+{
+    time_t  *tp = data;
+
+    if (*tp < 1) {
+        return "must be at least 1s";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* a path relative to the configuration prefix, as auth_basic_user_file */
+
+static char *
+ngx_http_totp_password_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_totp_loc_conf_t  *tlcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (tlcf->password_file != NULL) {
+        return "is duplicate";
+    }
+
+    tlcf->password_file = ngx_palloc(cf->pool,
+                                     sizeof(ngx_http_complex_value_t));
+    if (tlcf->password_file == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = tlcf->password_file;
+    ccv.zero = 1;
+    ccv.conf_prefix = 1;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_totp_trust_ttl(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_totp_loc_conf_t  *tlcf = conf;
+
+    ngx_str_t  *value;
+
+    if (tlcf->trust_ttl != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        tlcf->trust_ttl = 0;
+        return NGX_CONF_OK;
+    }
+
+    tlcf->trust_ttl = ngx_parse_time(&value[1], 1);
+
+    if (tlcf->trust_ttl == (time_t) NGX_ERROR || tlcf->trust_ttl < 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp_trust_ttl\" must be a time or \"off\", "
+                           "not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * "/_totp/": absolute, ending in "/", and plain enough to be matched
+ * against the normalized URI and written into links and Location.
+ */
+
+static char *
+ngx_http_totp_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_totp_srv_conf_t  *tscf = conf;
+
+    u_char      c;
+    ngx_str_t  *value;
+    ngx_uint_t  i;
+
+    if (tscf->path.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len < 2 || value[1].len > 128
+        || value[1].data[0] != '/'
+        || value[1].data[value[1].len - 1] != '/'
+        || ngx_strstr(value[1].data, "//") != NULL
+        || ngx_strstr(value[1].data, "/./") != NULL
+        || ngx_strstr(value[1].data, "/../") != NULL)
+    {
+        goto invalid;
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        c = value[1].data[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '/' || c == '_' || c == '-'
+              || c == '.'))
+        {
+            goto invalid;
+        }
+    }
+
+    tscf->path = value[1];
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"totp_path\" must be an absolute path of letters, "
+                       "digits, \"/\", \"_\", \"-\" and \".\" that ends "
+                       "in \"/\", not \"%V\"", &value[1]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_totp_templates(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_totp_loc_conf_t  *tlcf = conf;
+
+    ngx_str_t  *value, dir;
+
+    if (tlcf->templates != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    dir = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &dir, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_totp_templates_load(cf, &dir, &tlcf->templates);
+}
+
+
+ngx_http_totp_ctx_t *
+ngx_http_totp_get_ctx(ngx_http_request_t *r)
+{
+    ngx_http_totp_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_totp_ctx_t));
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_totp_module);
+    }
+
+    return ctx;
+}
+
+
+static ngx_int_t
+ngx_http_totp_user_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_totp_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_totp_module);
+
+    if (ctx == NULL || ctx->user.len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = ctx->user.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = ctx->user.data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_totp_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_totp_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_totp_module);
+
+    if (ctx == NULL || ctx->status == NGX_HTTP_TOTP_NONE) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = ngx_http_totp_status_names[ctx->status].len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = ngx_http_totp_status_names[ctx->status].data;
+
+    return NGX_OK;
 }
 
 

@@ -1,6 +1,7 @@
 package OtpUnit;
 
-# Runs one group of build/t/otp_test, a C program that prints TAP.
+# Runs one group of a C unit test in build/t/ (otp_test, crypto_test), a
+# program that prints TAP.
 
 use strict;
 use warnings;
@@ -8,23 +9,38 @@ use warnings;
 use File::Basename qw(dirname);
 use Cwd qw(abs_path);
 
-sub run {
-    my ($group) = @_;
+# the path of build/t/$prog; a missing binary must fail the run, never
+# skip it
+
+sub bin {
+    my ($prog) = @_;
 
     my $bin = abs_path(dirname(abs_path(__FILE__)) . '/../..')
-              . '/build/t/otp_test';
-
-    # a missing binary must fail the run, never skip it
+              . "/build/t/$prog";
 
     unless (-x $bin) {
-        print "Bail out! build/t/otp_test missing, run make\n";
+        print "Bail out! build/t/$prog missing, run make\n";
         exit 255;
     }
+
+    return $bin;
+}
+
+sub run_unit {
+    my ($prog, $group) = @_;
+
+    my $bin = bin($prog);
 
     { exec { $bin } $bin, $group };
 
     print "Bail out! cannot run $bin: $!\n";
     exit 255;
+}
+
+sub run {
+    my ($group) = @_;
+
+    run_unit('otp_test', $group);
 }
 
 1;

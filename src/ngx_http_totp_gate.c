@@ -1,0 +1,382 @@
+
+/*
+ * The gate in front of a location with "totp on".
+ *
+ * It runs in the precontent phase, after every access-phase module: the
+ * identity totp_user names has then been established by auth_basic,
+ * auth_request or whatever the admin put first, and "satisfy any" cannot
+ * skip it.  A valid session passes on a local HMAC check plus, at most
+ * once per totp_revalidate and user, one Redis round trip shared by all
+ * workers through the revalidation cache.  Anything else is sent to the
+ * pages, or denied; nothing is ever let through on an error.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_totp_module.h"
+#include "ngx_http_totp_form.h"
+#include "ngx_http_totp_session.h"
+#include "ngx_http_totp_store.h"
+
+
+enum {
+    NGX_HTTP_TOTP_GATE_START = 0,
+    NGX_HTTP_TOTP_GATE_SESSION,
+    NGX_HTTP_TOTP_GATE_NO_SESSION,
+    NGX_HTTP_TOTP_GATE_TRUST
+};
+
+
+static ngx_int_t ngx_http_totp_gate_run(ngx_http_request_t *r,
+    ngx_http_totp_ctx_t *ctx);
+static ngx_int_t ngx_http_totp_gate_epoch(ngx_http_request_t *r,
+    ngx_http_totp_ctx_t *ctx);
+static void ngx_http_totp_gate_fetched(ngx_http_request_t *r, ngx_int_t rc);
+static ngx_int_t ngx_http_totp_gate_no_session(ngx_http_request_t *r,
+    ngx_http_totp_ctx_t *ctx);
+static ngx_int_t ngx_http_totp_gate_pass(ngx_http_request_t *r,
+    ngx_http_totp_ctx_t *ctx, ngx_uint_t status);
+static ngx_int_t ngx_http_totp_gate_to_login(ngx_http_request_t *r,
+    ngx_http_totp_ctx_t *ctx);
+
+
+ngx_int_t
+ngx_http_totp_gate_handler(ngx_http_request_t *r)
+{
+    ngx_http_totp_ctx_t       *ctx;
+    ngx_http_totp_loc_conf_t  *conf;
+
+    /* subrequests act for their main request, as in the access phase */
+
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    conf = ngx_http_get_module_loc_conf(r, ngx_http_totp_module);
+
+    if (!conf->enable) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_totp_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->waiting) {
+        return NGX_AGAIN;
+    }
+
+    if (ctx->conf != conf) {
+
+        /* a first visit, or an internal redirect to another location */
+
+        ctx->conf = conf;
+        ctx->state = NGX_HTTP_TOTP_GATE_START;
+        ctx->fetched = 0;
+        ctx->rc = NGX_DONE;
+    }
+
+    if (ctx->rc == NGX_DONE) {
+        ctx->rc = ngx_http_totp_gate_run(r, ctx);
+    }
+
+    if (ctx->rc == NGX_AGAIN) {
+        ctx->rc = NGX_DONE;
+        return NGX_AGAIN;
+    }
+
+    return ctx->rc;
+}
+
+
+static ngx_int_t
+ngx_http_totp_gate_run(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    for ( ;; ) {
+
+        switch (ctx->state) {
+
+        case NGX_HTTP_TOTP_GATE_START:
+
+            if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_SESSION,
+                                          &ctx->token)
+                == NGX_OK)
+            {
+                ctx->state = NGX_HTTP_TOTP_GATE_SESSION;
+
+            } else {
+                ctx->state = NGX_HTTP_TOTP_GATE_NO_SESSION;
+            }
+
+            break;
+
+        case NGX_HTTP_TOTP_GATE_SESSION:
+
+            rc = ngx_http_totp_gate_epoch(r, ctx);
+
+            if (rc == NGX_OK) {
+                return ngx_http_totp_gate_pass(r, ctx,
+                                               NGX_HTTP_TOTP_SESSION);
+            }
+
+            if (rc != NGX_DECLINED) {
+                return rc;
+            }
+
+            /* the user was reset: the session ended with the enrollment */
+
+            ctx->fetched = 0;
+            ctx->state = NGX_HTTP_TOTP_GATE_NO_SESSION;
+            break;
+
+        case NGX_HTTP_TOTP_GATE_NO_SESSION:
+
+            rc = ngx_http_totp_gate_no_session(r, ctx);
+
+            if (rc != NGX_DECLINED) {
+                return rc;
+            }
+
+            ctx->state = NGX_HTTP_TOTP_GATE_TRUST;
+            break;
+
+        default: /* NGX_HTTP_TOTP_GATE_TRUST */
+
+            rc = ngx_http_totp_gate_epoch(r, ctx);
+
+            if (rc == NGX_OK) {
+                if (ngx_http_totp_issue_session(r, ctx->conf, &ctx->token)
+                    != NGX_OK)
+                {
+                    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                }
+
+                ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                              "totp: trusted browser let user \"%V\" in",
+                              &ctx->user);
+
+                return ngx_http_totp_gate_pass(r, ctx, NGX_HTTP_TOTP_TRUSTED);
+            }
+
+            if (rc != NGX_DECLINED) {
+                return rc;
+            }
+
+            return ngx_http_totp_gate_to_login(r, ctx);
+        }
+    }
+}
+
+
+/*
+ * Whether ctx->token's epoch is the user's current one: NGX_OK, or
+ * NGX_DECLINED when the user was reset or enrolled anew; NGX_AGAIN while
+ * Redis is asked; an HTTP status when it cannot be known.
+ */
+
+static ngx_int_t
+ngx_http_totp_gate_epoch(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
+{
+    u_char                      epoch[TOTP_EPOCH_LEN];
+    ngx_str_t                   user;
+    ngx_uint_t                  enrolled;
+    ngx_http_totp_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
+
+    user.data = ctx->token.user;
+    user.len = ctx->token.user_len;
+
+    if (ctx->fetched) {
+        if (ctx->fetch_rc != NGX_OK) {
+            ctx->status = NGX_HTTP_TOTP_ERROR;
+            return NGX_HTTP_SERVICE_UNAVAILABLE;
+        }
+
+        enrolled = ctx->record.enrolled;
+        ngx_memcpy(epoch, ctx->record.epoch, TOTP_EPOCH_LEN);
+
+    } else if (ngx_http_totp_cache_lookup(mcf->shm_zone, &user,
+                                          ctx->conf->revalidate, epoch,
+                                          &enrolled)
+               != NGX_OK)
+    {
+        if (ngx_http_totp_store_fetch(r, &user, &ctx->record,
+                                      ngx_http_totp_gate_fetched)
+            != NGX_OK)
+        {
+            ctx->status = NGX_HTTP_TOTP_ERROR;
+            return NGX_HTTP_SERVICE_UNAVAILABLE;
+        }
+
+        /* a client that leaves ends the wait; the command is cancelled */
+
+        r->read_event_handler = ngx_http_test_reading;
+        ctx->waiting = 1;
+
+        return NGX_AGAIN;
+    }
+
+    if (enrolled && totp_memeq(epoch, ctx->token.epoch, TOTP_EPOCH_LEN)) {
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static void
+ngx_http_totp_gate_fetched(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_str_t                   user;
+    ngx_connection_t           *c;
+    ngx_http_totp_ctx_t        *ctx;
+    ngx_http_totp_main_conf_t  *mcf;
+
+    c = r->connection;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
+
+    ctx->waiting = 0;
+    ctx->fetched = 1;
+    ctx->fetch_rc = rc;
+
+    if (rc == NGX_OK) {
+        user.data = ctx->token.user;
+        user.len = ctx->token.user_len;
+
+        ngx_http_totp_cache_store(mcf->shm_zone, &user,
+                                  ctx->record.enrolled, ctx->record.epoch);
+    }
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * No valid session.  With totp_user, the identity an earlier module set
+ * may still be trusted by this browser (NGX_DECLINED: check the trust
+ * cookie's epoch); anything else goes to the login page, or is refused.
+ */
+
+static ngx_int_t
+ngx_http_totp_gate_no_session(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
+{
+    ngx_str_t  user;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        ctx->status = NGX_HTTP_TOTP_DENIED;
+        return NGX_HTTP_UNAUTHORIZED;
+    }
+
+    if (ctx->conf->user == NULL) {
+        return ngx_http_totp_gate_to_login(r, ctx);
+    }
+
+    if (ngx_http_complex_value(r, ctx->conf->user, &user) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (user.len == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "totp: \"totp_user\" is empty: no earlier "
+                      "authentication established who this is");
+        ctx->status = NGX_HTTP_TOTP_DENIED;
+        return NGX_HTTP_FORBIDDEN;
+    }
+
+    if (!ngx_http_totp_user_valid(&user)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "totp: \"totp_user\" is not a valid user name");
+        ctx->status = NGX_HTTP_TOTP_DENIED;
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    ctx->user = user;
+
+    if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_TRUST, &ctx->token)
+        == NGX_OK
+        && ctx->token.user_len == user.len
+        && ngx_memcmp(ctx->token.user, user.data, user.len) == 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_totp_gate_to_login(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_totp_gate_pass(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx,
+    ngx_uint_t status)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, ctx->token.user_len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(p, ctx->token.user, ctx->token.user_len);
+
+    ctx->user.data = p;
+    ctx->user.len = ctx->token.user_len;
+    ctx->status = status;
+
+    /* NGX_DECLINED, not NGX_OK: try_files and others still have to run */
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * 302 to the login page, with the address first asked for.  With
+ * totp_user, the identity is handed over in a signed pre-session cookie:
+ * the pages must not evaluate totp_user themselves, since the earlier
+ * authentication guards this location, not necessarily theirs.
+ */
+
+static ngx_int_t
+ngx_http_totp_gate_to_login(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
+{
+    u_char                    *p;
+    ngx_str_t                  next, location;
+    ngx_http_totp_srv_conf_t  *tscf;
+
+    ctx->status = NGX_HTTP_TOTP_LOGIN;
+
+    if (ctx->conf->user
+        && ngx_http_totp_issue_pre(r, ctx->conf, &ctx->user,
+                                   NGX_HTTP_TOTP_PRE_FIRST, NULL)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    tscf = ngx_http_get_module_srv_conf(r, ngx_http_totp_module);
+
+    if (ngx_http_totp_escape(r->pool, &r->unparsed_uri, &next) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    location.len = tscf->path.len + sizeof("login?next=") - 1 + next.len;
+
+    p = ngx_pnalloc(r->pool, location.len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    location.data = p;
+    ngx_sprintf(p, "%Vlogin?next=%V", &tscf->path, &next);
+
+    return ngx_http_totp_redirect(r, &location);
+}

@@ -1,0 +1,174 @@
+
+/*
+ * htpasswd lookups.  The file is read on each login, as auth_basic does,
+ * so that a changed password takes effect without a reload; logins are
+ * rare next to the requests a session lets through.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <ngx_crypt.h>
+
+#include "ngx_http_totp_password.h"
+
+
+/* a file this large is a mistake, not a password list */
+#define NGX_HTTP_TOTP_PASSWORD_FILE_MAX  (16 * 1024 * 1024)
+
+
+static ngx_int_t ngx_http_totp_password_match(ngx_http_request_t *r,
+    ngx_str_t *password, u_char *hash, size_t len);
+
+
+ngx_int_t
+ngx_http_totp_password_check(ngx_http_request_t *r,
+    ngx_http_complex_value_t *file, ngx_str_t *user, ngx_str_t *password)
+{
+    u_char           *buf, *p, *end, *line, *colon, *hash;
+    size_t            size;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_int_t         rc;
+    ngx_str_t         path;
+    ngx_file_t        f;
+    ngx_file_info_t   fi;
+
+    if (ngx_http_complex_value(r, file, &path) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, ngx_errno,
+                      ngx_open_file_n " \"%s\" failed", path.data);
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&f, sizeof(ngx_file_t));
+    f.fd = fd;
+    f.name = path;
+    f.log = r->connection->log;
+
+    buf = NULL;
+    size = 0;
+    rc = NGX_ERROR;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, ngx_errno,
+                      ngx_fd_info_n " \"%s\" failed", path.data);
+        goto done;
+    }
+
+    if (ngx_file_size(&fi) > NGX_HTTP_TOTP_PASSWORD_FILE_MAX) {
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                      "totp: password file \"%s\" is larger than %d bytes",
+                      path.data, NGX_HTTP_TOTP_PASSWORD_FILE_MAX);
+        goto done;
+    }
+
+    size = ngx_file_size(&fi);
+
+    buf = ngx_pnalloc(r->pool, size + 1);
+    if (buf == NULL) {
+        goto done;
+    }
+
+    n = ngx_read_file(&f, buf, size, 0);
+    if (n == NGX_ERROR) {
+        goto done;
+    }
+
+    end = buf + n;
+    rc = NGX_DECLINED;
+
+    for (p = buf; p < end; p = line + 1) {
+        line = ngx_strlchr(p, end, LF);
+        if (line == NULL) {
+            line = end;
+        }
+
+        if (line > p && line[-1] == CR) {
+            line[-1] = LF;
+        }
+
+        if (p[0] == '#') {
+            continue;
+        }
+
+        colon = ngx_strlchr(p, line, ':');
+
+        if (colon == NULL || (size_t) (colon - p) != user->len
+            || ngx_strncmp(p, user->data, user->len) != 0)
+        {
+            continue;
+        }
+
+        /* "user:hash" or "user:hash:comment", as auth_basic reads them */
+
+        hash = colon + 1;
+
+        for (p = hash; p < line && *p != ':' && *p != LF; p++) {
+            /* void */
+        }
+
+        rc = ngx_http_totp_password_match(r, password, hash, p - hash);
+        goto done;
+    }
+
+done:
+
+    if (buf) {
+        ngx_explicit_memzero(buf, size + 1);
+    }
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, ngx_errno,
+                      ngx_close_file_n " \"%s\" failed", path.data);
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_totp_password_match(ngx_http_request_t *r, ngx_str_t *password,
+    u_char *hash, size_t len)
+{
+    u_char     *key, *salt, *encrypted;
+    ngx_int_t   rc;
+
+    /* ngx_crypt() takes C strings: a NUL inside would cut the password */
+
+    if (ngx_strlchr(password->data, password->data + password->len, '\0')) {
+        return NGX_DECLINED;
+    }
+
+    key = ngx_pnalloc(r->pool, password->len + 1 + len + 1);
+    if (key == NULL) {
+        return NGX_ERROR;
+    }
+
+    salt = ngx_cpymem(key, password->data, password->len);
+    *salt++ = '\0';
+    ngx_memcpy(salt, hash, len);
+    salt[len] = '\0';
+
+    encrypted = NULL;
+
+    if (ngx_crypt(r->pool, key, salt, &encrypted) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "totp: password hash in an unknown format");
+        rc = NGX_ERROR;
+
+    } else {
+        rc = (ngx_strcmp(encrypted, salt) == 0) ? NGX_OK : NGX_DECLINED;
+    }
+
+    ngx_explicit_memzero(key, password->len + 1 + len + 1);
+
+    return rc;
+}

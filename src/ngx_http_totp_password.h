@@ -1,0 +1,23 @@
+
+/*
+ * The built-in first factor: a password checked against an htpasswd file,
+ * in every format auth_basic accepts (nginx's ngx_crypt()).
+ */
+
+
+#ifndef _NGX_HTTP_TOTP_PASSWORD_H_INCLUDED_
+#define _NGX_HTTP_TOTP_PASSWORD_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+/* NGX_OK: the password matches; NGX_DECLINED: it does not, or no such
+   user; NGX_ERROR: the file could not be read (logged) */
+ngx_int_t ngx_http_totp_password_check(ngx_http_request_t *r,
+    ngx_http_complex_value_t *file, ngx_str_t *user, ngx_str_t *password);
+
+
+#endif /* _NGX_HTTP_TOTP_PASSWORD_H_INCLUDED_ */

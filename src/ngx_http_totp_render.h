@@ -1,0 +1,59 @@
+
+/*
+ * The gate's template engine: a small subset of Mustache.
+ *
+ *     {{name}}              the value, HTML-escaped
+ *     {{{name}}}            the value as it is (only for markup that the
+ *                           module itself generates)
+ *     {{#name}}...{{/name}} shown when the value is not empty
+ *     {{^name}}...{{/name}} shown when the value is empty
+ *
+ * Names are [a-z_]+; a name without a value renders empty.  Sections
+ * nest.  Plain C with no nginx types, so that it can be unit-tested and
+ * fuzzed on its own.
+ */
+
+
+#ifndef _NGX_HTTP_TOTP_RENDER_H_INCLUDED_
+#define _NGX_HTTP_TOTP_RENDER_H_INCLUDED_
+
+
+#include <stddef.h>
+
+
+/* sections nested deeper than this are refused by totp_render_check() */
+#define TOTP_RENDER_DEPTH_MAX  16
+
+
+typedef struct {
+    const char           *name;
+    size_t                name_len;
+    const unsigned char  *value;
+    size_t                value_len;
+} totp_render_var_t;
+
+
+#define totp_render_var(name, value, len)                                    \
+    { name, sizeof(name) - 1, (const unsigned char *) (value), len }
+
+
+/*
+ * 0 if the template is well formed (tags closed, sections balanced and
+ * properly nested, at most TOTP_RENDER_DEPTH_MAX deep, names [a-z_]+),
+ * else -1 and *err_offset set to the byte offset of the problem: the
+ * start of the offending tag, or of the section left open.
+ */
+int totp_render_check(const unsigned char *tpl, size_t len,
+    size_t *err_offset);
+
+/*
+ * Two passes: with dst NULL returns the exact length needed; otherwise
+ * writes and returns the length.  The first variable of a name wins.
+ * The template must have passed totp_render_check(); any other input is
+ * still rendered safely (within tpl and dst), though not usefully.
+ */
+size_t totp_render(unsigned char *dst, const unsigned char *tpl, size_t len,
+    const totp_render_var_t *vars, size_t nvars);
+
+
+#endif /* _NGX_HTTP_TOTP_RENDER_H_INCLUDED_ */

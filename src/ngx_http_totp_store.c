@@ -1,0 +1,525 @@
+
+/*
+ * User state in Redis.  Every key of user NAME begins with
+ * PREFIX "user:{" NAME "}", so that ops find and delete it with one
+ * command and Redis Cluster keeps it in one slot.
+ *
+ * Whatever decides between two racing requests runs inside Redis as one
+ * script: two workers, or two nginx machines, can never both win.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_totp_store.h"
+
+
+typedef struct {
+    ngx_http_request_t          *request;
+    ngx_http_totp_store_pt       done;
+    ngx_http_totp_record_t      *rec;
+    ngx_str_t                   *pending;
+    ngx_int_t                   *result;
+} ngx_http_totp_store_op_t;
+
+
+static ngx_int_t ngx_http_totp_store_keys(ngx_http_request_t *r,
+    ngx_str_t *user, ngx_str_t *keys);
+static ngx_http_totp_store_op_t *ngx_http_totp_store_op(
+    ngx_http_request_t *r, ngx_http_totp_store_pt done);
+static void ngx_http_totp_store_fetched(void *data, redisReply *reply);
+static ngx_int_t ngx_http_totp_store_parse_record(ngx_http_request_t *r,
+    redisReply *reply, ngx_http_totp_record_t *rec);
+static ngx_int_t ngx_http_totp_store_number(redisReply *reply,
+    uint64_t max, uint64_t *n);
+static ngx_int_t ngx_http_totp_store_hex(u_char *dst, u_char *src,
+    size_t len);
+static void ngx_http_totp_store_begun(void *data, redisReply *reply);
+static void ngx_http_totp_store_integer(void *data, redisReply *reply);
+static void ngx_http_totp_store_failed(ngx_http_totp_store_op_t *op,
+    redisReply *reply, const char *what);
+
+
+static ngx_str_t  ngx_http_totp_store_hmget = ngx_string("HMGET");
+
+static ngx_str_t  ngx_http_totp_store_fields[] = {
+    ngx_string("secret"),
+    ngx_string("algorithm"),
+    ngx_string("digits"),
+    ngx_string("period"),
+    ngx_string("epoch"),
+    ngx_string("last")
+};
+
+#define NGX_HTTP_TOTP_FIELDS                                                 \
+    (sizeof(ngx_http_totp_store_fields) / sizeof(ngx_str_t))
+
+
+/* KEYS: user, enroll; ARGV: candidate, ttl */
+
+static ngx_http_totp_redis_script_t  ngx_http_totp_store_begin_script =
+    ngx_http_totp_redis_script(
+        "if redis.call('EXISTS', KEYS[1]) == 1 then return false end "
+        "local p = redis.call('GET', KEYS[2]) "
+        "if p then return p end "
+        "if ARGV[1] == '' then return '' end "
+        "redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2]) "
+        "return ARGV[1]");
+
+
+/*
+ * KEYS: user, enroll; ARGV: pending, secret, algorithm, digits, period,
+ * epoch, last, created
+ */
+
+static ngx_http_totp_redis_script_t  ngx_http_totp_store_confirm_script =
+    ngx_http_totp_redis_script(
+        "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
+        "if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end "
+        "redis.call('HSET', KEYS[1], 'secret', ARGV[2], "
+        "'algorithm', ARGV[3], 'digits', ARGV[4], 'period', ARGV[5], "
+        "'epoch', ARGV[6], 'last', ARGV[7], 'created', ARGV[8]) "
+        "redis.call('DEL', KEYS[2]) "
+        "return 1");
+
+
+/*
+ * KEYS: user, enroll; ARGV: epoch, step, reset.  Steps are compared as
+ * Lua numbers: exact up to 2^53, centuries beyond any clock at 1 s steps.
+ */
+
+static ngx_http_totp_redis_script_t  ngx_http_totp_store_accept_script =
+    ngx_http_totp_redis_script(
+        "local v = redis.call('HMGET', KEYS[1], 'epoch', 'last') "
+        "if v[1] ~= ARGV[1] then return 0 end "
+        "if v[2] and tonumber(v[2]) >= tonumber(ARGV[2]) then "
+        "return -1 end "
+        "if ARGV[3] == '1' then "
+        "redis.call('DEL', KEYS[1], KEYS[2]) return 1 end "
+        "redis.call('HSET', KEYS[1], 'last', ARGV[2]) "
+        "return 1");
+
+
+ngx_int_t
+ngx_http_totp_store_fetch(ngx_http_request_t *r, ngx_str_t *user,
+    ngx_http_totp_record_t *rec, ngx_http_totp_store_pt done)
+{
+    ngx_str_t                  argv[2 + NGX_HTTP_TOTP_FIELDS], keys[2];
+    ngx_uint_t                 i;
+    ngx_http_totp_store_op_t  *op;
+
+    op = ngx_http_totp_store_op(r, done);
+    if (op == NULL || ngx_http_totp_store_keys(r, user, keys) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    op->rec = rec;
+
+    argv[0] = ngx_http_totp_store_hmget;
+    argv[1] = keys[0];
+
+    for (i = 0; i < NGX_HTTP_TOTP_FIELDS; i++) {
+        argv[2 + i] = ngx_http_totp_store_fields[i];
+    }
+
+    return ngx_http_totp_redis_command(r->pool, 2 + NGX_HTTP_TOTP_FIELDS,
+                                       argv, ngx_http_totp_store_fetched, op);
+}
+
+
+ngx_int_t
+ngx_http_totp_store_enroll_begin(ngx_http_request_t *r, ngx_str_t *user,
+    ngx_str_t *candidate, time_t ttl, ngx_str_t *pending,
+    ngx_http_totp_store_pt done)
+{
+    u_char                     ttl_buf[NGX_TIME_T_LEN];
+    ngx_str_t                  argv[4];
+    ngx_http_totp_store_op_t  *op;
+
+    op = ngx_http_totp_store_op(r, done);
+    if (op == NULL || ngx_http_totp_store_keys(r, user, argv) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    op->pending = pending;
+
+    if (candidate) {
+        argv[2] = *candidate;
+
+    } else {
+        ngx_str_set(&argv[2], "");
+    }
+
+    argv[3].data = ttl_buf;
+    argv[3].len = ngx_sprintf(ttl_buf, "%T", ttl) - ttl_buf;
+
+    return ngx_http_totp_redis_eval(r->pool,
+                                    &ngx_http_totp_store_begin_script, 2, 4,
+                                    argv, ngx_http_totp_store_begun, op);
+}
+
+
+ngx_int_t
+ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r, ngx_str_t *user,
+    ngx_str_t *pending, ngx_http_totp_record_t *rec, ngx_int_t *result,
+    ngx_http_totp_store_pt done)
+{
+    u_char                     digits[NGX_INT_T_LEN], period[NGX_TIME_T_LEN],
+                               last[NGX_INT64_LEN], created[NGX_TIME_T_LEN],
+                               epoch[2 * TOTP_EPOCH_LEN];
+    ngx_str_t                  argv[10];
+    ngx_http_totp_store_op_t  *op;
+
+    op = ngx_http_totp_store_op(r, done);
+    if (op == NULL || ngx_http_totp_store_keys(r, user, argv) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    op->result = result;
+
+    argv[2] = *pending;
+    argv[3] = rec->secret;
+    argv[4].data = (u_char *) totp_alg_name(rec->algorithm);
+    argv[4].len = ngx_strlen(argv[4].data);
+    argv[5].data = digits;
+    argv[5].len = ngx_sprintf(digits, "%ui", rec->digits) - digits;
+    argv[6].data = period;
+    argv[6].len = ngx_sprintf(period, "%T", rec->period) - period;
+    argv[7].data = epoch;
+    argv[7].len = ngx_hex_dump(epoch, rec->epoch, TOTP_EPOCH_LEN) - epoch;
+    argv[8].data = last;
+    argv[8].len = ngx_sprintf(last, "%uL", rec->last) - last;
+    argv[9].data = created;
+    argv[9].len = ngx_sprintf(created, "%T", ngx_time()) - created;
+
+    return ngx_http_totp_redis_eval(r->pool,
+                                    &ngx_http_totp_store_confirm_script, 2,
+                                    10, argv, ngx_http_totp_store_integer,
+                                    op);
+}
+
+
+ngx_int_t
+ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *user,
+    u_char *epoch, uint64_t step, ngx_uint_t reset, ngx_int_t *result,
+    ngx_http_totp_store_pt done)
+{
+    u_char                     hex[2 * TOTP_EPOCH_LEN], step_buf[NGX_INT64_LEN];
+    ngx_str_t                  argv[5];
+    ngx_http_totp_store_op_t  *op;
+
+    op = ngx_http_totp_store_op(r, done);
+    if (op == NULL || ngx_http_totp_store_keys(r, user, argv) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    op->result = result;
+
+    argv[2].data = hex;
+    argv[2].len = ngx_hex_dump(hex, epoch, TOTP_EPOCH_LEN) - hex;
+    argv[3].data = step_buf;
+    argv[3].len = ngx_sprintf(step_buf, "%uL", step) - step_buf;
+
+    if (reset) {
+        ngx_str_set(&argv[4], "1");
+
+    } else {
+        ngx_str_set(&argv[4], "0");
+    }
+
+    return ngx_http_totp_redis_eval(r->pool,
+                                    &ngx_http_totp_store_accept_script, 2, 5,
+                                    argv, ngx_http_totp_store_integer, op);
+}
+
+
+/* keys[0]: PREFIX "user:{" NAME "}", keys[1]: the same ":enroll" */
+
+static ngx_int_t
+ngx_http_totp_store_keys(ngx_http_request_t *r, ngx_str_t *user,
+    ngx_str_t *keys)
+{
+    u_char                     *p;
+    size_t                      len;
+    ngx_http_totp_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
+
+    len = mcf->redis.prefix.len + sizeof("user:{}") - 1 + user->len;
+
+    p = ngx_pnalloc(r->pool, 2 * len + sizeof(":enroll") - 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    keys[0].data = p;
+    keys[0].len = len;
+    p = ngx_sprintf(p, "%Vuser:{%V}", &mcf->redis.prefix, user);
+
+    keys[1].data = p;
+    keys[1].len = len + sizeof(":enroll") - 1;
+    ngx_sprintf(p, "%V:enroll", &keys[0]);
+
+    return NGX_OK;
+}
+
+
+static ngx_http_totp_store_op_t *
+ngx_http_totp_store_op(ngx_http_request_t *r, ngx_http_totp_store_pt done)
+{
+    ngx_http_totp_store_op_t  *op;
+
+    op = ngx_pcalloc(r->pool, sizeof(ngx_http_totp_store_op_t));
+    if (op == NULL) {
+        return NULL;
+    }
+
+    op->request = r;
+    op->done = done;
+
+    return op;
+}
+
+
+static void
+ngx_http_totp_store_fetched(void *data, redisReply *reply)
+{
+    ngx_http_totp_store_op_t  *op = data;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != NGX_HTTP_TOTP_FIELDS)
+    {
+        ngx_http_totp_store_failed(op, reply, "HMGET");
+        return;
+    }
+
+    if (ngx_http_totp_store_parse_record(op->request, reply, op->rec)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, op->request->connection->log, 0,
+                      "totp: malformed user record in Redis");
+        op->done(op->request, NGX_ERROR);
+        return;
+    }
+
+    op->done(op->request, NGX_OK);
+}
+
+
+/*
+ * A record that is absent altogether is "not enrolled"; one that is there
+ * but incomplete or garbled is an error, never a fresh start: only ops
+ * remove an enrollment.
+ */
+
+static ngx_int_t
+ngx_http_totp_store_parse_record(ngx_http_request_t *r, redisReply *reply,
+    ngx_http_totp_record_t *rec)
+{
+    int           alg;
+    uint64_t      n;
+    ngx_uint_t    i, present;
+    redisReply  **e;
+
+    e = reply->element;
+    present = 0;
+
+    for (i = 0; i < NGX_HTTP_TOTP_FIELDS; i++) {
+        if (e[i]->type == REDIS_REPLY_STRING) {
+            present++;
+
+        } else if (e[i]->type != REDIS_REPLY_NIL) {
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_memzero(rec, sizeof(ngx_http_totp_record_t));
+
+    if (present == 0) {
+        return NGX_OK;
+    }
+
+    if (present != NGX_HTTP_TOTP_FIELDS) {
+        return NGX_ERROR;
+    }
+
+    rec->secret.len = e[0]->len;
+    rec->secret.data = ngx_pnalloc(r->pool, e[0]->len);
+    if (rec->secret.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(rec->secret.data, e[0]->str, e[0]->len);
+
+    if (totp_alg_parse(e[1]->str, e[1]->len, (totp_alg_t *) &alg) != 0) {
+        return NGX_ERROR;
+    }
+
+    rec->algorithm = alg;
+
+    if (ngx_http_totp_store_number(e[2], TOTP_DIGITS_MAX, &n) != NGX_OK
+        || n < TOTP_DIGITS_MIN)
+    {
+        return NGX_ERROR;
+    }
+
+    rec->digits = n;
+
+    if (ngx_http_totp_store_number(e[3], 3600, &n) != NGX_OK || n == 0) {
+        return NGX_ERROR;
+    }
+
+    rec->period = n;
+
+    if (e[4]->len != 2 * TOTP_EPOCH_LEN
+        || ngx_http_totp_store_hex(rec->epoch, (u_char *) e[4]->str,
+                                   e[4]->len)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_totp_store_number(e[5], UINT64_MAX, &rec->last) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rec->enrolled = 1;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_totp_store_number(redisReply *reply, uint64_t max, uint64_t *n)
+{
+    size_t   i;
+    u_char   c;
+
+    if (reply->len == 0 || reply->len > 20) {
+        return NGX_ERROR;
+    }
+
+    *n = 0;
+
+    for (i = 0; i < reply->len; i++) {
+        c = reply->str[i];
+
+        if (c < '0' || c > '9') {
+            return NGX_ERROR;
+        }
+
+        if (*n > (max - (c - '0')) / 10) {
+            return NGX_ERROR;
+        }
+
+        *n = *n * 10 + (c - '0');
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_totp_store_hex(u_char *dst, u_char *src, size_t len)
+{
+    size_t     i;
+    ngx_int_t  hi, lo;
+
+    for (i = 0; i + 1 < len; i += 2) {
+        hi = ngx_hextoi(&src[i], 1);
+        lo = ngx_hextoi(&src[i + 1], 1);
+
+        if (hi == NGX_ERROR || lo == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        *dst++ = (u_char) (hi << 4 | lo);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_totp_store_begun(void *data, redisReply *reply)
+{
+    ngx_http_totp_store_op_t  *op = data;
+
+    ngx_str_t  *pending;
+
+    if (reply && reply->type == REDIS_REPLY_NIL) {
+        ngx_str_null(op->pending);
+        op->done(op->request, NGX_OK);
+        return;
+    }
+
+    if (reply == NULL || reply->type != REDIS_REPLY_STRING) {
+        ngx_http_totp_store_failed(op, reply, "enroll");
+        return;
+    }
+
+    pending = op->pending;
+
+    if (reply->len == 0) {
+        ngx_str_set(pending, "");
+        pending->len = 0;
+        op->done(op->request, NGX_OK);
+        return;
+    }
+
+    pending->data = ngx_pnalloc(op->request->pool, reply->len);
+    if (pending->data == NULL) {
+        op->done(op->request, NGX_ERROR);
+        return;
+    }
+
+    pending->len = reply->len;
+    ngx_memcpy(pending->data, reply->str, reply->len);
+
+    op->done(op->request, NGX_OK);
+}
+
+
+static void
+ngx_http_totp_store_integer(void *data, redisReply *reply)
+{
+    ngx_http_totp_store_op_t  *op = data;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
+        || reply->integer < -1 || reply->integer > 1)
+    {
+        ngx_http_totp_store_failed(op, reply, "script");
+        return;
+    }
+
+    *op->result = (ngx_int_t) reply->integer;
+
+    op->done(op->request, NGX_OK);
+}
+
+
+static void
+ngx_http_totp_store_failed(ngx_http_totp_store_op_t *op, redisReply *reply,
+    const char *what)
+{
+    ngx_str_t  err;
+
+    /* the Redis layer has logged a lost connection or a timeout */
+
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        err.data = (u_char *) reply->str;
+        err.len = reply->len;
+
+        ngx_log_error(NGX_LOG_ERR, op->request->connection->log, 0,
+                      "totp: Redis %s failed: \"%V\"", what, &err);
+
+    } else if (reply) {
+        ngx_log_error(NGX_LOG_ERR, op->request->connection->log, 0,
+                      "totp: unexpected Redis reply type %d to %s",
+                      reply->type, what);
+    }
+
+    op->done(op->request, NGX_ERROR);
+}

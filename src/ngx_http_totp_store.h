@@ -1,0 +1,61 @@
+
+/*
+ * A user's state in Redis, and the atomic operations on it (Lua scripts):
+ * what ops see under totp:user:{NAME}, and the only code that writes it.
+ */
+
+
+#ifndef _NGX_HTTP_TOTP_STORE_H_INCLUDED_
+#define _NGX_HTTP_TOTP_STORE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_totp_module.h"
+#include "ngx_http_totp_otp.h"
+
+
+/*
+ * rc is NGX_OK with the operation's result in *result (see each function),
+ * or NGX_ERROR when Redis failed, timed out or answered something the
+ * module did not write: the caller denies.
+ */
+typedef void (*ngx_http_totp_store_pt)(ngx_http_request_t *r, ngx_int_t rc);
+
+
+/* reads NAME's enrollment into rec; rec->enrolled 0 when there is none */
+ngx_int_t ngx_http_totp_store_fetch(ngx_http_request_t *r, ngx_str_t *user,
+    ngx_http_totp_record_t *rec, ngx_http_totp_store_pt done);
+
+/*
+ * Returns the pending enrollment in *pending: the one already waiting, or
+ * candidate, now stored with a TTL.  *pending is { 0, NULL } when NAME has
+ * enrolled meanwhile, and { 0, "" } when nothing is pending and candidate
+ * is NULL (a confirmation after the pending entry expired).
+ */
+ngx_int_t ngx_http_totp_store_enroll_begin(ngx_http_request_t *r,
+    ngx_str_t *user, ngx_str_t *candidate, time_t ttl, ngx_str_t *pending,
+    ngx_http_totp_store_pt done);
+
+/*
+ * Stores rec as NAME's enrollment if pending is still the pending one and
+ * NAME has none; *result 1 when stored, 0 when not.
+ */
+ngx_int_t ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
+    ngx_str_t *user, ngx_str_t *pending, ngx_http_totp_record_t *rec,
+    ngx_int_t *result, ngx_http_totp_store_pt done);
+
+/*
+ * The replay rule: accepts step if NAME is still enrolled with epoch and
+ * step is greater than the last accepted one, and records it; with reset,
+ * removes the enrollment instead.  *result 1 accepted, 0 the enrollment
+ * changed, -1 a replayed code.
+ */
+ngx_int_t ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *user,
+    u_char *epoch, uint64_t step, ngx_uint_t reset, ngx_int_t *result,
+    ngx_http_totp_store_pt done);
+
+
+#endif /* _NGX_HTTP_TOTP_STORE_H_INCLUDED_ */

@@ -1,0 +1,472 @@
+
+/*
+ * The gate's pages.  html/ is compiled in (tools/embed-html writes it into
+ * objs/ngx_http_totp_html.c when nginx is configured), so the module needs
+ * no files at run time; "totp_templates dir" replaces any of them.  Every
+ * template is checked at configuration time, so that a broken one fails
+ * "nginx -t" and rendering cannot fail on syntax later.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_totp_otp.h"
+#include "ngx_http_totp_render.h"
+#include "ngx_http_totp_templates.h"
+
+
+/* far above any page; keeps a wrong path from reading a huge file */
+#define NGX_HTTP_TOTP_TEMPLATE_MAX  (256 * 1024)
+
+/* the slots after the pages in ngx_http_totp_template_files */
+#define NGX_HTTP_TOTP_SLOT_LAYOUT   NGX_HTTP_TOTP_PAGE_COUNT
+#define NGX_HTTP_TOTP_SLOT_CSS      (NGX_HTTP_TOTP_PAGE_COUNT + 1)
+#define NGX_HTTP_TOTP_SLOTS         (NGX_HTTP_TOTP_PAGE_COUNT + 2)
+
+/* how much of a malformed template an error message quotes */
+#define NGX_HTTP_TOTP_QUOTE_MAX     40
+
+
+static ngx_str_t *ngx_http_totp_templates_slot(ngx_http_totp_templates_t *t,
+    ngx_uint_t slot);
+static ngx_int_t ngx_http_totp_templates_check(ngx_conf_t *cf,
+    ngx_str_t *tpl, const char *what, ngx_str_t *name);
+static ngx_int_t ngx_http_totp_templates_read(ngx_conf_t *cf,
+    ngx_str_t *path, ngx_str_t *data);
+static void ngx_http_totp_templates_wipe(void *data);
+
+
+/* indexed by slot: the pages in ngx_http_totp_page_e order, then the rest */
+static ngx_str_t  ngx_http_totp_template_files[] = {
+    ngx_string("login.html"),
+    ngx_string("verify.html"),
+    ngx_string("enroll.html"),
+    ngx_string("reset.html"),
+    ngx_string("logout.html"),
+    ngx_string("message.html"),
+    ngx_string("layout.html"),
+    ngx_string("style.css")
+};
+
+
+static ngx_http_totp_templates_t  ngx_http_totp_builtin;
+static ngx_uint_t                 ngx_http_totp_builtin_ready;
+
+
+char *
+ngx_http_totp_templates_init(ngx_conf_t *cf)
+{
+    ngx_uint_t                  i;
+    ngx_str_t                  *tpl;
+    ngx_http_totp_templates_t  *t;
+
+    t = ngx_http_totp_templates_builtin();
+
+    for (i = 0; i < NGX_HTTP_TOTP_SLOTS; i++) {
+        tpl = ngx_http_totp_templates_slot(t, i);
+
+        if (tpl->data == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "ngx_http_totp_module was built without "
+                               "its page \"html/%V\"",
+                               &ngx_http_totp_template_files[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (i == NGX_HTTP_TOTP_SLOT_CSS) {
+            continue;
+        }
+
+        if (ngx_http_totp_templates_check(cf, tpl, "built-in template",
+                                          &ngx_http_totp_template_files[i])
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_http_totp_templates_t *
+ngx_http_totp_templates_builtin(void)
+{
+    ngx_uint_t                  i;
+    ngx_str_t                  *name, *slot;
+    ngx_http_totp_html_file_t  *f;
+
+    if (ngx_http_totp_builtin_ready) {
+        return &ngx_http_totp_builtin;
+    }
+
+    /* html/ may hold more files than the gate uses (its README) */
+
+    for (f = ngx_http_totp_html_files; f->name.len; f++) {
+
+        for (i = 0; i < NGX_HTTP_TOTP_SLOTS; i++) {
+            name = &ngx_http_totp_template_files[i];
+
+            if (name->len == f->name.len
+                && ngx_strncmp(name->data, f->name.data, name->len) == 0)
+            {
+                slot = ngx_http_totp_templates_slot(&ngx_http_totp_builtin, i);
+                *slot = f->data;
+                break;
+            }
+        }
+    }
+
+    ngx_http_totp_builtin_ready = 1;
+
+    return &ngx_http_totp_builtin;
+}
+
+
+char *
+ngx_http_totp_templates_load(ngx_conf_t *cf, ngx_str_t *dir,
+    ngx_http_totp_templates_t **tpls)
+{
+    u_char                     *p;
+    size_t                      len, max;
+    ngx_int_t                   rc;
+    ngx_str_t                   path, file, *name, *tpl;
+    ngx_uint_t                  i, found;
+    ngx_file_info_t             fi;
+    ngx_http_totp_templates_t  *t;
+
+    path = *dir;
+
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    max = 0;
+
+    for (i = 0; i < NGX_HTTP_TOTP_SLOTS; i++) {
+        max = ngx_max(max, ngx_http_totp_template_files[i].len);
+    }
+
+    /* the directory, then each file's name in turn, NUL-terminated */
+
+    file.data = ngx_pnalloc(cf->pool, path.len + 1 + max + 1);
+    if (file.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    len = path.len;
+
+    while (len > 1 && path.data[len - 1] == '/') {
+        len--;
+    }
+
+    p = ngx_cpymem(file.data, path.data, len);
+    *p = '\0';
+
+    if (ngx_file_info(file.data, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"totp_templates\" directory \"%s\": "
+                           ngx_file_info_n " failed", file.data);
+        return NGX_CONF_ERROR;
+    }
+
+    if (!ngx_is_dir(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp_templates\" \"%s\" is not a directory",
+                           file.data);
+        return NGX_CONF_ERROR;
+    }
+
+    t = ngx_palloc(cf->pool, sizeof(ngx_http_totp_templates_t));
+    if (t == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *t = *ngx_http_totp_templates_builtin();
+
+    found = 0;
+
+    for (i = 0; i < NGX_HTTP_TOTP_SLOTS; i++) {
+        name = &ngx_http_totp_template_files[i];
+        tpl = ngx_http_totp_templates_slot(t, i);
+
+        p = file.data + len;
+        *p++ = '/';
+        p = ngx_cpymem(p, name->data, name->len);
+        *p = '\0';
+
+        file.len = p - file.data;
+
+        rc = ngx_http_totp_templates_read(cf, &file, tpl);
+
+        if (rc == NGX_DECLINED) {
+            continue;
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        found++;
+
+        if (i == NGX_HTTP_TOTP_SLOT_CSS) {
+            continue;
+        }
+
+        if (ngx_http_totp_templates_check(cf, tpl, "\"totp_templates\" file",
+                                          &file)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    /* most likely a wrong path: say so rather than quietly go on */
+
+    if (found == 0) {
+        file.data[len] = '\0';
+
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"totp_templates\" directory \"%s\" holds none "
+                           "of the gate's files (login.html, style.css, ...), "
+                           "the built-in pages are used", file.data);
+    }
+
+    *tpls = t;
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_http_totp_render_page(ngx_pool_t *pool, ngx_http_totp_templates_t *t,
+    ngx_http_totp_page_e page, totp_render_var_t *vars, size_t nvars,
+    ngx_str_t *out)
+{
+    size_t               len;
+    ngx_str_t           *tpl, *buf;
+    totp_render_var_t   *all;
+    ngx_pool_cleanup_t  *cln;
+
+    if ((ngx_uint_t) page >= NGX_HTTP_TOTP_PAGE_COUNT) {
+        return NGX_ERROR;
+    }
+
+    /*
+     * The enrollment page holds the new secret: both the page and the
+     * whole document are wiped when the request's pool goes away.
+     */
+
+    cln = ngx_pool_cleanup_add(pool, 2 * sizeof(ngx_str_t));
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    buf = cln->data;
+    ngx_memzero(buf, 2 * sizeof(ngx_str_t));
+    cln->handler = ngx_http_totp_templates_wipe;
+
+    tpl = &t->page[page];
+
+    len = totp_render(NULL, tpl->data, tpl->len, vars, nvars);
+
+    buf[0].data = ngx_pnalloc(pool, len);
+    if (buf[0].data == NULL) {
+        return NGX_ERROR;
+    }
+
+    buf[0].len = totp_render(buf[0].data, tpl->data, tpl->len, vars, nvars);
+
+    /* "body" first: the first variable of a name wins */
+
+    all = ngx_palloc(pool, (nvars + 1) * sizeof(totp_render_var_t));
+    if (all == NULL) {
+        return NGX_ERROR;
+    }
+
+    all[0].name = "body";
+    all[0].name_len = sizeof("body") - 1;
+    all[0].value = buf[0].data;
+    all[0].value_len = buf[0].len;
+
+    if (nvars) {
+        ngx_memcpy(&all[1], vars, nvars * sizeof(totp_render_var_t));
+    }
+
+    tpl = &t->layout;
+
+    len = totp_render(NULL, tpl->data, tpl->len, all, nvars + 1);
+
+    buf[1].data = ngx_pnalloc(pool, len);
+    if (buf[1].data == NULL) {
+        return NGX_ERROR;
+    }
+
+    buf[1].len = totp_render(buf[1].data, tpl->data, tpl->len, all,
+                             nvars + 1);
+
+    *out = buf[1];
+
+    return NGX_OK;
+}
+
+
+static ngx_str_t *
+ngx_http_totp_templates_slot(ngx_http_totp_templates_t *t, ngx_uint_t slot)
+{
+    if (slot < NGX_HTTP_TOTP_PAGE_COUNT) {
+        return &t->page[slot];
+    }
+
+    return (slot == NGX_HTTP_TOTP_SLOT_LAYOUT) ? &t->layout : &t->css;
+}
+
+
+/*
+ * An error quotes the template from the offending offset to the end of
+ * that line, so that the message shows what is wrong, not only where.
+ */
+
+static ngx_int_t
+ngx_http_totp_templates_check(ngx_conf_t *cf, ngx_str_t *tpl,
+    const char *what, ngx_str_t *name)
+{
+    u_char      *p, *last, *eol;
+    size_t       off;
+    ngx_uint_t   line;
+
+    if (totp_render_check(tpl->data, tpl->len, &off) == 0) {
+        return NGX_OK;
+    }
+
+    line = 1;
+
+    for (p = tpl->data; p < tpl->data + off; p++) {
+        if (*p == '\n') {
+            line++;
+        }
+    }
+
+    p = tpl->data + off;
+    last = p + ngx_min(tpl->len - off, NGX_HTTP_TOTP_QUOTE_MAX);
+
+    eol = ngx_strlchr(p, last, '\n');
+    if (eol) {
+        last = eol;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "%s \"%V\" is malformed at offset %uz (line %ui): "
+                       "\"%*s\" (tags are {{name}}, {{{name}}}, {{#name}}, "
+                       "{{^name}}, {{/name}}; names [a-z_]+; sections "
+                       "closed innermost first)",
+                       what, name, off, line, (size_t) (last - p), p);
+
+    return NGX_ERROR;
+}
+
+
+/* NGX_OK and *data read in full, NGX_DECLINED if path does not exist */
+
+static ngx_int_t
+ngx_http_totp_templates_read(ngx_conf_t *cf, ngx_str_t *path,
+    ngx_str_t *data)
+{
+    u_char           *buf;
+    off_t             size;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_int_t         rc;
+    ngx_err_t         err;
+    ngx_file_t        file;
+    ngx_file_info_t   fi;
+
+    fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        err = ngx_errno;
+
+        if (err == NGX_ENOENT) {
+            return NGX_DECLINED;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
+                           "\"totp_templates\" " ngx_open_file_n
+                           " \"%V\" failed", path);
+        return NGX_ERROR;
+    }
+
+    rc = NGX_ERROR;
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.fd = fd;
+    file.name = *path;
+    file.log = cf->log;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"totp_templates\" " ngx_fd_info_n
+                           " \"%V\" failed", path);
+        goto done;
+    }
+
+    if (!ngx_is_file(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp_templates\" \"%V\" is not a regular file",
+                           path);
+        goto done;
+    }
+
+    size = ngx_file_size(&fi);
+
+    if (size > NGX_HTTP_TOTP_TEMPLATE_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp_templates\" file \"%V\" is larger than "
+                           "%d bytes", path, NGX_HTTP_TOTP_TEMPLATE_MAX);
+        goto done;
+    }
+
+    buf = ngx_pnalloc(cf->pool, (size_t) size);
+    if (buf == NULL) {
+        goto done;
+    }
+
+    n = ngx_read_file(&file, buf, (size_t) size, 0);
+
+    if (n == NGX_ERROR) {
+        goto done;
+    }
+
+    if (n != size) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp_templates\" " ngx_read_file_n
+                           " \"%V\" returned only %z bytes instead of %O",
+                           path, n, size);
+        goto done;
+    }
+
+    data->data = buf;
+    data->len = (size_t) size;
+
+    rc = NGX_OK;
+
+done:
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
+                           ngx_close_file_n " \"%V\" failed", path);
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_totp_templates_wipe(void *data)
+{
+    ngx_str_t  *buf = data;
+
+    totp_wipe(buf[0].data, buf[0].len);
+    totp_wipe(buf[1].data, buf[1].len);
+}

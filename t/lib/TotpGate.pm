@@ -1,0 +1,275 @@
+package TotpGate;
+
+# What the gate's tests share: a gated console behind a real proxy_pass,
+# and the steps a person takes through the pages (read the form, post it
+# back with its CSRF token, scan the secret, type the code).
+
+use strict;
+use warnings;
+
+use Digest::SHA qw(hmac_sha256);
+use Exporter qw(import);
+use MIME::Base64 qw(encode_base64url decode_base64url);
+use Test::More;
+
+use TotpTest;
+
+our @EXPORT_OK = qw(field secret_of gate_setup login enroll verify
+                    code_after hkdf_sha256 cookie_key token_parse
+                    token_payload token_sign);
+
+# A TotpTest with Redis, a key file, a password file and nginx running a
+# gated console that proxies to an upstream echoing what reached it.
+# %o: users ({ name => password }), http (extra http lines), location
+# (extra lines in the gated location), server (extra server lines),
+# workers, redis (an existing TotpTest::Redis), key (key bytes).
+sub gate_setup {
+    my (%o) = @_;
+
+    my $t = $o{t} // TotpTest->new;
+    my $redis = $o{redis} // $t->redis;
+    my $port = $t->port('http');
+    my $up = $t->port('http_upstream');
+
+    my $users = $o{users} // { alice => 'wonderland' };
+
+    my $htpasswd = join '', map {
+        my ($hash) = TotpTest::Proc::capture('openssl', 'passwd', '-apr1',
+                                             $users->{$_});
+        chomp $hash;
+        "$_:$hash\n";
+    } sort keys %$users;
+
+    my $pw = $t->write_file('htpasswd', $htpasswd);
+    my $key = $t->write_file('totp.key', $o{key} // ('k' x 16 . 'K' x 16));
+
+    my $http = $o{http} // '';
+    my $location = $o{location} // '';
+    my $server = $o{server} // '';
+
+    $t->write_config(<<"EOF", workers => $o{workers} // 2);
+    totp_key_file $key;
+    totp_redis @{[ $redis->addr ]};
+$http
+
+    server {
+        listen 127.0.0.1:$up;
+
+        location / {
+            return 200 "upstream user=\$http_remote_user status=\$http_x_totp_status uri=\$request_uri\\n";
+        }
+    }
+
+    server {
+        listen 127.0.0.1:$port;
+        server_name console.test;
+$server
+
+        location / {
+            totp on;
+            totp_password_file $pw;
+$location
+            proxy_set_header Remote-User \$totp_user;
+            proxy_set_header X-Totp-Status \$totp_status;
+            proxy_pass http://127.0.0.1:$up;
+        }
+    }
+EOF
+
+    $t->run unless $o{no_run};
+
+    return ($t, $redis, $port);
+}
+
+# The value of the input named $name in a page, HTML entities decoded.
+sub field {
+    my ($html, $name) = @_;
+
+    for my $input ($html =~ /(<input\b[^>]*>)/gis) {
+        next unless $input =~ /\bname="\Q$name\E"/;
+        my ($v) = $input =~ /\bvalue="([^"]*)"/;
+        return _unescape($v // '');
+    }
+
+    return undef;
+}
+
+# The enrollment page's secret, as a person would type it (no spaces).
+sub secret_of {
+    my ($html) = @_;
+
+    my ($text) = $html =~ /id="totp-secret"[^>]*>([^<]*)</s;
+    return undef unless defined $text;
+
+    $text =~ s/\s+//g;
+    return $text;
+}
+
+sub _unescape {
+    my ($s) = @_;
+    $s =~ s/&lt;/</g;
+    $s =~ s/&gt;/>/g;
+    $s =~ s/&quot;/"/g;
+    $s =~ s/&#39;/'/g;
+    $s =~ s/&amp;/&/g;
+    return $s;
+}
+
+# GET the login page, post user and password; returns the POST's answer.
+sub login {
+    my ($ua, $user, $password, %o) = @_;
+
+    my $page = $ua->get('/_totp/login' . ($o{next} ? "?next=$o{next}" : ''));
+    die "login page: $page->{status}\n" unless $page->{status} == 200;
+
+    return $ua->post('/_totp/login', {
+        user => $user,
+        password => $password,
+        csrf => field($page->{body}, 'csrf'),
+        next => field($page->{body}, 'next'),
+    });
+}
+
+# From a redirect to the enrollment page: GET it, read the secret, post a
+# code from oathtool.  Returns (answer to the POST, secret).
+sub enroll {
+    my ($ua, $location, %o) = @_;
+
+    my $page = $ua->get(_path($location));
+    die "enroll page: $page->{status} ($location -> $page->{headers}{location})\n"
+        unless $page->{status} == 200;
+
+    my $secret = secret_of($page->{body});
+    my $code = $o{code} // TotpTest::totp_code($secret, undef, %{ $o{otp} // {} });
+
+    my $res = $ua->post('/_totp/enroll', {
+        code => $code,
+        csrf => field($page->{body}, 'csrf'),
+        next => field($page->{body}, 'next'),
+        ($o{trust} ? (trust => 1) : ()),
+    });
+
+    return ($res, $secret, $page);
+}
+
+# From a redirect to the verify page: GET it, post $code.
+sub verify {
+    my ($ua, $location, $code, %o) = @_;
+
+    my $page = $ua->get(_path($location));
+    die "verify page: $page->{status}\n" unless $page->{status} == 200;
+
+    return $ua->post('/_totp/verify', {
+        code => $code,
+        csrf => field($page->{body}, 'csrf'),
+        next => field($page->{body}, 'next'),
+        ($o{trust} ? (trust => 1) : ()),
+    });
+}
+
+# A code for a step after the one $last used: the replay rule accepts
+# only later steps, so a test that signs in twice waits for the next
+# period instead of reusing a code.
+sub code_after {
+    my ($secret, $last_time, %o) = @_;
+
+    my $period = $o{period} // 30;
+    my $now = time;
+
+    if (defined $last_time && int($now / $period) <= int($last_time / $period)) {
+        my $wait = $period - $now % $period;
+        note "waiting ${wait}s for the next TOTP step";
+        select undef, undef, undef, $wait + 0.05;
+        $now = time;
+    }
+
+    return (TotpTest::totp_code($secret, $now, %o), $now);
+}
+
+sub _path {
+    my ($location) = @_;
+    $location =~ s{^https?://[^/]+}{};
+    return $location;
+}
+
+# Cookie tokens, written here independently of src/ngx_http_totp_crypto.c
+# so that tests can read, alter and forge the module's cookies.
+
+# RFC 5869 over Digest::SHA's HMAC (t/crypto-derive.t checks the same
+# construction against the RFC's vectors).
+sub hkdf_sha256 {
+    my ($salt, $ikm, $info, $len) = @_;
+
+    $salt = "\0" x 32 unless length $salt;
+
+    my $prk = hmac_sha256($ikm, $salt);
+    my ($t, $okm) = ('', '');
+
+    for (my $i = 1; length $okm < $len; $i++) {
+        $t = hmac_sha256($t . $info . chr($i), $prk);
+        $okm .= $t;
+    }
+
+    return substr($okm, 0, $len);
+}
+
+# The key the module derives from the key file's bytes for $purpose:
+# "session", "trust", "pre" or "csrf".
+sub cookie_key {
+    my ($master, $purpose) = @_;
+    return hkdf_sha256('ngx_http_totp_module', $master,
+                       "ngx_http_totp $purpose v1", 32);
+}
+
+# A cookie value split into its fields, or undef when it is not
+# base64url(payload) "." base64url(32-byte MAC) with a full header.
+sub token_parse {
+    my ($value) = @_;
+
+    my ($p64, $m64) = ($value // '') =~ /\A([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\z/
+        or return undef;
+
+    my $payload = decode_base64url($p64);
+    my $mac = decode_base64url($m64);
+
+    return undef unless length $payload >= 45 && length $mac == 32;
+
+    my ($version, $purpose, $flags, $expires, $epoch, $nonce, $user_len)
+        = unpack 'C a C q> a16 a16 n', $payload;
+
+    return {
+        version  => $version,
+        purpose  => $purpose,
+        flags    => $flags,
+        expires  => $expires,
+        epoch    => $epoch,
+        nonce    => $nonce,
+        user_len => $user_len,
+        user     => substr($payload, 45),
+        payload  => $payload,
+        mac      => $mac,
+    };
+}
+
+# A payload from fields (those of token_parse; user_len defaults to the
+# user's length, version to 1, flags to 0).
+sub token_payload {
+    my (%f) = @_;
+
+    return pack('C a C q> a16 a16 n', $f{version} // 1, $f{purpose},
+                $f{flags} // 0, $f{expires}, $f{epoch}, $f{nonce},
+                $f{user_len} // length $f{user})
+           . $f{user};
+}
+
+# A cookie value: the payload and its MAC under $key (a MAC given as
+# bytes instead of a key is used as it is).
+sub token_sign {
+    my ($payload, $key, %o) = @_;
+
+    my $mac = $o{mac} // hmac_sha256($payload, $key);
+
+    return encode_base64url($payload) . '.' . encode_base64url($mac);
+}
+
+1;

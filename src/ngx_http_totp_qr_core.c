@@ -29,6 +29,8 @@ static void totp_qr_escape(totp_qr_out_t *out, const unsigned char *s,
 /* the names authenticator apps expect, in the case they expect */
 static const char  *totp_qr_alg_names[] = { "SHA1", "SHA256", "SHA512" };
 
+static const char   totp_qr_hex[] = "0123456789ABCDEF";
+
 
 QRcode *
 totp_qr_encode(const unsigned char *data, size_t len)
@@ -235,7 +237,6 @@ totp_qr_escape(totp_qr_out_t *out, const unsigned char *s, size_t n)
 {
     size_t          i;
     unsigned char   c, hex[3];
-    static const char  digits[] = "0123456789ABCDEF";
 
     for (i = 0; i < n; i++) {
         c = s[i];
@@ -249,8 +250,8 @@ totp_qr_escape(totp_qr_out_t *out, const unsigned char *s, size_t n)
         }
 
         hex[0] = '%';
-        hex[1] = digits[c >> 4];
-        hex[2] = digits[c & 0xf];
+        hex[1] = totp_qr_hex[c >> 4];
+        hex[2] = totp_qr_hex[c & 0xf];
 
         totp_qr_put(out, hex, 3);
     }

@@ -51,12 +51,12 @@ totp_render_check(const unsigned char *tpl, size_t len, size_t *err_offset)
     size_t      pos, depth;
     totp_tag_t  tag;
 
-    /* the sections open at pos, innermost last */
+    /* the sections open so far, innermost last */
     struct {
         const unsigned char  *name;
         size_t                name_len;
         size_t                offset;
-    } open[TOTP_RENDER_DEPTH_MAX];
+    } sections[TOTP_RENDER_DEPTH_MAX];
 
     depth = 0;
 
@@ -79,17 +79,18 @@ totp_render_check(const unsigned char *tpl, size_t len, size_t *err_offset)
                 return -1;
             }
 
-            open[depth].name = tag.name;
-            open[depth].name_len = tag.name_len;
-            open[depth].offset = pos;
+            sections[depth].name = tag.name;
+            sections[depth].name_len = tag.name_len;
+            sections[depth].offset = pos;
             depth++;
             break;
 
         case TOTP_TAG_CLOSE:
 
             if (depth == 0
-                || open[depth - 1].name_len != tag.name_len
-                || memcmp(open[depth - 1].name, tag.name, tag.name_len) != 0)
+                || sections[depth - 1].name_len != tag.name_len
+                || memcmp(sections[depth - 1].name, tag.name, tag.name_len)
+                   != 0)
             {
                 *err_offset = pos;
                 return -1;
@@ -104,7 +105,7 @@ totp_render_check(const unsigned char *tpl, size_t len, size_t *err_offset)
     }
 
     if (depth) {
-        *err_offset = open[depth - 1].offset;
+        *err_offset = sections[depth - 1].offset;
         return -1;
     }
 

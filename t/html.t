@@ -137,12 +137,12 @@ for my $name (@pages) {
     }
 
     if ($name =~ /^(?:verify|enroll)$/) {
-        like $h, qr/\{\{\#trust_days\}\}\s*<div\ class="check">\s*
+        like $h, qr/\{\{\#trust_for\}\}\s*<div\ class="check">\s*
                     <input\ type="checkbox"\ name="trust"\ id="trust"
                     \ value="1">\s*<label\ for="trust">Trust\ this\ browser
-                    \ for\ \{\{trust_days\}\}\ days<\/label>\s*<\/div>\s*
-                    \{\{\/trust_days\}\}/x,
-            "$name: the trust checkbox, only with trust_days";
+                    \ for\ \{\{trust_for\}\}<\/label>\s*<\/div>\s*
+                    \{\{\/trust_for\}\}/x,
+            "$name: the trust checkbox, only with trust_for";
         like $h, qr/<input type="hidden" name="next" value="\{\{next\}\}">/,
             "$name: next is carried on";
     }

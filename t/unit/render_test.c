@@ -473,7 +473,7 @@ test_html(const char *dir)
         V("user", "<script>alert(1)</script>"),
         V("error", "<b>wrong</b>"),
         V("digits", "6"),
-        V("trust_days", "30"),
+        V("trust_for", "30 days"),
         V("login", "/_totp/login"),
         V("recovery", "/_totp/recovery"),
         V("qr", "<svg id=\"raw-qr\"></svg>"),
@@ -569,7 +569,7 @@ test_html(const char *dir)
                files[i]);
         }
 
-        if (contains(tpl, "trust_days")) {
+        if (contains(tpl, "trust_for")) {
             ok(contains(doc, "Trust this browser for 30 days"),
                "%s: the trust checkbox", files[i]);
         }

@@ -37,6 +37,8 @@ static char *ngx_http_totp_trust_ttl(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_totp_path(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_totp_cookie_secure(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_totp_templates(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_totp_user_variable(ngx_http_request_t *r,
@@ -159,7 +161,7 @@ static ngx_command_t  ngx_http_totp_commands[] = {
 
     { ngx_string("totp_cookie_secure"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_totp_cookie_secure,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_totp_loc_conf_t, cookie_secure),
       &ngx_http_totp_cookie_secure_values },
@@ -517,13 +519,13 @@ ngx_http_totp_create_loc_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *
-     *     tlcf->user = NULL;
-     *     tlcf->password_file = NULL;
-     *     tlcf->issuer = NULL;
      *     tlcf->templates = NULL;
      */
 
     tlcf->enable = NGX_CONF_UNSET;
+    tlcf->user = NGX_CONF_UNSET_PTR;
+    tlcf->password_file = NGX_CONF_UNSET_PTR;
+    tlcf->issuer = NGX_CONF_UNSET_PTR;
     tlcf->algorithm = NGX_CONF_UNSET_UINT;
     tlcf->digits = NGX_CONF_UNSET_UINT;
     tlcf->period = NGX_CONF_UNSET;
@@ -857,7 +859,7 @@ ngx_http_totp_password_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                         *value;
     ngx_http_compile_complex_value_t   ccv;
 
-    if (tlcf->password_file != NULL) {
+    if (tlcf->password_file != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
@@ -969,6 +971,29 @@ invalid:
                        "in \"/\", not \"%V\"", &value[1]);
 
     return NGX_CONF_ERROR;
+}
+
+
+/* ngx_conf_set_enum_slot()'s message would not name the directive */
+
+static char *
+ngx_http_totp_cookie_secure(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *rv;
+
+    ngx_str_t  *value;
+
+    rv = ngx_conf_set_enum_slot(cf, cmd, conf);
+
+    if (rv == NGX_CONF_ERROR) {
+        value = cf->args->elts;
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp_cookie_secure\" must be \"on\", \"off\" "
+                           "or \"auto\", not \"%V\"", &value[1]);
+    }
+
+    return rv;
 }
 
 

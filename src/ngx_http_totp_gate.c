@@ -37,6 +37,8 @@ static ngx_int_t ngx_http_totp_gate_epoch(ngx_http_request_t *r,
 static void ngx_http_totp_gate_fetched(ngx_http_request_t *r, ngx_int_t rc);
 static ngx_int_t ngx_http_totp_gate_no_session(ngx_http_request_t *r,
     ngx_http_totp_ctx_t *ctx);
+static ngx_int_t ngx_http_totp_gate_identity(ngx_http_request_t *r,
+    ngx_http_totp_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_gate_pass(ngx_http_request_t *r,
     ngx_http_totp_ctx_t *ctx, ngx_uint_t status);
 static ngx_int_t ngx_http_totp_gate_to_login(ngx_http_request_t *r,
@@ -104,9 +106,26 @@ ngx_http_totp_gate_run(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
 
         case NGX_HTTP_TOTP_GATE_START:
 
+            rc = ngx_http_totp_gate_identity(r, ctx);
+
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            /*
+             * With totp_user, a session counts only for the identity the
+             * earlier authentication established now: a browser that
+             * holds alice's session and bob's credentials is not alice.
+             */
+
             if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_SESSION,
                                           &ctx->token)
-                == NGX_OK)
+                == NGX_OK
+                && (ctx->conf->user == NULL
+                    || (ctx->token.user_len == ctx->user.len
+                        && ngx_memcmp(ctx->token.user, ctx->user.data,
+                                      ctx->user.len)
+                           == 0)))
             {
                 ctx->state = NGX_HTTP_TOTP_GATE_SESSION;
 
@@ -271,8 +290,6 @@ ngx_http_totp_gate_fetched(ngx_http_request_t *r, ngx_int_t rc)
 static ngx_int_t
 ngx_http_totp_gate_no_session(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
 {
-    ngx_str_t  user;
-
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         ctx->status = NGX_HTTP_TOTP_DENIED;
         return NGX_HTTP_UNAUTHORIZED;
@@ -280,6 +297,29 @@ ngx_http_totp_gate_no_session(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
 
     if (ctx->conf->user == NULL) {
         return ngx_http_totp_gate_to_login(r, ctx);
+    }
+
+    if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_TRUST, &ctx->token)
+        == NGX_OK
+        && ctx->token.user_len == ctx->user.len
+        && ngx_memcmp(ctx->token.user, ctx->user.data, ctx->user.len) == 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_totp_gate_to_login(r, ctx);
+}
+
+
+/* with totp_user: the identity that the earlier authentication set */
+
+static ngx_int_t
+ngx_http_totp_gate_identity(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
+{
+    ngx_str_t  user;
+
+    if (ctx->conf->user == NULL) {
+        return NGX_OK;
     }
 
     if (ngx_http_complex_value(r, ctx->conf->user, &user) != NGX_OK) {
@@ -303,15 +343,7 @@ ngx_http_totp_gate_no_session(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
 
     ctx->user = user;
 
-    if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_TRUST, &ctx->token)
-        == NGX_OK
-        && ctx->token.user_len == user.len
-        && ngx_memcmp(ctx->token.user, user.data, user.len) == 0)
-    {
-        return NGX_DECLINED;
-    }
-
-    return ngx_http_totp_gate_to_login(r, ctx);
+    return NGX_OK;
 }
 
 

@@ -281,4 +281,59 @@ EOF
 location = /_health { totp_health; }
 EOF
 
+
+# totp on and the gate's directives
+
+my $htpasswd = $t->write_file('users', "alice:{PLAIN}x\n");
+my $tpl_dir = $t->dir . '/templates';
+mkdir $tpl_dir or die "$tpl_dir: $!";
+$t->write_file('templates/login.html', "<p>{{#user}}unclosed</p>\n");
+my $tpl_ok = $t->dir . '/templates-ok';
+mkdir $tpl_ok or die "$tpl_ok: $!";
+$t->write_file('templates-ok/message.html', "<h1>{{heading}}</h1>\n");
+
+accepts('totp on with a password file',
+        location => "totp on; totp_password_file $htpasswd;");
+accepts('totp on with totp_user (server level)',
+        server => 'totp_user $remote_user;', location => 'totp on;');
+accepts('totp on at http level, password file at server level',
+        http => 'totp on;', server => "totp_password_file $htpasswd;");
+accepts('every gate directive, at its levels',
+        http => "totp_path /auth/;\ntotp_session_ttl 8h;\n"
+                . "totp_trust_ttl off;\ntotp_revalidate 500ms;\n"
+                . "totp_cookie_secure on;\ntotp_issuer Example;",
+        server => "totp_path /x/y/;\ntotp_templates $tpl_ok;",
+        location => "totp on; totp_password_file $htpasswd;\n"
+                    . "totp_trust_ttl 7d; totp_cookie_secure auto;\n"
+                    . 'totp_issuer "$host console";');
+
+rejects('totp on without totp_key_file', 'totp_key_file', qr/needs/,
+        no_key => 1, location => "totp on; totp_password_file $htpasswd;");
+rejects('totp on without a first factor', 'totp_password_file',
+        qr/"totp_user" or "totp_password_file"/, location => 'totp on;');
+rejects('totp maybe', 'totp', qr/invalid value "maybe"/,
+        location => 'totp maybe;');
+rejects('totp_path without the final /', 'totp_path', qr/"\/auth"/,
+        server => 'totp_path /auth;');
+rejects('totp_path relative', 'totp_path', qr/absolute/,
+        server => 'totp_path auth/;');
+rejects('totp_path with //', 'totp_path', qr/absolute/,
+        server => 'totp_path /a//b/;');
+rejects('totp_path in a location', 'totp_path', qr/not allowed here/,
+        location => 'totp_path /x/;');
+rejects('totp_trust_ttl never', 'totp_trust_ttl', qr/"never"/,
+        location => 'totp_trust_ttl never;');
+rejects('totp_session_ttl 0', 'totp_session_ttl', qr/at least 1s/,
+        location => 'totp_session_ttl 0;');
+rejects('totp_cookie_secure yes', 'totp_cookie_secure',
+        qr/"yes"/, location => 'totp_cookie_secure yes;');
+rejects('totp_password_file twice', 'totp_password_file', qr/duplicate/,
+        location => "totp_password_file $htpasswd;\n"
+                    . "totp_password_file $htpasswd;");
+rejects('totp_templates, missing directory', 'totp_templates', undef,
+        location => "totp_templates $missing;");
+rejects('totp_templates, a broken template', 'totp_templates',
+        qr/login\.html/, location => "totp_templates $tpl_dir;");
+
+
 done_testing();

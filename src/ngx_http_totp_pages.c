@@ -70,8 +70,11 @@ struct ngx_http_totp_page_ctx_s {
     totp_render_var_t            vars[NGX_HTTP_TOTP_VARS_MAX];
     ngx_uint_t                   nvars;
 
+    ngx_str_t                    resealed;
+
     unsigned                     has_pre:1;
     unsigned                     trusted:1;
+    unsigned                     stale_key:1;
 };
 
 
@@ -577,6 +580,13 @@ ngx_http_totp_pages_verify_checked(ngx_http_request_t *r, ngx_int_t rc)
 
     rc = ngx_http_totp_pages_code(r, ctx);
 
+    if (rc == NGX_OK && ctx->stale_key
+        && ngx_http_totp_pages_seal(r, ctx, "secret", &ctx->resealed)
+           != NGX_OK)
+    {
+        rc = NGX_ERROR;
+    }
+
     totp_wipe(ctx->secret, sizeof(ctx->secret));
 
     if (rc == NGX_ERROR) {
@@ -595,7 +605,7 @@ ngx_http_totp_pages_verify_checked(ngx_http_request_t *r, ngx_int_t rc)
     }
 
     if (ngx_http_totp_store_accept(r, &ctx->user, ctx->rec.epoch, ctx->step,
-                                   0, &ctx->result,
+                                   0, &ctx->resealed, &ctx->result,
                                    ngx_http_totp_pages_verify_accepted)
         != NGX_OK)
     {
@@ -981,7 +991,7 @@ ngx_http_totp_pages_reset_checked(ngx_http_request_t *r, ngx_int_t rc)
     }
 
     if (ngx_http_totp_store_accept(r, &ctx->user, ctx->rec.epoch, ctx->step,
-                                   1, &ctx->result,
+                                   1, NULL, &ctx->result,
                                    ngx_http_totp_pages_reset_accepted)
         != NGX_OK)
     {
@@ -1532,10 +1542,20 @@ ngx_http_totp_pages_unseal(ngx_http_request_t *r,
         keys[i] = mcf->keys[i].key[TOTP_KEY_SEAL];
     }
 
-    if (totp_unseal(ctx->secret, &ctx->secret_len, keys, mcf->nkeys, sealed,
-                    n, aad.data, aad.len)
-        != 0)
-    {
+    /* one key at a time: a secret the previous key opens is resealed */
+
+    for (i = 0; i < mcf->nkeys; i++) {
+        if (totp_unseal(ctx->secret, &ctx->secret_len, &keys[i], 1, sealed,
+                        n, aad.data, aad.len)
+            == 0)
+        {
+            break;
+        }
+    }
+
+    ctx->stale_key = (i > 0);
+
+    if (i == mcf->nkeys) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "totp: the %s of user \"%V\" does not open with the "
                       "configured keys", purpose, &ctx->user);

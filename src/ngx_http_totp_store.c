@@ -86,8 +86,9 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_confirm_script =
 
 
 /*
- * KEYS: user, enroll; ARGV: epoch, step, reset.  Steps are compared as
- * Lua numbers: exact up to 2^53, centuries beyond any clock at 1 s steps.
+ * KEYS: user, enroll; ARGV: epoch, step, reset, resealed secret or "".
+ * Steps are compared as Lua numbers: exact up to 2^53, centuries beyond
+ * any clock at 1 s steps.
  */
 
 static ngx_http_totp_redis_script_t  ngx_http_totp_store_accept_script =
@@ -99,6 +100,8 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_accept_script =
         "if ARGV[3] == '1' then "
         "redis.call('DEL', KEYS[1], KEYS[2]) return 1 end "
         "redis.call('HSET', KEYS[1], 'last', ARGV[2]) "
+        "if ARGV[4] ~= '' then "
+        "redis.call('HSET', KEYS[1], 'secret', ARGV[4]) end "
         "return 1");
 
 
@@ -203,11 +206,11 @@ ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r, ngx_str_t *user,
 
 ngx_int_t
 ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *user,
-    u_char *epoch, uint64_t step, ngx_uint_t reset, ngx_int_t *result,
-    ngx_http_totp_store_pt done)
+    u_char *epoch, uint64_t step, ngx_uint_t reset, ngx_str_t *resealed,
+    ngx_int_t *result, ngx_http_totp_store_pt done)
 {
     u_char                     hex[2 * TOTP_EPOCH_LEN], step_buf[NGX_INT64_LEN];
-    ngx_str_t                  argv[5];
+    ngx_str_t                  argv[6];
     ngx_http_totp_store_op_t  *op;
 
     op = ngx_http_totp_store_op(r, done);
@@ -229,8 +232,15 @@ ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *user,
         ngx_str_set(&argv[4], "0");
     }
 
+    if (resealed && resealed->len) {
+        argv[5] = *resealed;
+
+    } else {
+        ngx_str_set(&argv[5], "");
+    }
+
     return ngx_http_totp_redis_eval(r->pool,
-                                    &ngx_http_totp_store_accept_script, 2, 5,
+                                    &ngx_http_totp_store_accept_script, 2, 6,
                                     argv, ngx_http_totp_store_integer, op);
 }
 

@@ -49,13 +49,14 @@ ngx_int_t ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
 
 /*
  * The replay rule: accepts step if NAME is still enrolled with epoch and
- * step is greater than the last accepted one, and records it; with reset,
- * removes the enrollment instead.  *result 1 accepted, 0 the enrollment
- * changed, -1 a replayed code.
+ * step is greater than the last accepted one, and records it, with the
+ * secret resealed under the current key if given; with reset, removes the
+ * enrollment instead.  *result 1 accepted, 0 the enrollment changed, -1 a
+ * replayed code.
  */
 ngx_int_t ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *user,
-    u_char *epoch, uint64_t step, ngx_uint_t reset, ngx_int_t *result,
-    ngx_http_totp_store_pt done);
+    u_char *epoch, uint64_t step, ngx_uint_t reset, ngx_str_t *resealed,
+    ngx_int_t *result, ngx_http_totp_store_pt done);
 
 
 #endif /* _NGX_HTTP_TOTP_STORE_H_INCLUDED_ */

@@ -26,7 +26,7 @@ PROVE ?= prove
 # flags, so its configure needs the PCRE2, zlib and OpenSSL headers too.
 DEPS := nginx nginx-dev libhiredis-dev libqrencode-dev libssl-dev \
         libpcre2-dev zlib1g-dev gcc make perl redis-server redis-tools \
-        oathtool coreutils curl wrk valgrind zbar-tools librsvg2-bin
+        oathtool coreutils curl wrk valgrind zbar-tools librsvg2-bin openssl
 
 .PHONY: all deps demo test test-valgrind clean
 

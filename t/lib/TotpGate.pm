@@ -226,7 +226,8 @@ sub cookie_key {
 sub token_parse {
     my ($value) = @_;
 
-    my ($p64, $m64) = ($value // '') =~ /\A([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\z/
+    my ($p64, $m64) =
+        ($value // '') =~ /\A([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\z/
         or return undef;
 
     my $payload = decode_base64url($p64);

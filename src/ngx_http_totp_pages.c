@@ -126,7 +126,7 @@ static ngx_int_t ngx_http_totp_pages_origin(ngx_http_request_t *r);
 static ngx_int_t ngx_http_totp_pages_csrf_check(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_pages_csrf(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_str_t *token);
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t key, ngx_str_t *token);
 static ngx_int_t ngx_http_totp_pages_ensure_pre(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_pages_first_factor(ngx_http_request_t *r,
@@ -306,10 +306,16 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
                                  "This form was sent from another site.");
     }
 
-    /* server-wide, before client_max_body_size of any location applies */
+    /*
+     * Pages run before a location's client_max_body_size applies; larger
+     * bodies are refused as ngx_http_totp_form_read() refuses them.
+     */
 
     if (r->headers_in.content_length_n > NGX_HTTP_TOTP_FORM_MAX) {
-        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "totp: client sent a form larger than %d bytes",
+                      NGX_HTTP_TOTP_FORM_MAX);
+        return NGX_HTTP_BAD_REQUEST;
     }
 
     rc = ngx_http_read_client_request_body(r, ngx_http_totp_pages_body);
@@ -1196,7 +1202,11 @@ static ngx_int_t
 ngx_http_totp_pages_csrf_check(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx)
 {
-    ngx_str_t  token;
+    ngx_str_t                   token;
+    ngx_uint_t                  i;
+    ngx_http_totp_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
 
     if (ngx_http_totp_cookie_read(r, ctx->base.conf, TOTP_TOKEN_PRE,
                                   &ctx->pre)
@@ -1210,19 +1220,24 @@ ngx_http_totp_pages_csrf_check(ngx_http_request_t *r,
 
     ctx->has_pre = 1;
 
-    if (ngx_http_totp_pages_csrf(r, ctx, &token) != NGX_OK) {
-        return NGX_ERROR;
+    /* a form shown before a key rotation still carries a valid token */
+
+    for (i = 0; i < mcf->nkeys; i++) {
+        if (ngx_http_totp_pages_csrf(r, ctx, i, &token) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (ctx->form.csrf.len == token.len
+            && totp_memeq(ctx->form.csrf.data, token.data, token.len))
+        {
+            return NGX_OK;
+        }
     }
 
-    if (ctx->form.csrf.len != token.len
-        || !totp_memeq(ctx->form.csrf.data, token.data, token.len))
-    {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "totp: form posted with a wrong CSRF token");
-        return NGX_DECLINED;
-    }
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "totp: form posted with a wrong CSRF token");
 
-    return NGX_OK;
+    return NGX_DECLINED;
 }
 
 
@@ -1230,7 +1245,7 @@ ngx_http_totp_pages_csrf_check(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_totp_pages_csrf(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
-    ngx_str_t *token)
+    ngx_uint_t key, ngx_str_t *token)
 {
     u_char                      mac[TOTP_MAC_LEN];
     ngx_http_totp_main_conf_t  *mcf;
@@ -1242,7 +1257,7 @@ ngx_http_totp_pages_csrf(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    if (totp_hmac_sha256(mcf->keys[0].key[TOTP_KEY_CSRF], TOTP_KEY_LEN,
+    if (totp_hmac_sha256(mcf->keys[key].key[TOTP_KEY_CSRF], TOTP_KEY_LEN,
                          ctx->pre.nonce, TOTP_NONCE_LEN, mac)
         != 0)
     {
@@ -1962,7 +1977,7 @@ ngx_http_totp_pages_form_vars(ngx_http_request_t *r,
     tscf = ngx_http_get_module_srv_conf(r, ngx_http_totp_module);
 
     if (ngx_http_totp_pages_ensure_pre(r, ctx) != NGX_OK
-        || ngx_http_totp_pages_csrf(r, ctx, &csrf) != NGX_OK)
+        || ngx_http_totp_pages_csrf(r, ctx, 0, &csrf) != NGX_OK)
     {
         return NGX_ERROR;
     }

@@ -100,9 +100,10 @@ test: all
 	$(PROVE) -I t/lib t/
 
 # nginx runs under valgrind (master_process off) for the tests that drive
-# the module's Redis layer; t/lib fails a test on any valgrind error.
+# the module's Redis layer and the gate; t/lib fails a test on any valgrind
+# error.
 test-valgrind: all
-	TOTP_TEST_VALGRIND=1 $(PROVE) -I t/lib t/redis*.t t/health*.t
+	TOTP_TEST_VALGRIND=1 $(PROVE) -I t/lib t/redis*.t t/health*.t t/gate-*.t
 
 clean:
 	rm -rf $(BUILD)

@@ -31,6 +31,8 @@ static char *ngx_http_totp_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_totp_gated(ngx_conf_t *cf,
     ngx_http_totp_loc_conf_t *conf);
+static ngx_int_t ngx_http_totp_realm(ngx_conf_t *cf,
+    ngx_http_totp_main_conf_t *mcf, ngx_http_totp_loc_conf_t *conf);
 static char *ngx_http_totp_password_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_totp_trust_ttl(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -602,13 +604,100 @@ ngx_http_totp_gated(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_totp_realm(cf, mcf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     mcf->gated = 1;
 
     if (tscf->pages == NULL) {
         tscf->pages = conf;
+        return NGX_CONF_OK;
+    }
+
+    /*
+     * One server's pages sign users in for all its gated locations: they
+     * must agree on who users are and on the cookies' names, or a user
+     * signed in by the pages would be sent back to them forever.
+     */
+
+    if (conf->realm.len != tscf->pages->realm.len
+        || ngx_strncmp(conf->realm.data, tscf->pages->realm.data,
+                       conf->realm.len)
+           != 0
+        || conf->cookie_secure != tscf->pages->cookie_secure)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the gated locations of a server must share "
+                           "\"totp_user\" or \"totp_password_file\", and "
+                           "\"totp_cookie_secure\": its pages serve them all");
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The realm is the first factor as configured; the location's cookie keys
+ * are the main ones bound to it by an HMAC.  Sealing and CSRF keys stay
+ * the main ones: enrollments belong to user names, whatever the realm.
+ */
+
+static ngx_int_t
+ngx_http_totp_realm(ngx_conf_t *cf, ngx_http_totp_main_conf_t *mcf,
+    ngx_http_totp_loc_conf_t *conf)
+{
+    u_char              *p;
+    ngx_str_t           *factor;
+    ngx_uint_t           i, k;
+    ngx_pool_cleanup_t  *cln;
+
+    static ngx_uint_t  cookie_keys[] = {
+        TOTP_KEY_SESSION, TOTP_KEY_TRUST, TOTP_KEY_PRE
+    };
+
+    factor = conf->user ? &conf->user->value : &conf->password_file->value;
+
+    p = ngx_pnalloc(cf->pool, sizeof("totp_password_file ") + factor->len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    conf->realm.data = p;
+    p = ngx_sprintf(p, "%s %V", conf->user ? "totp_user"
+                                           : "totp_password_file", factor);
+    conf->realm.len = p - conf->realm.data;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    conf->keys = ngx_pcalloc(cf->pool, 2 * sizeof(totp_keys_t));
+    if (conf->keys == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_totp_wipe_keys;
+    cln->data = conf->keys;
+
+    for (i = 0; i < mcf->nkeys; i++) {
+        conf->keys[i] = mcf->keys[i];
+
+        for (k = 0; k < sizeof(cookie_keys) / sizeof(cookie_keys[0]); k++) {
+            if (totp_hmac_sha256(mcf->keys[i].key[cookie_keys[k]],
+                                 TOTP_KEY_LEN, conf->realm.data,
+                                 conf->realm.len,
+                                 conf->keys[i].key[cookie_keys[k]])
+                != 0)
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
 }
 
 

@@ -122,9 +122,9 @@ ngx_http_totp_gate_run(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
                                           &ctx->token)
                 == NGX_OK
                 && (ctx->conf->user == NULL
-                    || (ctx->token.user_len == ctx->user.len
-                        && ngx_memcmp(ctx->token.user, ctx->user.data,
-                                      ctx->user.len)
+                    || (ctx->token.user_len == ctx->identity.len
+                        && ngx_memcmp(ctx->token.user, ctx->identity.data,
+                                      ctx->identity.len)
                            == 0)))
             {
                 ctx->state = NGX_HTTP_TOTP_GATE_SESSION;
@@ -177,8 +177,8 @@ ngx_http_totp_gate_run(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
                 }
 
                 ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                              "totp: trusted browser let user \"%V\" in",
-                              &ctx->user);
+                              "totp: user \"%V\" let in by a trusted "
+                              "browser", &ctx->identity);
 
                 return ngx_http_totp_gate_pass(r, ctx, NGX_HTTP_TOTP_TRUSTED);
             }
@@ -226,6 +226,8 @@ ngx_http_totp_gate_epoch(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
                                           &enrolled)
                != NGX_OK)
     {
+        ctx->fetch_sent = ngx_current_msec;
+
         if (ngx_http_totp_store_fetch(r, &user, &ctx->record,
                                       ngx_http_totp_gate_fetched)
             != NGX_OK)
@@ -271,7 +273,8 @@ ngx_http_totp_gate_fetched(ngx_http_request_t *r, ngx_int_t rc)
         user.len = ctx->token.user_len;
 
         ngx_http_totp_cache_store(mcf->shm_zone, &user,
-                                  ctx->record.enrolled, ctx->record.epoch);
+                                  ctx->record.enrolled, ctx->record.epoch,
+                                  ctx->fetch_sent);
     }
 
     r->write_event_handler = ngx_http_core_run_phases;
@@ -301,8 +304,9 @@ ngx_http_totp_gate_no_session(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
 
     if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_TRUST, &ctx->token)
         == NGX_OK
-        && ctx->token.user_len == ctx->user.len
-        && ngx_memcmp(ctx->token.user, ctx->user.data, ctx->user.len) == 0)
+        && ctx->token.user_len == ctx->identity.len
+        && ngx_memcmp(ctx->token.user, ctx->identity.data, ctx->identity.len)
+           == 0)
     {
         return NGX_DECLINED;
     }
@@ -326,12 +330,14 @@ ngx_http_totp_gate_identity(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* the contract's 400 for a user name that is empty or malformed */
+
     if (user.len == 0) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "totp: \"totp_user\" is empty: no earlier "
                       "authentication established who this is");
         ctx->status = NGX_HTTP_TOTP_DENIED;
-        return NGX_HTTP_FORBIDDEN;
+        return NGX_HTTP_BAD_REQUEST;
     }
 
     if (!ngx_http_totp_user_valid(&user)) {
@@ -341,7 +347,7 @@ ngx_http_totp_gate_identity(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
         return NGX_HTTP_BAD_REQUEST;
     }
 
-    ctx->user = user;
+    ctx->identity = user;
 
     return NGX_OK;
 }
@@ -387,7 +393,7 @@ ngx_http_totp_gate_to_login(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
     ctx->status = NGX_HTTP_TOTP_LOGIN;
 
     if (ctx->conf->user
-        && ngx_http_totp_issue_pre(r, ctx->conf, &ctx->user,
+        && ngx_http_totp_issue_pre(r, ctx->conf, &ctx->identity,
                                    NGX_HTTP_TOTP_PRE_FIRST, NULL)
            != NGX_OK)
     {

@@ -75,6 +75,14 @@ typedef struct {
 
     ngx_http_totp_templates_t   *templates;
     ngx_uint_t                   cookie_secure;
+
+    /*
+     * The cookie keys of a gated location: the main keys bound to its
+     * first factor ("realm"), so that a session made where one password
+     * file is checked is no session where another one is.
+     */
+    ngx_str_t                    realm;
+    totp_keys_t                 *keys;
 } ngx_http_totp_loc_conf_t;
 
 
@@ -107,12 +115,14 @@ typedef struct {
     ngx_http_totp_loc_conf_t    *conf;
     ngx_uint_t                   status;      /* ngx_http_totp_status_e */
     ngx_str_t                    user;        /* $totp_user */
+    ngx_str_t                    identity;    /* totp_user's value */
 
     ngx_uint_t                   state;       /* the gate's progress */
     ngx_int_t                    rc;          /* the gate's verdict */
 
     /* what Redis said of the user in question, and whether it answered */
     ngx_int_t                    fetch_rc;
+    ngx_msec_t                   fetch_sent;
     ngx_http_totp_record_t       record;
 
     totp_token_t                 token;       /* the cookie being checked */

@@ -122,6 +122,7 @@ static ngx_int_t ngx_http_totp_pages_css(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 
 static void ngx_http_totp_pages_body(ngx_http_request_t *r);
+static void ngx_http_totp_pages_wipe_password(ngx_http_totp_page_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_pages_origin(ngx_http_request_t *r);
 static ngx_int_t ngx_http_totp_pages_csrf_check(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
@@ -301,6 +302,14 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
 
     if (ngx_http_totp_pages_origin(r) != NGX_OK) {
         ctx->base.status = NGX_HTTP_TOTP_DENIED;
+
+        /* left unread, the body would be taken for the next request */
+
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
         return ngx_http_totp_pages_message(r, ctx, NGX_HTTP_FORBIDDEN,
                                  "Request refused",
                                  "This form was sent from another site.");
@@ -349,6 +358,7 @@ ngx_http_totp_pages_body(ngx_http_request_t *r)
     }
 
     if (ngx_http_totp_pages_csrf_check(r, ctx) != NGX_OK) {
+        ngx_http_totp_pages_wipe_password(ctx);
         ctx->base.status = NGX_HTTP_TOTP_DENIED;
         ngx_http_finalize_request(r,
             ngx_http_totp_pages_message(r, ctx, NGX_HTTP_FORBIDDEN,
@@ -360,7 +370,22 @@ ngx_http_totp_pages_body(ngx_http_request_t *r)
 
     ngx_http_totp_pages_next(r, ctx, &ctx->form.next);
 
-    ngx_http_finalize_request(r, ctx->route->post(r, ctx));
+    rc = ctx->route->post(r, ctx);
+
+    ngx_http_totp_pages_wipe_password(ctx);
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* checked synchronously, the password is not needed past the POST */
+
+static void
+ngx_http_totp_pages_wipe_password(ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ctx->form.password.len) {
+        ngx_explicit_memzero(ctx->form.password.data, ctx->form.password.len);
+    }
 }
 
 
@@ -426,8 +451,6 @@ ngx_http_totp_pages_login_post(ngx_http_request_t *r,
 
     rc = ngx_http_totp_password_check(r, ctx->base.conf->password_file,
                                       &ctx->user, &ctx->form.password);
-
-    ngx_explicit_memzero(ctx->form.password.data, ctx->form.password.len);
 
     if (rc == NGX_ERROR) {
         ctx->base.status = NGX_HTTP_TOTP_ERROR;
@@ -864,7 +887,7 @@ ngx_http_totp_pages_enroll_confirmed(ngx_http_request_t *r, ngx_int_t rc)
     } else {
         ngx_http_totp_pages_audit(r, ctx, "enrolled");
         ngx_http_totp_cache_store(mcf->shm_zone, &ctx->user, 1,
-                                  ctx->rec.epoch);
+                                  ctx->rec.epoch, ngx_current_msec);
         rc = ngx_http_totp_pages_finish(r, ctx, 1);
     }
 
@@ -1032,9 +1055,10 @@ ngx_http_totp_pages_reset_accepted(ngx_http_request_t *r, ngx_int_t rc)
     } else {
         ngx_http_totp_pages_audit(r, ctx, "reset");
 
-        /* this worker's sessions end now, the others' within revalidate */
+        /* this machine's sessions end now, others' within revalidate */
 
-        ngx_http_totp_cache_store(mcf->shm_zone, &ctx->user, 0, NULL);
+        ngx_http_totp_cache_store(mcf->shm_zone, &ctx->user, 0, NULL,
+                                  ngx_current_msec);
 
         if (ngx_http_totp_cookie_clear(r, ctx->base.conf, TOTP_TOKEN_SESSION)
             != NGX_OK)

@@ -96,13 +96,21 @@ ngx_http_totp_cookie_read(ngx_http_request_t *r,
     mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
 
     for (i = 0; i < mcf->nkeys; i++) {
-        keys[i] = mcf->keys[i].key[ngx_http_totp_token_keys[purpose]];
+        keys[i] = conf->keys[i].key[ngx_http_totp_token_keys[purpose]];
     }
 
     rc = totp_token_decode(t, value.data, value.len, purpose, keys,
                            mcf->nkeys, ngx_time());
 
     if (rc == TOTP_TOKEN_OK) {
+
+        /* trust ends for every browser when totp_trust_ttl is turned off */
+
+        if (purpose == TOTP_TOKEN_TRUST && conf->trust_ttl == 0) {
+            totp_wipe(t, sizeof(totp_token_t));
+            return NGX_DECLINED;
+        }
+
         return NGX_OK;
     }
 
@@ -130,9 +138,6 @@ ngx_http_totp_cookie_write(ngx_http_request_t *r,
 {
     u_char                     *p;
     ngx_str_t                   value;
-    ngx_http_totp_main_conf_t  *mcf;
-
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
 
     p = ngx_pnalloc(r->pool, totp_token_encoded_len(t->user_len));
     if (p == NULL) {
@@ -141,7 +146,7 @@ ngx_http_totp_cookie_write(ngx_http_request_t *r,
 
     value.data = p;
     value.len = totp_token_encode(p, t,
-                      mcf->keys[0].key[ngx_http_totp_token_keys[t->purpose]]);
+                      conf->keys[0].key[ngx_http_totp_token_keys[t->purpose]]);
 
     if (value.len == 0) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
@@ -445,9 +450,15 @@ ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
 }
 
 
+/*
+ * checked: when Redis was asked.  An answer that was overtaken by a newer
+ * one (a slow reply after a reset was stored) is dropped, so that it
+ * cannot make an old epoch look fresh again.
+ */
+
 void
 ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
-    ngx_uint_t enrolled, u_char *epoch)
+    ngx_uint_t enrolled, u_char *epoch, ngx_msec_t checked)
 {
     size_t                        size;
     uint32_t                      hash;
@@ -487,12 +498,17 @@ ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
         ngx_rbtree_insert(&cache->sh->rbtree, node);
 
     } else {
+        if ((ngx_msec_int_t) (checked - e->checked) < 0) {
+            ngx_shmtx_unlock(&cache->shpool->mutex);
+            return;
+        }
+
         ngx_queue_remove(&e->queue);
     }
 
     ngx_queue_insert_head(&cache->sh->queue, &e->queue);
 
-    e->checked = ngx_current_msec;
+    e->checked = checked;
     e->enrolled = enrolled ? 1 : 0;
 
     if (enrolled) {

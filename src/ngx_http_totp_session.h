@@ -51,7 +51,7 @@ ngx_int_t ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone,
     ngx_str_t *user, ngx_msec_t max_age, u_char *epoch,
     ngx_uint_t *enrolled);
 void ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
-    ngx_uint_t enrolled, u_char *epoch);
+    ngx_uint_t enrolled, u_char *epoch, ngx_msec_t checked);
 
 
 #endif /* _NGX_HTTP_TOTP_SESSION_H_INCLUDED_ */

@@ -420,7 +420,7 @@ ngx_http_totp_store_number(redisReply *reply, uint64_t max, uint64_t *n)
             return NGX_ERROR;
         }
 
-        if (*n > (max - (c - '0')) / 10) {
+        if ((uint64_t) (c - '0') > max || *n > (max - (c - '0')) / 10) {
             return NGX_ERROR;
         }
 

@@ -330,6 +330,18 @@ rejects('totp_cookie_secure yes', 'totp_cookie_secure',
 rejects('totp_password_file twice', 'totp_password_file', qr/duplicate/,
         location => "totp_password_file $htpasswd;\n"
                     . "totp_password_file $htpasswd;");
+my $htpasswd2 = $t->write_file('users2', "bob:{PLAIN}y\n");
+rejects('two gated locations of a server, two password files', 'totp_password_file',
+        qr/share/, location => "totp on; totp_password_file $htpasswd;\n"
+            . "location /b/ { totp_password_file $htpasswd2; }");
+rejects('two gated locations of a server, two cookie_secure', 'totp_cookie_secure',
+        qr/share/, location => "totp on; totp_password_file $htpasswd;\n"
+            . "location /b/ { totp_cookie_secure on; }");
+accepts('two servers, two password files',
+        location => "totp on; totp_password_file $htpasswd;",
+        http => "server { listen 127.0.0.1:$port; server_name b;\n"
+                . "location / { totp on; totp_password_file $htpasswd2; } }");
+
 rejects('totp_templates, missing directory', 'totp_templates', undef,
         location => "totp_templates $missing;");
 rejects('totp_templates, a broken template', 'totp_templates',

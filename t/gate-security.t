@@ -56,6 +56,10 @@ my %SETUP = (
 
 my ($t, $redis, $port) = gate_setup(%SETUP, key => $KEY);
 
+# the realm the gated location's cookie keys are bound to: its first
+# factor as configured (gate_setup's password file)
+my $REALM = 'totp_password_file ' . $t->dir . '/htpasswd';
+
 my $BASE = "http://127.0.0.1:$port";
 
 
@@ -408,7 +412,7 @@ subtest 'CSRF token and Origin' => sub {
         my $pre = token_sign(token_payload(
             purpose => 'p', expires => time + 600, epoch => "\0" x 16,
             nonce => $nonce, user => '',
-        ), cookie_key($master, 'pre'));
+        ), cookie_key($master, 'pre', $REALM));
         my $csrf = encode_base64url(
             substr hmac_sha256($nonce, cookie_key($master, 'csrf')), 0, 16);
 
@@ -556,8 +560,8 @@ subtest 'altered and forged session cookies are refused' => sub {
     ok $s->{expires} > time && $s->{expires} <= time + 12 * 3600 + 60,
         'expires within the session ttl';
 
-    my $session_key = cookie_key($KEY, 'session');
-    my $trust_key = cookie_key($KEY, 'trust');
+    my $session_key = cookie_key($KEY, 'session', $REALM);
+    my $trust_key = cookie_key($KEY, 'trust', $REALM);
 
     is token_sign($s->{payload}, $session_key), $SESSION,
         'the Perl MAC matches the module\'s';
@@ -590,11 +594,11 @@ subtest 'altered and forged session cookies are refused' => sub {
             token_sign(token_payload(%f, expires => $f{expires} + 365 * 86400),
                        undef, mac => $s->{mac}),
         'signed with a foreign key file' =>
-            token_sign($s->{payload}, cookie_key($FOREIGN_KEY, 'session')),
+            token_sign($s->{payload}, cookie_key($FOREIGN_KEY, 'session', $REALM)),
         'signed with the trust key' =>
             token_sign($s->{payload}, $trust_key),
         'signed with the pre-session key' =>
-            token_sign($s->{payload}, cookie_key($KEY, 'pre')),
+            token_sign($s->{payload}, cookie_key($KEY, 'pre', $REALM)),
         'signed with the key file itself' =>
             token_sign($s->{payload}, $KEY),
         'a trust cookie as totp_session' => $TRUST,
@@ -780,14 +784,14 @@ subtest 'key rotation' => sub {
     ok $new, 'a new session';
 
     my $p = token_parse($new);
-    is token_sign($p->{payload}, cookie_key($NEW_KEY, 'session')), $new,
+    is token_sign($p->{payload}, cookie_key($NEW_KEY, 'session', $REALM)), $new,
         'the new session is signed with the new key';
-    isnt token_sign($p->{payload}, cookie_key($KEY, 'session')), $new,
+    isnt token_sign($p->{payload}, cookie_key($KEY, 'session', $REALM)), $new,
         'not with the old one';
 
     my $pre = set_cookie($page, 'totp_pre');
     $p = token_parse($pre);
-    is token_sign($p->{payload}, cookie_key($NEW_KEY, 'pre')), $pre,
+    is token_sign($p->{payload}, cookie_key($NEW_KEY, 'pre', $REALM)), $pre,
         'a new pre-session is signed with the new key';
 
     {

@@ -131,9 +131,9 @@ subtest 'a trusted browser needs no code' => sub {
     is $res->{status}, 302, "... but the trust is alice's, not bob's";
 };
 
-subtest 'no identity: 403' => sub {
+subtest 'no identity: 400' => sub {
     my $res = $t->ua(port => $port)->get('/open/x');
-    is $res->{status}, 403, 'totp_user empty on a location without auth';
+    is $res->{status}, 400, 'totp_user empty on a location without auth: 400';
     $t->allow_log(qr/totp_user" is empty/);
 };
 

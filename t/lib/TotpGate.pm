@@ -216,9 +216,18 @@ sub hkdf_sha256 {
 # The key the module derives from the key file's bytes for $purpose:
 # "session", "trust", "pre" or "csrf".
 sub cookie_key {
-    my ($master, $purpose) = @_;
-    return hkdf_sha256('ngx_http_totp_module', $master,
-                       "ngx_http_totp $purpose v1", 32);
+    my ($master, $purpose, $realm) = @_;
+
+    my $key = hkdf_sha256('ngx_http_totp_module', $master,
+                          "ngx_http_totp $purpose v1", 32);
+
+    # session, trust and pre-session keys are bound to the location's
+    # first factor as configured: "totp_password_file PATH" or
+    # "totp_user VALUE"
+    return $key if $purpose eq 'csrf';
+
+    die "cookie_key: a realm is needed for $purpose\n" unless defined $realm;
+    return hmac_sha256($realm, $key);
 }
 
 # A cookie value split into its fields, or undef when it is not

@@ -1,0 +1,788 @@
+
+/*
+ * The sign-in flows behind the pages: login (the first factor), verify,
+ * enroll, reset (a change of device) and logout.  Each step that needs
+ * Redis returns NGX_DONE and goes on in the callback of its operation.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_totp_pages.h"
+#include "ngx_http_totp_password.h"
+#include "ngx_http_totp_session.h"
+#include "ngx_http_totp_store.h"
+
+
+/* how long a shown QR code stays valid for its confirmation */
+#define NGX_HTTP_TOTP_ENROLL_TTL  600
+
+
+static void ngx_http_totp_signin_login_fetched(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_signin_verify_fetched(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_signin_verify_checked(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_signin_verify_accepted(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_signin_enroll_begun(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_signin_enroll_checked(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_signin_enroll_confirmed(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_signin_reset_fetched(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_signin_reset_checked(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_signin_reset_accepted(ngx_http_request_t *r,
+    ngx_int_t rc);
+
+
+/*
+ * login: the first factor.  With totp_user it has already been passed on
+ * the gated location, which says so in the pre-session cookie.
+ */
+
+ngx_int_t
+ngx_http_totp_signin_login(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ctx->base.conf->user == NULL) {
+        if (ngx_http_totp_pages_ensure_pre(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_totp_view_show_login(r, ctx, NGX_HTTP_OK, NULL);
+    }
+
+    if (ngx_http_totp_pages_first_factor(r, ctx) != NGX_OK) {
+        return ngx_http_totp_view_message(r, ctx, NGX_HTTP_OK,
+                   "Open the console first",
+                   "Sign-in starts at the page you want to use: open it "
+                   "again and you will be brought back here.");
+    }
+
+    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
+                                  ngx_http_totp_signin_login_fetched)
+        != NGX_OK)
+    {
+        return ngx_http_totp_pages_done_error(r, ctx);
+    }
+
+    ngx_http_totp_pages_async(r);
+
+    return NGX_DONE;
+}
+
+
+ngx_int_t
+ngx_http_totp_signin_login_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (ctx->base.conf->user) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    ctx->user = ctx->form.user;
+
+    if (!ngx_http_totp_user_valid(&ctx->user)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "totp: client sent an invalid user name");
+        ctx->base.status = NGX_HTTP_TOTP_DENIED;
+        ngx_str_null(&ctx->user);
+        return ngx_http_totp_view_message(r, ctx, NGX_HTTP_BAD_REQUEST,
+                   "User name not accepted",
+                   "A user name has 1 to 256 characters and no control "
+                   "characters.");
+    }
+
+    rc = ngx_http_totp_password_check(r, ctx->base.conf->password_file,
+                                      &ctx->user, &ctx->form.password);
+
+    if (rc == NGX_ERROR) {
+        ctx->base.status = NGX_HTTP_TOTP_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_totp_pages_audit(r, ctx, "failed password");
+        ctx->base.status = NGX_HTTP_TOTP_DENIED;
+        return ngx_http_totp_view_show_login(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                   "The user name or password is not right.");
+    }
+
+    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
+                                  ngx_http_totp_signin_login_fetched)
+        != NGX_OK)
+    {
+        return ngx_http_totp_pages_done_error(r, ctx);
+    }
+
+    ngx_http_totp_pages_async(r);
+
+    return NGX_DONE;
+}
+
+
+/* the first factor passed: a trusted browser is done, others go on */
+
+static void
+ngx_http_totp_signin_login_fetched(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        ngx_http_totp_pages_done(r, ngx_http_totp_pages_done_error(r, ctx));
+        return;
+    }
+
+    if (!ctx->rec.enrolled) {
+        ngx_http_totp_pages_done(r, ngx_http_totp_pages_go(r, ctx, "enroll"));
+        return;
+    }
+
+    if (ngx_http_totp_cookie_read(r, ctx->base.conf, TOTP_TOKEN_TRUST,
+                                  &ctx->session)
+        == NGX_OK
+        && ctx->session.user_len == ctx->user.len
+        && ngx_memcmp(ctx->session.user, ctx->user.data, ctx->user.len) == 0
+        && totp_memeq(ctx->session.epoch, ctx->rec.epoch, TOTP_EPOCH_LEN))
+    {
+        ctx->trusted = 1;
+        ngx_http_totp_pages_audit(r, ctx, "let in by a trusted browser");
+        ngx_http_totp_pages_done(r, ngx_http_totp_pages_finish(r, ctx, 0));
+        return;
+    }
+
+    ngx_http_totp_pages_done(r, ngx_http_totp_pages_go(r, ctx, "verify"));
+}
+
+
+/* verify: the code of an enrolled user */
+
+ngx_int_t
+ngx_http_totp_signin_verify(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_pages_first_factor(r, ctx) != NGX_OK) {
+        return ngx_http_totp_pages_go(r, ctx, "login");
+    }
+
+    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
+                                  ngx_http_totp_signin_verify_fetched)
+        != NGX_OK)
+    {
+        return ngx_http_totp_pages_done_error(r, ctx);
+    }
+
+    ngx_http_totp_pages_async(r);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_totp_signin_verify_fetched(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+
+    } else if (!ctx->rec.enrolled) {
+        rc = ngx_http_totp_pages_go(r, ctx, "enroll");
+
+    } else {
+        rc = ngx_http_totp_view_show_verify(r, ctx, NGX_HTTP_OK, NULL);
+    }
+
+    ngx_http_totp_pages_done(r, rc);
+}
+
+
+ngx_int_t
+ngx_http_totp_signin_verify_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_pages_first_factor(r, ctx) != NGX_OK) {
+        return ngx_http_totp_pages_go(r, ctx, "login");
+    }
+
+    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
+                                  ngx_http_totp_signin_verify_checked)
+        != NGX_OK)
+    {
+        return ngx_http_totp_pages_done_error(r, ctx);
+    }
+
+    ngx_http_totp_pages_async(r);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_totp_signin_verify_checked(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        ngx_http_totp_pages_done(r, ngx_http_totp_pages_done_error(r, ctx));
+        return;
+    }
+
+    if (!ctx->rec.enrolled) {
+        ngx_http_totp_pages_done(r, ngx_http_totp_pages_go(r, ctx, "enroll"));
+        return;
+    }
+
+    if (ngx_http_totp_secret_unseal(r, ctx, "secret", ctx->rec.secret.data,
+                                    ctx->rec.secret.len)
+        != NGX_OK)
+    {
+        ngx_http_totp_pages_done(r, ngx_http_totp_pages_done_error(r, ctx));
+        return;
+    }
+
+    ctx->algorithm = ctx->rec.algorithm;
+    ctx->digits = ctx->rec.digits;
+    ctx->period = ctx->rec.period;
+
+    rc = ngx_http_totp_secret_code(r, ctx);
+
+    if (rc == NGX_OK && ctx->stale_key
+        && ngx_http_totp_secret_seal(r, ctx, "secret", &ctx->resealed)
+           != NGX_OK)
+    {
+        rc = NGX_ERROR;
+    }
+
+    totp_wipe(ctx->secret, sizeof(ctx->secret));
+
+    if (rc == NGX_ERROR) {
+        ngx_http_totp_pages_done(r, ngx_http_totp_pages_done_error(r, ctx));
+        return;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_totp_pages_audit(r, ctx, "failed code");
+        ctx->base.status = NGX_HTTP_TOTP_DENIED;
+        ngx_http_totp_pages_done(r,
+            ngx_http_totp_view_show_verify(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                "That code is not right. Enter the code your app shows "
+                "now."));
+        return;
+    }
+
+    if (ngx_http_totp_store_accept(r, &ctx->user, ctx->rec.epoch, ctx->step,
+                                   0, &ctx->resealed, &ctx->result,
+                                   ngx_http_totp_signin_verify_accepted)
+        != NGX_OK)
+    {
+        ngx_http_totp_pages_done(r, ngx_http_totp_pages_done_error(r, ctx));
+        return;
+    }
+}
+
+
+static void
+ngx_http_totp_signin_verify_accepted(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+
+    } else if (ctx->result == 0) {
+        /* reset or enrolled anew while the code was typed: start over */
+        rc = ngx_http_totp_pages_go(r, ctx, "login");
+
+    } else if (ctx->result < 0) {
+        ngx_http_totp_pages_audit(r, ctx, "failed code (already used)");
+        ctx->base.status = NGX_HTTP_TOTP_DENIED;
+        rc = ngx_http_totp_view_show_verify(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                 "That code was already used. Wait for the next code "
+                 "and enter it.");
+
+    } else {
+        ngx_http_totp_pages_audit(r, ctx, "verified");
+        rc = ngx_http_totp_pages_finish(r, ctx, 1);
+    }
+
+    ngx_http_totp_pages_done(r, rc);
+}
+
+
+/* enroll: a new secret, shown until it is confirmed with one code */
+
+ngx_int_t
+ngx_http_totp_signin_enroll(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    u_char      *p;
+    ngx_str_t    sealed, candidate;
+    const char  *alg;
+
+    if (ngx_http_totp_pages_first_factor(r, ctx) != NGX_OK) {
+        return ngx_http_totp_pages_go(r, ctx, "login");
+    }
+
+    /*
+     * A candidate secret is made each time; Redis keeps the first one
+     * until it expires, so a reload shows the same QR code.
+     */
+
+    ctx->algorithm = ctx->base.conf->algorithm;
+    ctx->digits = ctx->base.conf->digits;
+    ctx->period = ctx->base.conf->period;
+    ctx->secret_len = totp_alg_key_len(ctx->algorithm);
+
+    if (totp_random(ctx->secret, ctx->secret_len) != 0
+        || ngx_http_totp_secret_seal(r, ctx, "enroll", &sealed) != NGX_OK)
+    {
+        totp_wipe(ctx->secret, sizeof(ctx->secret));
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    totp_wipe(ctx->secret, sizeof(ctx->secret));
+
+    alg = totp_alg_name(ctx->algorithm);
+
+    p = ngx_pnalloc(r->pool, sizeof("1.sha512.8.3600.") + sealed.len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    candidate.data = p;
+    candidate.len = ngx_sprintf(p, "1.%s.%ui.%T.%V", alg, ctx->digits,
+                                ctx->period, &sealed)
+                    - p;
+
+    if (ngx_http_totp_store_enroll_begin(r, &ctx->user, &candidate,
+                                         NGX_HTTP_TOTP_ENROLL_TTL,
+                                         &ctx->pending,
+                                         ngx_http_totp_signin_enroll_begun)
+        != NGX_OK)
+    {
+        return ngx_http_totp_pages_done_error(r, ctx);
+    }
+
+    ngx_http_totp_pages_async(r);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_totp_signin_enroll_begun(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+
+    } else if (ctx->pending.data == NULL) {
+        rc = ngx_http_totp_pages_go(r, ctx, "verify");
+
+    } else if (ngx_http_totp_secret_pending_parse(r, ctx) != NGX_OK) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+
+    } else {
+        ctx->base.status = NGX_HTTP_TOTP_ENROLL;
+        rc = ngx_http_totp_view_show_enroll(r, ctx, NGX_HTTP_OK, NULL);
+    }
+
+    totp_wipe(ctx->secret, sizeof(ctx->secret));
+
+    ngx_http_totp_pages_done(r, rc);
+}
+
+
+ngx_int_t
+ngx_http_totp_signin_enroll_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_pages_first_factor(r, ctx) != NGX_OK) {
+        return ngx_http_totp_pages_go(r, ctx, "login");
+    }
+
+    if (ngx_http_totp_store_enroll_begin(r, &ctx->user, NULL,
+                                         NGX_HTTP_TOTP_ENROLL_TTL,
+                                         &ctx->pending,
+                                         ngx_http_totp_signin_enroll_checked)
+        != NGX_OK)
+    {
+        return ngx_http_totp_pages_done_error(r, ctx);
+    }
+
+    ngx_http_totp_pages_async(r);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_totp_signin_enroll_checked(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+        goto done;
+    }
+
+    if (ctx->pending.data == NULL) {
+        rc = ngx_http_totp_pages_go(r, ctx, "verify");
+        goto done;
+    }
+
+    if (ctx->pending.len == 0) {
+        rc = ngx_http_totp_view_message(r, ctx, NGX_HTTP_OK,
+                 "The QR code expired",
+                 "It was shown more than ten minutes ago. Start again to "
+                 "get a new one.");
+        goto done;
+    }
+
+    if (ngx_http_totp_secret_pending_parse(r, ctx) != NGX_OK) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+        goto done;
+    }
+
+    rc = ngx_http_totp_secret_code(r, ctx);
+
+    if (rc == NGX_ERROR) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+        goto done;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_totp_pages_audit(r, ctx, "failed code at enrollment");
+        ctx->base.status = NGX_HTTP_TOTP_DENIED;
+        rc = ngx_http_totp_view_show_enroll(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                 "That code is not right. Check that you scanned this "
+                 "QR code, then enter the code your app shows now.");
+        goto done;
+    }
+
+    /* only now, with a code that proves the app has it, is it stored */
+
+    ngx_memzero(&ctx->rec, sizeof(ngx_http_totp_record_t));
+
+    ctx->rec.algorithm = ctx->algorithm;
+    ctx->rec.digits = ctx->digits;
+    ctx->rec.period = ctx->period;
+    ctx->rec.last = ctx->step;
+
+    if (totp_random(ctx->rec.epoch, TOTP_EPOCH_LEN) != 0
+        || ngx_http_totp_secret_seal(r, ctx, "secret", &ctx->rec.secret)
+           != NGX_OK)
+    {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
+    totp_wipe(ctx->secret, sizeof(ctx->secret));
+
+    if (ngx_http_totp_store_enroll_confirm(r, &ctx->user, &ctx->pending,
+                                      &ctx->rec, &ctx->result,
+                                      ngx_http_totp_signin_enroll_confirmed)
+        != NGX_OK)
+    {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+        goto done;
+    }
+
+    return;
+
+done:
+
+    totp_wipe(ctx->secret, sizeof(ctx->secret));
+
+    ngx_http_totp_pages_done(r, rc);
+}
+
+
+static void
+ngx_http_totp_signin_enroll_confirmed(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t   *ctx;
+    ngx_http_totp_main_conf_t  *mcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+
+    } else if (ctx->result != 1) {
+        /* enrolled from another browser meanwhile */
+        rc = ngx_http_totp_pages_go(r, ctx, "verify");
+
+    } else {
+        ngx_http_totp_pages_audit(r, ctx, "enrolled");
+        ngx_http_totp_cache_store(mcf->shm_zone, &ctx->user, 1,
+                                  ctx->rec.epoch, ngx_current_msec);
+        rc = ngx_http_totp_pages_finish(r, ctx, 1);
+    }
+
+    ngx_http_totp_pages_done(r, rc);
+}
+
+
+/* reset: a signed-in user moves to a new device, proving the old one */
+
+ngx_int_t
+ngx_http_totp_signin_reset(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_pages_signed_in(r, ctx) != NGX_OK) {
+        return ngx_http_totp_pages_go(r, ctx, "login");
+    }
+
+    if (ngx_http_totp_pages_ensure_pre(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
+                                  ngx_http_totp_signin_reset_fetched)
+        != NGX_OK)
+    {
+        return ngx_http_totp_pages_done_error(r, ctx);
+    }
+
+    ngx_http_totp_pages_async(r);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_totp_signin_reset_fetched(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+
+    } else if (!ctx->rec.enrolled
+               || !totp_memeq(ctx->rec.epoch, ctx->session.epoch,
+                              TOTP_EPOCH_LEN))
+    {
+        rc = ngx_http_totp_pages_go(r, ctx, "login");
+
+    } else {
+        rc = ngx_http_totp_view_show_reset(r, ctx, NGX_HTTP_OK, NULL);
+    }
+
+    ngx_http_totp_pages_done(r, rc);
+}
+
+
+ngx_int_t
+ngx_http_totp_signin_reset_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_pages_signed_in(r, ctx) != NGX_OK) {
+        return ngx_http_totp_pages_go(r, ctx, "login");
+    }
+
+    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
+                                  ngx_http_totp_signin_reset_checked)
+        != NGX_OK)
+    {
+        return ngx_http_totp_pages_done_error(r, ctx);
+    }
+
+    ngx_http_totp_pages_async(r);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_totp_signin_reset_checked(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        ngx_http_totp_pages_done(r, ngx_http_totp_pages_done_error(r, ctx));
+        return;
+    }
+
+    if (!ctx->rec.enrolled
+        || !totp_memeq(ctx->rec.epoch, ctx->session.epoch, TOTP_EPOCH_LEN))
+    {
+        ngx_http_totp_pages_done(r, ngx_http_totp_pages_go(r, ctx, "login"));
+        return;
+    }
+
+    if (ngx_http_totp_secret_unseal(r, ctx, "secret", ctx->rec.secret.data,
+                                    ctx->rec.secret.len)
+        != NGX_OK)
+    {
+        ngx_http_totp_pages_done(r, ngx_http_totp_pages_done_error(r, ctx));
+        return;
+    }
+
+    ctx->algorithm = ctx->rec.algorithm;
+    ctx->digits = ctx->rec.digits;
+    ctx->period = ctx->rec.period;
+
+    rc = ngx_http_totp_secret_code(r, ctx);
+
+    totp_wipe(ctx->secret, sizeof(ctx->secret));
+
+    if (rc != NGX_OK) {
+        if (rc == NGX_ERROR) {
+            rc = ngx_http_totp_pages_done_error(r, ctx);
+
+        } else {
+            ngx_http_totp_pages_audit(r, ctx, "failed code at reset");
+            ctx->base.status = NGX_HTTP_TOTP_DENIED;
+            rc = ngx_http_totp_view_show_reset(r, ctx,
+                     NGX_HTTP_UNAUTHORIZED,
+                     "That code is not right. Enter the code your current "
+                     "app shows now.");
+        }
+
+        ngx_http_totp_pages_done(r, rc);
+        return;
+    }
+
+    if (ngx_http_totp_store_accept(r, &ctx->user, ctx->rec.epoch, ctx->step,
+                                   1, NULL, &ctx->result,
+                                   ngx_http_totp_signin_reset_accepted)
+        != NGX_OK)
+    {
+        ngx_http_totp_pages_done(r, ngx_http_totp_pages_done_error(r, ctx));
+    }
+}
+
+
+static void
+ngx_http_totp_signin_reset_accepted(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t   *ctx;
+    ngx_http_totp_main_conf_t  *mcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+
+    } else if (ctx->result == 0) {
+        rc = ngx_http_totp_pages_go(r, ctx, "login");
+
+    } else if (ctx->result < 0) {
+        ngx_http_totp_pages_audit(r, ctx, "failed code at reset "
+                                          "(already used)");
+        ctx->base.status = NGX_HTTP_TOTP_DENIED;
+        rc = ngx_http_totp_view_show_reset(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                 "That code was already used. Wait for the next code "
+                 "and enter it.");
+
+    } else {
+        ngx_http_totp_pages_audit(r, ctx, "reset");
+
+        /* this machine's sessions end now, others' within revalidate */
+
+        ngx_http_totp_cache_store(mcf->shm_zone, &ctx->user, 0, NULL,
+                                  ngx_current_msec);
+
+        if (ngx_http_totp_cookie_clear(r, ctx->base.conf, TOTP_TOKEN_SESSION)
+            != NGX_OK)
+        {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+        } else {
+            rc = ngx_http_totp_pages_go(r, ctx, "enroll");
+        }
+    }
+
+    ngx_http_totp_pages_done(r, rc);
+}
+
+
+/* logout ends the session; the trust cookie stays, as promised */
+
+ngx_int_t
+ngx_http_totp_signin_logout(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_pages_signed_in(r, ctx) != NGX_OK) {
+        return ngx_http_totp_view_message(r, ctx, NGX_HTTP_OK,
+                   "You are signed out", NULL);
+    }
+
+    if (ngx_http_totp_pages_ensure_pre(r, ctx) != NGX_OK
+        || ngx_http_totp_view_form_vars(r, ctx, "logout") != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_totp_view_send(r, ctx, NGX_HTTP_TOTP_PAGE_LOGOUT,
+                                   NGX_HTTP_OK);
+}
+
+
+ngx_int_t
+ngx_http_totp_signin_logout_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_pages_signed_in(r, ctx) == NGX_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "totp: user \"%V\" signed out", &ctx->user);
+    }
+
+    ngx_str_null(&ctx->user);
+
+    if (ngx_http_totp_cookie_clear(r, ctx->base.conf, TOTP_TOKEN_SESSION)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_totp_view_message(r, ctx, NGX_HTTP_OK,
+                                      "You are signed out", NULL);
+}
+
+
+ngx_int_t
+ngx_http_totp_signin_css(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
+{
+    ngx_http_totp_templates_t  *t;
+
+    t = ctx->base.conf->templates;
+
+    if (ngx_http_totp_view_header(r, "Cache-Control", "max-age=3600")
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_totp_view_output(r, NGX_HTTP_OK, "text/css", &t->css);
+}

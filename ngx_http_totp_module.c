@@ -55,6 +55,12 @@ static char *ngx_http_totp_digits(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_totp_period(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_totp_skew(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_totp_ttl(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_http_totp_recovery_codes(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_totp_fail_limit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_totp_merge_limit(ngx_http_totp_limit_t *conf,
+    ngx_http_totp_limit_t *prev, ngx_uint_t limit, time_t window);
 static char *ngx_http_totp_health(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_totp_wipe_secret(void *data);
@@ -73,6 +79,9 @@ static ngx_conf_post_handler_pt  ngx_http_totp_skew_post =
 
 static ngx_conf_post_handler_pt  ngx_http_totp_ttl_post =
     ngx_http_totp_ttl;
+
+static ngx_conf_post_handler_pt  ngx_http_totp_recovery_codes_post =
+    ngx_http_totp_recovery_codes;
 
 
 static ngx_conf_enum_t  ngx_http_totp_cookie_secure_values[] = {
@@ -146,6 +155,34 @@ static ngx_command_t  ngx_http_totp_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_totp_loc_conf_t, revalidate),
       NULL },
+
+    { ngx_string("totp_fail_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_totp_fail_limit,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, fail),
+      NULL },
+
+    { ngx_string("totp_fail_limit_ip"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_totp_fail_limit,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, fail_ip),
+      NULL },
+
+    { ngx_string("totp_lockout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, lockout),
+      &ngx_http_totp_ttl_post },
+
+    { ngx_string("totp_recovery_codes"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, recovery_codes),
+      &ngx_http_totp_recovery_codes_post },
 
     { ngx_string("totp_path"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
@@ -535,6 +572,10 @@ ngx_http_totp_create_loc_conf(ngx_conf_t *cf)
     tlcf->session_ttl = NGX_CONF_UNSET;
     tlcf->trust_ttl = NGX_CONF_UNSET;
     tlcf->revalidate = NGX_CONF_UNSET_MSEC;
+    tlcf->fail.limit = NGX_CONF_UNSET_UINT;
+    tlcf->fail_ip.limit = NGX_CONF_UNSET_UINT;
+    tlcf->lockout = NGX_CONF_UNSET;
+    tlcf->recovery_codes = NGX_CONF_UNSET_UINT;
     tlcf->cookie_secure = NGX_CONF_UNSET_UINT;
 
     return tlcf;
@@ -560,6 +601,12 @@ ngx_http_totp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                              12 * 3600);
     ngx_conf_merge_sec_value(conf->trust_ttl, prev->trust_ttl, 30 * 86400);
     ngx_conf_merge_msec_value(conf->revalidate, prev->revalidate, 10000);
+
+    ngx_http_totp_merge_limit(&conf->fail, &prev->fail, 5, 300);
+    ngx_http_totp_merge_limit(&conf->fail_ip, &prev->fail_ip, 20, 300);
+
+    ngx_conf_merge_sec_value(conf->lockout, prev->lockout, 900);
+    ngx_conf_merge_uint_value(conf->recovery_codes, prev->recovery_codes, 10);
     ngx_conf_merge_uint_value(conf->cookie_secure, prev->cookie_secure,
                               NGX_HTTP_TOTP_COOKIE_AUTO);
 
@@ -935,6 +982,80 @@ ngx_http_totp_ttl(ngx_conf_t *cf, void *post, void *data)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_totp_recovery_codes(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_uint_t  *np = data;
+
+    /* a page of them is as many as anyone keeps safe */
+
+    if (*np > NGX_HTTP_TOTP_RECOVERY_MAX) {
+        return "must be between 0 and 20";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* "totp_fail_limit 5 5m": failures allowed, and the window they count in */
+
+static char *
+ngx_http_totp_fail_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_int_t               n;
+    ngx_str_t              *value;
+    ngx_http_totp_limit_t  *lim;
+
+    lim = (ngx_http_totp_limit_t *) (p + cmd->offset);
+
+    if (lim->limit != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n < 1 || n > 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" needs a number of failures from 1 to "
+                           "1000, not \"%V\"", &value[0], &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    lim->limit = n;
+
+    lim->window = ngx_parse_time(&value[2], 1);
+    if (lim->window == (time_t) NGX_ERROR || lim->window < 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" needs a time window, not \"%V\"",
+                           &value[0], &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_totp_merge_limit(ngx_http_totp_limit_t *conf,
+    ngx_http_totp_limit_t *prev, ngx_uint_t limit, time_t window)
+{
+    if (conf->limit != NGX_CONF_UNSET_UINT) {
+        return;
+    }
+
+    if (prev->limit != NGX_CONF_UNSET_UINT) {
+        *conf = *prev;
+        return;
+    }
+
+    conf->limit = limit;
+    conf->window = window;
 }
 
 

@@ -23,6 +23,8 @@
 #define NGX_HTTP_TOTP_KEY_MIN      32
 #define NGX_HTTP_TOTP_KEY_MAX      4096
 
+#define NGX_HTTP_TOTP_RECOVERY_MAX 20
+
 #define NGX_HTTP_TOTP_COOKIE_OFF   0
 #define NGX_HTTP_TOTP_COOKIE_ON    1
 #define NGX_HTTP_TOTP_COOKIE_AUTO  2
@@ -58,6 +60,13 @@ typedef struct {
 } ngx_http_totp_main_conf_t;
 
 
+/* totp_fail_limit's and totp_fail_limit_ip's values */
+typedef struct {
+    ngx_uint_t                   limit;
+    time_t                       window;
+} ngx_http_totp_limit_t;
+
+
 typedef struct {
     ngx_flag_t                   enable;
     ngx_http_complex_value_t    *user;
@@ -72,6 +81,11 @@ typedef struct {
     time_t                       session_ttl;
     time_t                       trust_ttl;       /* 0: off */
     ngx_msec_t                   revalidate;
+
+    ngx_http_totp_limit_t        fail;            /* per user */
+    ngx_http_totp_limit_t        fail_ip;         /* per client address */
+    time_t                       lockout;
+    ngx_uint_t                   recovery_codes;  /* 0: none */
 
     ngx_http_totp_templates_t   *templates;
     ngx_uint_t                   cookie_secure;

@@ -17,6 +17,7 @@
 
 #include "ngx_http_totp_pages.h"
 #include "ngx_http_totp_session.h"
+#include "ngx_http_totp_store.h"
 
 
 /* base64url of an HMAC-SHA256 truncated to 16 bytes */
@@ -24,41 +25,66 @@
 
 
 static void ngx_http_totp_pages_body(ngx_http_request_t *r);
-static void ngx_http_totp_pages_wipe_password(ngx_http_totp_page_ctx_t *ctx);
+static void ngx_http_totp_pages_wipe(void *data);
 static ngx_int_t ngx_http_totp_pages_origin(ngx_http_request_t *r);
 static ngx_int_t ngx_http_totp_pages_csrf_check(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 static void ngx_http_totp_pages_next(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_str_t *next);
+static ngx_int_t ngx_http_totp_pages_attempt(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+static void ngx_http_totp_pages_attempted(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_pages_failure_counted(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_pages_ignore(ngx_http_request_t *r, ngx_int_t rc);
+static ngx_int_t ngx_http_totp_pages_locked(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_int_t seconds);
 
 
 static ngx_http_totp_route_t  ngx_http_totp_routes[] = {
 
     { ngx_string("login"),
       ngx_http_totp_signin_login,
-      ngx_http_totp_signin_login_post },
+      ngx_http_totp_signin_login_post,
+      NGX_HTTP_TOTP_GUARD_FORM },
 
     { ngx_string("verify"),
       ngx_http_totp_signin_verify,
-      ngx_http_totp_signin_verify_post },
+      ngx_http_totp_signin_verify_post,
+      NGX_HTTP_TOTP_GUARD_PRE },
 
     { ngx_string("enroll"),
       ngx_http_totp_signin_enroll,
-      ngx_http_totp_signin_enroll_post },
+      ngx_http_totp_signin_enroll_post,
+      NGX_HTTP_TOTP_GUARD_PRE },
+
+    { ngx_string("recovery"),
+      ngx_http_totp_signin_recovery,
+      ngx_http_totp_signin_recovery_post,
+      NGX_HTTP_TOTP_GUARD_PRE },
 
     { ngx_string("reset"),
       ngx_http_totp_signin_reset,
-      ngx_http_totp_signin_reset_post },
+      ngx_http_totp_signin_reset_post,
+      NGX_HTTP_TOTP_GUARD_SESSION },
+
+    { ngx_string("codes"),
+      ngx_http_totp_signin_codes,
+      ngx_http_totp_signin_codes_post,
+      NGX_HTTP_TOTP_GUARD_SESSION },
 
     { ngx_string("logout"),
       ngx_http_totp_signin_logout,
-      ngx_http_totp_signin_logout_post },
+      ngx_http_totp_signin_logout_post,
+      NGX_HTTP_TOTP_GUARD_NONE },
 
     { ngx_string("style.css"),
       ngx_http_totp_signin_css,
-      NULL },
+      NULL,
+      NGX_HTTP_TOTP_GUARD_NONE },
 
-    { ngx_null_string, NULL, NULL }
+    { ngx_null_string, NULL, NULL, NGX_HTTP_TOTP_GUARD_NONE }
 };
 
 
@@ -67,6 +93,7 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
     ngx_str_t                  name;
+    ngx_pool_cleanup_t        *cln;
     ngx_http_totp_route_t     *route;
     ngx_http_totp_srv_conf_t  *tscf;
     ngx_http_totp_page_ctx_t  *ctx;
@@ -93,6 +120,14 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_totp_pages_wipe;
+    cln->data = ctx;
 
     ctx->base.conf = tscf->pages;
     ctx->base.status = NGX_HTTP_TOTP_LOGIN;
@@ -202,7 +237,6 @@ ngx_http_totp_pages_body(ngx_http_request_t *r)
     }
 
     if (ngx_http_totp_pages_csrf_check(r, ctx) != NGX_OK) {
-        ngx_http_totp_pages_wipe_password(ctx);
         ctx->base.status = NGX_HTTP_TOTP_DENIED;
         ngx_http_finalize_request(r,
             ngx_http_totp_view_message(r, ctx, NGX_HTTP_FORBIDDEN,
@@ -214,24 +248,250 @@ ngx_http_totp_pages_body(ngx_http_request_t *r)
 
     ngx_http_totp_pages_next(r, ctx, &ctx->form.next);
 
-    rc = ctx->route->post(r, ctx);
+    if (ctx->route->guard) {
+        rc = ngx_http_totp_pages_attempt(r, ctx);
 
-    ngx_http_totp_pages_wipe_password(ctx);
+    } else {
+        rc = ctx->route->post(r, ctx);
+    }
 
     ngx_http_finalize_request(r, rc);
 }
 
 
-/* checked synchronously, the password is not needed past the POST */
+/*
+ * A POST that checks a password or a code first counts as an attempt of
+ * its user and client address; a locked one gets 429, the others go on
+ * in ngx_http_totp_pages_attempted().
+ */
+
+static ngx_int_t
+ngx_http_totp_pages_attempt(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    ngx_uint_t    trusted;
+    totp_token_t  *trust;
+
+    switch (ctx->route->guard) {
+
+    case NGX_HTTP_TOTP_GUARD_FORM:
+
+        if (ctx->base.conf->user) {
+            return NGX_HTTP_NOT_ALLOWED;
+        }
+
+        ctx->user = ctx->form.user;
+
+        if (!ngx_http_totp_user_valid(&ctx->user)) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "totp: client sent an invalid user name");
+            ctx->base.status = NGX_HTTP_TOTP_DENIED;
+            ngx_str_null(&ctx->user);
+            return ngx_http_totp_view_message(r, ctx, NGX_HTTP_BAD_REQUEST,
+                       "User name not accepted",
+                       "A user name has 1 to 256 characters and no control "
+                       "characters.");
+        }
+
+        break;
+
+    case NGX_HTTP_TOTP_GUARD_PRE:
+
+        if (ngx_http_totp_pages_first_factor(r, ctx) != NGX_OK) {
+            return ngx_http_totp_pages_go(r, ctx, "login");
+        }
+
+        break;
+
+    default: /* NGX_HTTP_TOTP_GUARD_SESSION */
+
+        if (ngx_http_totp_pages_signed_in(r, ctx) != NGX_OK) {
+            return ngx_http_totp_pages_go(r, ctx, "login");
+        }
+
+        /* ctx->session holds the session: the trust token goes elsewhere */
+    }
+
+    trust = ngx_palloc(r->pool, sizeof(totp_token_t));
+    if (trust == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    trusted = ngx_http_totp_cookie_read(r, ctx->base.conf, TOTP_TOKEN_TRUST,
+                                        trust)
+              == NGX_OK
+              && trust->user_len == ctx->user.len
+              && ngx_memcmp(trust->user, ctx->user.data, ctx->user.len) == 0;
+
+    if (ngx_http_totp_store_attempt(r, &ctx->user, ctx->base.conf, trusted,
+                                    &ctx->settled,
+                                    ngx_http_totp_pages_attempted)
+        != NGX_OK)
+    {
+        return ngx_http_totp_pages_done_error(r, ctx);
+    }
+
+    ngx_http_totp_pages_async(r);
+
+    return NGX_DONE;
+}
+
 
 static void
-ngx_http_totp_pages_wipe_password(ngx_http_totp_page_ctx_t *ctx)
+ngx_http_totp_pages_attempted(ngx_http_request_t *r, ngx_int_t rc)
 {
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+
+    } else if (ctx->settled > 0) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "totp: user \"%V\" refused: locked for %i s more",
+                      &ctx->user, ctx->settled);
+        rc = ngx_http_totp_pages_locked(r, ctx, ctx->settled);
+
+    } else {
+        rc = ctx->route->post(r, ctx);
+    }
+
+    ngx_http_totp_pages_done(r, rc);
+}
+
+
+/*
+ * A wrong password or code: counted, then the page again with its error,
+ * or 429 if this failure locked the user or the address.
+ */
+
+ngx_int_t
+ngx_http_totp_pages_failed(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, char *event, ngx_http_totp_show_pt show,
+    char *error)
+{
+    ngx_http_totp_pages_audit(r, ctx, event);
+
+    ctx->base.status = NGX_HTTP_TOTP_DENIED;
+    ctx->show = show;
+    ctx->error = error;
+
+    if (ngx_http_totp_store_settle(r, &ctx->user, ctx->base.conf, "fail",
+                                   &ctx->settled,
+                                   ngx_http_totp_pages_failure_counted)
+        != NGX_OK)
+    {
+        return ngx_http_totp_pages_done_error(r, ctx);
+    }
+
+    ngx_http_totp_pages_async(r);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_totp_pages_failure_counted(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+
+    } else if (ctx->settled) {
+        if (ctx->settled & 1) {
+            ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                          "totp: user \"%V\" locked for %T s after %ui "
+                          "failures", &ctx->user, ctx->base.conf->lockout,
+                          ctx->base.conf->fail.limit);
+        }
+
+        if (ctx->settled & 2) {
+            ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                          "totp: client address locked for %T s after %ui "
+                          "failures", ctx->base.conf->lockout,
+                          ctx->base.conf->fail_ip.limit);
+        }
+
+        rc = ngx_http_totp_pages_locked(r, ctx, ctx->base.conf->lockout);
+
+    } else {
+        rc = ctx->show(r, ctx, NGX_HTTP_UNAUTHORIZED, ctx->error);
+    }
+
+    ngx_http_totp_pages_done(r, rc);
+}
+
+
+/*
+ * A right password ("first") or second factor ("pass"): the attempt's
+ * count is given back, without waiting for Redis to say so.
+ */
+
+void
+ngx_http_totp_pages_succeeded(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, char *outcome)
+{
+    (void) ngx_http_totp_store_settle(r, &ctx->user, ctx->base.conf, outcome,
+                                      &ctx->settled,
+                                      ngx_http_totp_pages_ignore);
+}
+
+
+static void
+ngx_http_totp_pages_ignore(ngx_http_request_t *r, ngx_int_t rc)
+{
+    /* a count not given back is a failure more: it errs on the safe side */
+}
+
+
+static ngx_int_t
+ngx_http_totp_pages_locked(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_int_t seconds)
+{
+    u_char  *p, *message;
+
+    ctx->base.status = NGX_HTTP_TOTP_LOCKED;
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 160);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    message = p;
+
+    p = ngx_sprintf(p, "Sign-in is paused after too many failed attempts. "
+                       "Try again in %i minute%s.%Z",
+                    (seconds + 59) / 60, (seconds + 59) / 60 == 1 ? "" : "s");
+
+    if (ngx_http_totp_view_retry_after(r, seconds) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_totp_view_message(r, ctx, NGX_HTTP_TOO_MANY_REQUESTS,
+                                      "Too many attempts", (char *) message);
+}
+
+
+/*
+ * Whatever way the request ends, and however long it waits for Redis, the
+ * password and a secret the page held are wiped with it.
+ */
+
+static void
+ngx_http_totp_pages_wipe(void *data)
+{
+    ngx_http_totp_page_ctx_t  *ctx = data;
+
     if (ctx->form.password.len) {
         ngx_explicit_memzero(ctx->form.password.data, ctx->form.password.len);
     }
-}
 
+    totp_wipe(ctx->secret, sizeof(ctx->secret));
+}
 
 /*
  * The Origin header, when a browser sends one, must name this host: a
@@ -555,50 +815,9 @@ ngx_int_t
 ngx_http_totp_pages_finish(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_uint_t trust)
 {
-    u_char        *p;
-    ngx_str_t      next;
-    totp_token_t  *t;
+    ngx_str_t  next;
 
-    /* ctx->user may point into ctx->session: build in place, by a copy */
-
-    t = ngx_pcalloc(r->pool, sizeof(totp_token_t));
-    if (t == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_memcpy(t->user, ctx->user.data, ctx->user.len);
-    t->user_len = ctx->user.len;
-    ngx_memcpy(t->epoch, ctx->rec.epoch, TOTP_EPOCH_LEN);
-
-    if (ngx_http_totp_issue_session(r, ctx->base.conf, t) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (trust && ctx->base.conf->trust_ttl
-        && ctx->form.trust.len == 1 && ctx->form.trust.data[0] == '1'
-        && ngx_http_totp_issue_trust(r, ctx->base.conf, &ctx->user,
-                                     ctx->rec.epoch)
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->base.status = ctx->trusted ? NGX_HTTP_TOTP_TRUSTED
-                                    : NGX_HTTP_TOTP_VERIFIED;
-
-    p = ngx_pnalloc(r->pool, ctx->user.len);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->base.user.data = p;
-    ctx->base.user.len = ctx->user.len;
-    ngx_memcpy(p, ctx->user.data, ctx->user.len);
-
-    /* the pre-session has served its purpose */
-
-    if (ngx_http_totp_cookie_clear(r, ctx->base.conf, TOTP_TOKEN_PRE)
-        != NGX_OK
+    if (ngx_http_totp_pages_sign_in(r, ctx, trust) != NGX_OK
         || ngx_http_totp_view_headers(r) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -607,6 +826,57 @@ ngx_http_totp_pages_finish(ngx_http_request_t *r,
     next = ctx->next;
 
     return ngx_http_totp_redirect(r, &next);
+}
+
+
+/* the cookies of a signed-in user: a session, trust if asked for */
+
+ngx_int_t
+ngx_http_totp_pages_sign_in(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t trust)
+{
+    u_char        *p;
+    totp_token_t  *t;
+
+    /* ctx->user may point into ctx->session: build in place, by a copy */
+
+    t = ngx_pcalloc(r->pool, sizeof(totp_token_t));
+    if (t == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(t->user, ctx->user.data, ctx->user.len);
+    t->user_len = ctx->user.len;
+    ngx_memcpy(t->epoch, ctx->rec.epoch, TOTP_EPOCH_LEN);
+
+    if (ngx_http_totp_issue_session(r, ctx->base.conf, t) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (trust && ctx->base.conf->trust_ttl
+        && ctx->form.trust.len == 1 && ctx->form.trust.data[0] == '1'
+        && ngx_http_totp_issue_trust(r, ctx->base.conf, &ctx->user,
+                                     ctx->rec.epoch)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->base.status = ctx->trusted ? NGX_HTTP_TOTP_TRUSTED
+                                    : NGX_HTTP_TOTP_VERIFIED;
+
+    p = ngx_pnalloc(r->pool, ctx->user.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->base.user.data = p;
+    ctx->base.user.len = ctx->user.len;
+    ngx_memcpy(p, ctx->user.data, ctx->user.len);
+
+    /* the pre-session has served its purpose */
+
+    return ngx_http_totp_cookie_clear(r, ctx->base.conf, TOTP_TOKEN_PRE);
 }
 
 

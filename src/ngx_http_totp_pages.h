@@ -19,6 +19,9 @@
 
 #define NGX_HTTP_TOTP_VARS_MAX    24
 
+/* a recovery code's characters, without the dash shown in its middle */
+#define NGX_HTTP_TOTP_CODE_LEN    10
+
 
 typedef struct ngx_http_totp_page_ctx_s  ngx_http_totp_page_ctx_t;
 
@@ -26,11 +29,26 @@ typedef ngx_int_t (*ngx_http_totp_page_pt)(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 
 
+/* whose attempt a POST is, counted before its password or code is checked */
+typedef enum {
+    NGX_HTTP_TOTP_GUARD_NONE = 0,
+    NGX_HTTP_TOTP_GUARD_FORM,         /* the user field: login */
+    NGX_HTTP_TOTP_GUARD_PRE,          /* passed the first factor */
+    NGX_HTTP_TOTP_GUARD_SESSION       /* signed in */
+} ngx_http_totp_guard_e;
+
+
 typedef struct {
     ngx_str_t                    name;
     ngx_http_totp_page_pt        get;
     ngx_http_totp_page_pt        post;
+    ngx_http_totp_guard_e        guard;
 } ngx_http_totp_route_t;
+
+
+/* a page shown again after a failure, with its error */
+typedef ngx_int_t (*ngx_http_totp_show_pt)(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error);
 
 
 struct ngx_http_totp_page_ctx_s {
@@ -60,6 +78,16 @@ struct ngx_http_totp_page_ctx_s {
 
     ngx_str_t                    resealed;
 
+    /* recovery codes: shown once, and their hashes for Redis */
+    ngx_str_t                    codes;
+    ngx_array_t                 *code_hashes;
+    ngx_int_t                    codes_left;
+
+    /* a failure being counted before its page is shown again */
+    ngx_http_totp_show_pt        show;
+    char                        *error;
+    ngx_int_t                    settled;
+
     unsigned                     has_pre:1;
     unsigned                     trusted:1;
     unsigned                     stale_key:1;
@@ -77,6 +105,13 @@ ngx_int_t ngx_http_totp_pages_signed_in(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 ngx_int_t ngx_http_totp_pages_go(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, char *page);
+ngx_int_t ngx_http_totp_pages_sign_in(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t trust);
+ngx_int_t ngx_http_totp_pages_failed(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, char *event, ngx_http_totp_show_pt show,
+    char *error);
+void ngx_http_totp_pages_succeeded(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, char *outcome);
 ngx_int_t ngx_http_totp_pages_finish(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_uint_t trust);
 ngx_int_t ngx_http_totp_pages_done_error(ngx_http_request_t *r,
@@ -108,11 +143,26 @@ ngx_int_t ngx_http_totp_signin_logout(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 ngx_int_t ngx_http_totp_signin_logout_post(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
+ngx_int_t ngx_http_totp_signin_recovery(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+ngx_int_t ngx_http_totp_signin_recovery_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+ngx_int_t ngx_http_totp_signin_codes(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+ngx_int_t ngx_http_totp_signin_codes_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
 ngx_int_t ngx_http_totp_signin_css(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 
 
 /* ngx_http_totp_secret.c */
+ngx_int_t ngx_http_totp_secret_make_codes(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+ngx_int_t ngx_http_totp_secret_code_normalize(ngx_str_t *typed,
+    u_char *code);
+ngx_int_t ngx_http_totp_secret_code_hash(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t key, ngx_str_t *code,
+    ngx_str_t *hash);
 ngx_int_t ngx_http_totp_secret_code(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 ngx_int_t ngx_http_totp_secret_unseal(ngx_http_request_t *r,
@@ -125,6 +175,14 @@ ngx_int_t ngx_http_totp_secret_pending_parse(ngx_http_request_t *r,
 
 
 /* ngx_http_totp_view.c */
+ngx_int_t ngx_http_totp_view_show_recovery(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error);
+ngx_int_t ngx_http_totp_view_show_recovered(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+ngx_int_t ngx_http_totp_view_show_codes(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error);
+ngx_int_t ngx_http_totp_view_retry_after(ngx_http_request_t *r,
+    ngx_int_t seconds);
 ngx_int_t ngx_http_totp_view_show_login(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error);
 ngx_int_t ngx_http_totp_view_show_verify(ngx_http_request_t *r,

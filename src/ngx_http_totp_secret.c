@@ -235,3 +235,167 @@ invalid:
 
     return NGX_ERROR;
 }
+
+
+/*
+ * Recovery codes: ten characters of an alphabet without look-alikes
+ * (no 0/o, 1/l/i), about 49 bits each, shown as "abcde-fghjk".  Only
+ * their hashes, keyed and bound to the user, reach Redis.
+ */
+
+static u_char  ngx_http_totp_code_alphabet[] = "23456789abcdefghjkmnpqrstuvwxyz";
+
+#define NGX_HTTP_TOTP_ALPHABET   (sizeof(ngx_http_totp_code_alphabet) - 1)
+
+
+ngx_int_t
+ngx_http_totp_secret_make_codes(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    u_char      *p, code[NGX_HTTP_TOTP_CODE_LEN], byte;
+    ngx_str_t   *hash, plain;
+    ngx_uint_t   i, k, n;
+
+    n = ctx->base.conf->recovery_codes;
+
+    ctx->code_hashes = ngx_array_create(r->pool, n ? n : 1,
+                                        sizeof(ngx_str_t));
+    if (ctx->code_hashes == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_null(&ctx->codes);
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    /* "abcde-fghjk\n" each; the page shows them as they are */
+
+    p = ngx_pnalloc(r->pool, n * (NGX_HTTP_TOTP_CODE_LEN + 2));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->codes.data = p;
+
+    for (i = 0; i < n; i++) {
+
+        for (k = 0; k < NGX_HTTP_TOTP_CODE_LEN; /* void */) {
+            if (totp_random(&byte, 1) != 0) {
+                return NGX_ERROR;
+            }
+
+            /* rejection keeps every character equally likely */
+
+            if (byte >= 256 - 256 % NGX_HTTP_TOTP_ALPHABET) {
+                continue;
+            }
+
+            code[k++] = ngx_http_totp_code_alphabet[byte
+                                                   % NGX_HTTP_TOTP_ALPHABET];
+        }
+
+        plain.data = code;
+        plain.len = NGX_HTTP_TOTP_CODE_LEN;
+
+        hash = ngx_array_push(ctx->code_hashes);
+        if (hash == NULL
+            || ngx_http_totp_secret_code_hash(r, ctx, 0, &plain, hash)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(p, code, 5);
+        *p++ = '-';
+        p = ngx_cpymem(p, code + 5, 5);
+        *p++ = '\n';
+    }
+
+    ctx->codes.len = p - ctx->codes.data - 1;
+
+    totp_wipe(code, sizeof(code));
+
+    return NGX_OK;
+}
+
+
+/*
+ * A typed recovery code as stored: lower case, without the spaces and
+ * dashes people add; NGX_DECLINED when it cannot be one of ours.
+ */
+
+ngx_int_t
+ngx_http_totp_secret_code_normalize(ngx_str_t *typed, u_char *code)
+{
+    u_char      c;
+    size_t      i, n;
+
+    n = 0;
+
+    for (i = 0; i < typed->len; i++) {
+        c = typed->data[i];
+
+        if (c == ' ' || c == '-') {
+            continue;
+        }
+
+        c = ngx_tolower(c);
+
+        if (n == NGX_HTTP_TOTP_CODE_LEN
+            || ngx_strlchr(ngx_http_totp_code_alphabet,
+                           ngx_http_totp_code_alphabet
+                           + NGX_HTTP_TOTP_ALPHABET, c)
+               == NULL)
+        {
+            return NGX_DECLINED;
+        }
+
+        code[n++] = c;
+    }
+
+    return (n == NGX_HTTP_TOTP_CODE_LEN) ? NGX_OK : NGX_DECLINED;
+}
+
+
+/* hex HMAC-SHA256 of code "\0" user, under key (0: current) */
+
+ngx_int_t
+ngx_http_totp_secret_code_hash(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t key, ngx_str_t *code,
+    ngx_str_t *hash)
+{
+    u_char                      mac[TOTP_MAC_LEN], *msg;
+    size_t                      len;
+    ngx_http_totp_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
+
+    len = code->len + 1 + ctx->user.len;
+
+    msg = ngx_pnalloc(r->pool, len);
+    hash->data = ngx_pnalloc(r->pool, 2 * TOTP_MAC_LEN);
+
+    if (msg == NULL || hash->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(msg, code->data, code->len);
+    msg[code->len] = '\0';
+    ngx_memcpy(msg + code->len + 1, ctx->user.data, ctx->user.len);
+
+    if (totp_hmac_sha256(mcf->keys[key].key[TOTP_KEY_RECOVERY], TOTP_KEY_LEN,
+                         msg, len, mac)
+        != 0)
+    {
+        totp_wipe(msg, len);
+        return NGX_ERROR;
+    }
+
+    totp_wipe(msg, len);
+
+    hash->len = ngx_hex_dump(hash->data, mac, TOTP_MAC_LEN) - hash->data;
+
+    return NGX_OK;
+}

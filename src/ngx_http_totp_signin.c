@@ -40,6 +40,22 @@ static void ngx_http_totp_signin_reset_checked(ngx_http_request_t *r,
     ngx_int_t rc);
 static void ngx_http_totp_signin_reset_accepted(ngx_http_request_t *r,
     ngx_int_t rc);
+static ngx_int_t ngx_http_totp_signin_show_codes(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+static void ngx_http_totp_signin_recovery_fetched(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_signin_recovery_used(ngx_http_request_t *r,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_totp_signin_recovery_failed(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+static void ngx_http_totp_signin_codes_fetched(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_signin_codes_checked(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_signin_codes_accepted(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_signin_codes_replaced(ngx_http_request_t *r,
+    ngx_int_t rc);
 
 
 /*
@@ -85,22 +101,7 @@ ngx_http_totp_signin_login_post(ngx_http_request_t *r,
 {
     ngx_int_t  rc;
 
-    if (ctx->base.conf->user) {
-        return NGX_HTTP_NOT_ALLOWED;
-    }
-
-    ctx->user = ctx->form.user;
-
-    if (!ngx_http_totp_user_valid(&ctx->user)) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "totp: client sent an invalid user name");
-        ctx->base.status = NGX_HTTP_TOTP_DENIED;
-        ngx_str_null(&ctx->user);
-        return ngx_http_totp_view_message(r, ctx, NGX_HTTP_BAD_REQUEST,
-                   "User name not accepted",
-                   "A user name has 1 to 256 characters and no control "
-                   "characters.");
-    }
+    /* the attempt is counted, ctx->user checked: see pages_attempt() */
 
     rc = ngx_http_totp_password_check(r, ctx->base.conf->password_file,
                                       &ctx->user, &ctx->form.password);
@@ -111,11 +112,12 @@ ngx_http_totp_signin_login_post(ngx_http_request_t *r,
     }
 
     if (rc == NGX_DECLINED) {
-        ngx_http_totp_pages_audit(r, ctx, "failed password");
-        ctx->base.status = NGX_HTTP_TOTP_DENIED;
-        return ngx_http_totp_view_show_login(r, ctx, NGX_HTTP_UNAUTHORIZED,
+        return ngx_http_totp_pages_failed(r, ctx, "failed password",
+                   ngx_http_totp_view_show_login,
                    "The user name or password is not right.");
     }
+
+    ngx_http_totp_pages_succeeded(r, ctx, "first");
 
     if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
                                   ngx_http_totp_signin_login_fetched)
@@ -158,6 +160,7 @@ ngx_http_totp_signin_login_fetched(ngx_http_request_t *r, ngx_int_t rc)
     {
         ctx->trusted = 1;
         ngx_http_totp_pages_audit(r, ctx, "let in by a trusted browser");
+        ngx_http_totp_pages_succeeded(r, ctx, "pass");
         ngx_http_totp_pages_done(r, ngx_http_totp_pages_finish(r, ctx, 0));
         return;
     }
@@ -277,10 +280,9 @@ ngx_http_totp_signin_verify_checked(ngx_http_request_t *r, ngx_int_t rc)
     }
 
     if (rc == NGX_DECLINED) {
-        ngx_http_totp_pages_audit(r, ctx, "failed code");
-        ctx->base.status = NGX_HTTP_TOTP_DENIED;
         ngx_http_totp_pages_done(r,
-            ngx_http_totp_view_show_verify(r, ctx, NGX_HTTP_UNAUTHORIZED,
+            ngx_http_totp_pages_failed(r, ctx, "failed code",
+                ngx_http_totp_view_show_verify,
                 "That code is not right. Enter the code your app shows "
                 "now."));
         return;
@@ -312,14 +314,14 @@ ngx_http_totp_signin_verify_accepted(ngx_http_request_t *r, ngx_int_t rc)
         rc = ngx_http_totp_pages_go(r, ctx, "login");
 
     } else if (ctx->result < 0) {
-        ngx_http_totp_pages_audit(r, ctx, "failed code (already used)");
-        ctx->base.status = NGX_HTTP_TOTP_DENIED;
-        rc = ngx_http_totp_view_show_verify(r, ctx, NGX_HTTP_UNAUTHORIZED,
+        rc = ngx_http_totp_pages_failed(r, ctx, "failed code (already used)",
+                 ngx_http_totp_view_show_verify,
                  "That code was already used. Wait for the next code "
                  "and enter it.");
 
     } else {
         ngx_http_totp_pages_audit(r, ctx, "verified");
+        ngx_http_totp_pages_succeeded(r, ctx, "pass");
         rc = ngx_http_totp_pages_finish(r, ctx, 1);
     }
 
@@ -475,12 +477,15 @@ ngx_http_totp_signin_enroll_checked(ngx_http_request_t *r, ngx_int_t rc)
     }
 
     if (rc == NGX_DECLINED) {
-        ngx_http_totp_pages_audit(r, ctx, "failed code at enrollment");
-        ctx->base.status = NGX_HTTP_TOTP_DENIED;
-        rc = ngx_http_totp_view_show_enroll(r, ctx, NGX_HTTP_UNAUTHORIZED,
-                 "That code is not right. Check that you scanned this "
-                 "QR code, then enter the code your app shows now.");
-        goto done;
+
+        /* the page shown again needs the secret: the pool wipes it */
+
+        ngx_http_totp_pages_done(r,
+            ngx_http_totp_pages_failed(r, ctx, "failed code at enrollment",
+                ngx_http_totp_view_show_enroll,
+                "That code is not right. Check that you scanned this "
+                "QR code, then enter the code your app shows now."));
+        return;
     }
 
     /* only now, with a code that proves the app has it, is it stored */
@@ -502,8 +507,14 @@ ngx_http_totp_signin_enroll_checked(ngx_http_request_t *r, ngx_int_t rc)
 
     totp_wipe(ctx->secret, sizeof(ctx->secret));
 
+    if (ngx_http_totp_secret_make_codes(r, ctx) != NGX_OK) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
     if (ngx_http_totp_store_enroll_confirm(r, &ctx->user, &ctx->pending,
-                                      &ctx->rec, &ctx->result,
+                                      &ctx->rec, ctx->code_hashes,
+                                      &ctx->result,
                                       ngx_http_totp_signin_enroll_confirmed)
         != NGX_OK)
     {
@@ -539,9 +550,10 @@ ngx_http_totp_signin_enroll_confirmed(ngx_http_request_t *r, ngx_int_t rc)
 
     } else {
         ngx_http_totp_pages_audit(r, ctx, "enrolled");
+        ngx_http_totp_pages_succeeded(r, ctx, "pass");
         ngx_http_totp_cache_store(mcf->shm_zone, &ctx->user, 1,
                                   ctx->rec.epoch, ngx_current_msec);
-        rc = ngx_http_totp_pages_finish(r, ctx, 1);
+        rc = ngx_http_totp_signin_show_codes(r, ctx);
     }
 
     ngx_http_totp_pages_done(r, rc);
@@ -660,10 +672,8 @@ ngx_http_totp_signin_reset_checked(ngx_http_request_t *r, ngx_int_t rc)
             rc = ngx_http_totp_pages_done_error(r, ctx);
 
         } else {
-            ngx_http_totp_pages_audit(r, ctx, "failed code at reset");
-            ctx->base.status = NGX_HTTP_TOTP_DENIED;
-            rc = ngx_http_totp_view_show_reset(r, ctx,
-                     NGX_HTTP_UNAUTHORIZED,
+            rc = ngx_http_totp_pages_failed(r, ctx, "failed code at reset",
+                     ngx_http_totp_view_show_reset,
                      "That code is not right. Enter the code your current "
                      "app shows now.");
         }
@@ -698,15 +708,15 @@ ngx_http_totp_signin_reset_accepted(ngx_http_request_t *r, ngx_int_t rc)
         rc = ngx_http_totp_pages_go(r, ctx, "login");
 
     } else if (ctx->result < 0) {
-        ngx_http_totp_pages_audit(r, ctx, "failed code at reset "
-                                          "(already used)");
-        ctx->base.status = NGX_HTTP_TOTP_DENIED;
-        rc = ngx_http_totp_view_show_reset(r, ctx, NGX_HTTP_UNAUTHORIZED,
+        rc = ngx_http_totp_pages_failed(r, ctx,
+                 "failed code at reset (already used)",
+                 ngx_http_totp_view_show_reset,
                  "That code was already used. Wait for the next code "
                  "and enter it.");
 
     } else {
         ngx_http_totp_pages_audit(r, ctx, "reset");
+        ngx_http_totp_pages_succeeded(r, ctx, "pass");
 
         /* this machine's sessions end now, others' within revalidate */
 
@@ -785,4 +795,361 @@ ngx_http_totp_signin_css(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
     }
 
     return ngx_http_totp_view_output(r, NGX_HTTP_OK, "text/css", &t->css);
+}
+
+
+/* after an enrollment: signed in, and the recovery codes, shown once */
+
+static ngx_int_t
+ngx_http_totp_signin_show_codes(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ctx->codes.len == 0) {
+        return ngx_http_totp_pages_finish(r, ctx, 1);
+    }
+
+    if (ngx_http_totp_pages_sign_in(r, ctx, 1) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_totp_pages_audit(r, ctx, "was shown new recovery codes");
+
+    return ngx_http_totp_view_show_codes(r, ctx, NGX_HTTP_OK, NULL);
+}
+
+
+/* recovery: a lost device; one recovery code instead of a code */
+
+ngx_int_t
+ngx_http_totp_signin_recovery(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_pages_first_factor(r, ctx) != NGX_OK) {
+        return ngx_http_totp_pages_go(r, ctx, "login");
+    }
+
+    return ngx_http_totp_view_show_recovery(r, ctx, NGX_HTTP_OK, NULL);
+}
+
+
+ngx_int_t
+ngx_http_totp_signin_recovery_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
+                                  ngx_http_totp_signin_recovery_fetched)
+        != NGX_OK)
+    {
+        return ngx_http_totp_pages_done_error(r, ctx);
+    }
+
+    ngx_http_totp_pages_async(r);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_totp_signin_recovery_fetched(ngx_http_request_t *r, ngx_int_t rc)
+{
+    u_char                      code[NGX_HTTP_TOTP_CODE_LEN];
+    ngx_str_t                   plain, hashes[2];
+    ngx_uint_t                  i;
+    ngx_http_totp_page_ctx_t   *ctx;
+    ngx_http_totp_main_conf_t  *mcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+        goto done;
+    }
+
+    if (!ctx->rec.enrolled) {
+        rc = ngx_http_totp_pages_go(r, ctx, "enroll");
+        goto done;
+    }
+
+    if (ctx->form.code.data == NULL
+        || ngx_http_totp_secret_code_normalize(&ctx->form.code, code)
+           != NGX_OK)
+    {
+        rc = ngx_http_totp_signin_recovery_failed(r, ctx);
+        goto done;
+    }
+
+    plain.data = code;
+    plain.len = NGX_HTTP_TOTP_CODE_LEN;
+
+    /* a code made before a key rotation is hashed under the old key */
+
+    for (i = 0; i < mcf->nkeys; i++) {
+        if (ngx_http_totp_secret_code_hash(r, ctx, i, &plain, &hashes[i])
+            != NGX_OK)
+        {
+            totp_wipe(code, sizeof(code));
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            goto done;
+        }
+    }
+
+    totp_wipe(code, sizeof(code));
+
+    if (ngx_http_totp_store_recovery_use(r, &ctx->user, hashes, mcf->nkeys,
+                                         &ctx->result,
+                                         ngx_http_totp_signin_recovery_used)
+        != NGX_OK)
+    {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+        goto done;
+    }
+
+    return;
+
+done:
+
+    ngx_http_totp_pages_done(r, rc);
+}
+
+
+static void
+ngx_http_totp_signin_recovery_used(ngx_http_request_t *r, ngx_int_t rc)
+{
+    u_char                    *p;
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+
+    } else if (ctx->result == -2) {
+        rc = ngx_http_totp_pages_go(r, ctx, "enroll");
+
+    } else if (ctx->result < 0) {
+        rc = ngx_http_totp_signin_recovery_failed(r, ctx);
+
+    } else {
+        ctx->codes_left = ctx->result;
+
+        p = ngx_pnalloc(r->pool, sizeof("used a recovery code, ")
+                                 + NGX_INT_T_LEN + sizeof(" left"));
+        if (p == NULL) {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+        } else {
+            ngx_sprintf(p, "used a recovery code, %i left%Z",
+                        ctx->codes_left);
+            ngx_http_totp_pages_audit(r, ctx, (char *) p);
+            ngx_http_totp_pages_succeeded(r, ctx, "pass");
+
+            rc = (ngx_http_totp_pages_sign_in(r, ctx, 0) != NGX_OK)
+                 ? NGX_HTTP_INTERNAL_SERVER_ERROR
+                 : ngx_http_totp_view_show_recovered(r, ctx);
+        }
+    }
+
+    ngx_http_totp_pages_done(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_totp_signin_recovery_failed(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    return ngx_http_totp_pages_failed(r, ctx, "failed recovery code",
+               ngx_http_totp_view_show_recovery,
+               "That recovery code is not right, or it was used before.");
+}
+
+
+/* codes: a signed-in user replaces the recovery codes, proving a code */
+
+ngx_int_t
+ngx_http_totp_signin_codes(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_pages_signed_in(r, ctx) != NGX_OK) {
+        return ngx_http_totp_pages_go(r, ctx, "login");
+    }
+
+    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
+                                  ngx_http_totp_signin_codes_fetched)
+        != NGX_OK)
+    {
+        return ngx_http_totp_pages_done_error(r, ctx);
+    }
+
+    ngx_http_totp_pages_async(r);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_totp_signin_codes_fetched(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+
+    } else if (!ctx->rec.enrolled
+               || !totp_memeq(ctx->rec.epoch, ctx->session.epoch,
+                              TOTP_EPOCH_LEN))
+    {
+        rc = ngx_http_totp_pages_go(r, ctx, "login");
+
+    } else {
+        rc = ngx_http_totp_view_show_codes(r, ctx, NGX_HTTP_OK, NULL);
+    }
+
+    ngx_http_totp_pages_done(r, rc);
+}
+
+
+ngx_int_t
+ngx_http_totp_signin_codes_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
+                                  ngx_http_totp_signin_codes_checked)
+        != NGX_OK)
+    {
+        return ngx_http_totp_pages_done_error(r, ctx);
+    }
+
+    ngx_http_totp_pages_async(r);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_totp_signin_codes_checked(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+        goto done;
+    }
+
+    if (!ctx->rec.enrolled
+        || !totp_memeq(ctx->rec.epoch, ctx->session.epoch, TOTP_EPOCH_LEN))
+    {
+        rc = ngx_http_totp_pages_go(r, ctx, "login");
+        goto done;
+    }
+
+    if (ngx_http_totp_secret_unseal(r, ctx, "secret", ctx->rec.secret.data,
+                                    ctx->rec.secret.len)
+        != NGX_OK)
+    {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+        goto done;
+    }
+
+    ctx->algorithm = ctx->rec.algorithm;
+    ctx->digits = ctx->rec.digits;
+    ctx->period = ctx->rec.period;
+
+    rc = ngx_http_totp_secret_code(r, ctx);
+
+    totp_wipe(ctx->secret, sizeof(ctx->secret));
+
+    if (rc == NGX_ERROR) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+        goto done;
+    }
+
+    if (rc == NGX_DECLINED) {
+        rc = ngx_http_totp_pages_failed(r, ctx, "failed code for new "
+                                        "recovery codes",
+                 ngx_http_totp_view_show_codes,
+                 "That code is not right. Enter the code your app shows "
+                 "now.");
+        goto done;
+    }
+
+    if (ngx_http_totp_store_accept(r, &ctx->user, ctx->rec.epoch, ctx->step,
+                                   0, NULL, &ctx->result,
+                                   ngx_http_totp_signin_codes_accepted)
+        != NGX_OK)
+    {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+        goto done;
+    }
+
+    return;
+
+done:
+
+    ngx_http_totp_pages_done(r, rc);
+}
+
+
+static void
+ngx_http_totp_signin_codes_accepted(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+
+    } else if (ctx->result == 0) {
+        rc = ngx_http_totp_pages_go(r, ctx, "login");
+
+    } else if (ctx->result < 0) {
+        rc = ngx_http_totp_pages_failed(r, ctx,
+                 "failed code for new recovery codes (already used)",
+                 ngx_http_totp_view_show_codes,
+                 "That code was already used. Wait for the next code "
+                 "and enter it.");
+
+    } else if (ngx_http_totp_secret_make_codes(r, ctx) != NGX_OK) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    } else if (ngx_http_totp_store_codes_replace(r, &ctx->user,
+                   ctx->rec.epoch, ctx->code_hashes, &ctx->result,
+                   ngx_http_totp_signin_codes_replaced)
+               != NGX_OK)
+    {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+
+    } else {
+        return;
+    }
+
+    ngx_http_totp_pages_done(r, rc);
+}
+
+
+static void
+ngx_http_totp_signin_codes_replaced(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+
+    } else if (ctx->result != 1) {
+        rc = ngx_http_totp_pages_go(r, ctx, "login");
+
+    } else {
+        ngx_http_totp_pages_audit(r, ctx, "made new recovery codes");
+        ngx_http_totp_pages_succeeded(r, ctx, "pass");
+        rc = ngx_http_totp_view_show_codes(r, ctx, NGX_HTTP_OK, NULL);
+    }
+
+    ngx_http_totp_pages_done(r, rc);
 }

@@ -16,6 +16,17 @@
 #include "ngx_http_totp_store.h"
 
 
+/* a user's keys, in the order the scripts take them */
+enum {
+    NGX_HTTP_TOTP_KEY_USER = 0,
+    NGX_HTTP_TOTP_KEY_ENROLL,
+    NGX_HTTP_TOTP_KEY_RECOVERY,
+    NGX_HTTP_TOTP_KEY_FAIL,
+    NGX_HTTP_TOTP_KEY_LOCK,
+    NGX_HTTP_TOTP_KEYS
+};
+
+
 typedef struct {
     ngx_http_request_t          *request;
     ngx_http_totp_store_pt       done;
@@ -27,6 +38,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_totp_store_keys(ngx_http_request_t *r,
     ngx_str_t *user, ngx_str_t *keys);
+static ngx_int_t ngx_http_totp_store_ip_key(ngx_http_request_t *r,
+    ngx_str_t *key);
 static ngx_http_totp_store_op_t *ngx_http_totp_store_op(
     ngx_http_request_t *r, ngx_http_totp_store_pt done);
 static void ngx_http_totp_store_fetched(void *data, redisReply *reply);
@@ -38,6 +51,9 @@ static ngx_int_t ngx_http_totp_store_hex(u_char *dst, u_char *src,
     size_t len);
 static void ngx_http_totp_store_begun(void *data, redisReply *reply);
 static void ngx_http_totp_store_integer(void *data, redisReply *reply);
+static void ngx_http_totp_store_count(void *data, redisReply *reply);
+static void ngx_http_totp_store_number_arg(ngx_str_t *arg, u_char *buf,
+    ngx_uint_t n);
 static void ngx_http_totp_store_failed(ngx_http_totp_store_op_t *op,
     redisReply *reply, const char *what);
 
@@ -70,8 +86,9 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_begin_script =
 
 
 /*
- * KEYS: user, enroll; ARGV: pending, secret, algorithm, digits, period,
- * epoch, last, created
+ * KEYS: user, enroll, recovery; ARGV: pending, secret, algorithm, digits,
+ * period, epoch, last, created, then the recovery codes' hashes, which
+ * replace any older ones
  */
 
 static ngx_http_totp_redis_script_t  ngx_http_totp_store_confirm_script =
@@ -81,12 +98,15 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_confirm_script =
         "redis.call('HSET', KEYS[1], 'secret', ARGV[2], "
         "'algorithm', ARGV[3], 'digits', ARGV[4], 'period', ARGV[5], "
         "'epoch', ARGV[6], 'last', ARGV[7], 'created', ARGV[8]) "
-        "redis.call('DEL', KEYS[2]) "
+        "redis.call('DEL', KEYS[2], KEYS[3]) "
+        "if #ARGV > 8 then "
+        "redis.call('SADD', KEYS[3], unpack(ARGV, 9)) end "
         "return 1");
 
 
 /*
- * KEYS: user, enroll; ARGV: epoch, step, reset, resealed secret or "".
+ * KEYS: user, enroll, recovery; ARGV: epoch, step, reset, resealed secret
+ * or "".
  * Steps are compared as Lua numbers: exact up to 2^53, centuries beyond
  * any clock at 1 s steps.
  */
@@ -98,10 +118,96 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_accept_script =
         "if v[2] and tonumber(v[2]) >= tonumber(ARGV[2]) then "
         "return -1 end "
         "if ARGV[3] == '1' then "
-        "redis.call('DEL', KEYS[1], KEYS[2]) return 1 end "
+        "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) return 1 end "
         "redis.call('HSET', KEYS[1], 'last', ARGV[2]) "
         "if ARGV[4] ~= '' then "
         "redis.call('HSET', KEYS[1], 'secret', ARGV[4]) end "
+        "return 1");
+
+
+/*
+ * Before a password or a code is checked: KEYS: fail, lock, ip fail; ARGV:
+ * user limit, user window, address limit, address window, lockout,
+ * trusted.  Returns the seconds a lockout still lasts, or 0 and counts
+ * the attempt as a failure in advance: a burst of parallel guesses is
+ * counted before any of them is judged, so none gets past the limit.
+ * ngx_http_totp_store_settle() gives the count back on success.  A trusted
+ * browser is not held by the user's lockout (failures from elsewhere),
+ * only by its own address's.
+ */
+
+static ngx_http_totp_redis_script_t  ngx_http_totp_store_attempt_script =
+    ngx_http_totp_redis_script(
+        "local function left(k, n) "
+        "local c = tonumber(redis.call('GET', k) or '0') "
+        "if c < n then return 0 end "
+        "local t = redis.call('TTL', k) "
+        "if t < 0 then return tonumber(ARGV[5]) end "
+        "return t end "
+        "local t = left(KEYS[3], tonumber(ARGV[3])) "
+        "if ARGV[6] ~= '1' then "
+        "local l = redis.call('TTL', KEYS[2]) "
+        "if l == -1 then l = tonumber(ARGV[5]) end "
+        "t = math.max(t, l, left(KEYS[1], tonumber(ARGV[1]))) end "
+        "if t > 0 then return t end "
+        "if redis.call('INCR', KEYS[1]) == 1 then "
+        "redis.call('EXPIRE', KEYS[1], ARGV[2]) end "
+        "if redis.call('INCR', KEYS[3]) == 1 then "
+        "redis.call('EXPIRE', KEYS[3], ARGV[4]) end "
+        "return 0");
+
+
+/*
+ * After the check: KEYS: fail, lock, ip fail; ARGV: outcome, user limit,
+ * address limit, lockout.  A failure keeps its count and locks what
+ * reached its limit: 1 the user, 2 the address, 3 both.  A success gives
+ * the count back; "pass" (the second factor) clears the user's failures,
+ * "first" (a right password) only this attempt's.
+ */
+
+static ngx_http_totp_redis_script_t  ngx_http_totp_store_settle_script =
+    ngx_http_totp_redis_script(
+        "if ARGV[1] == 'fail' then "
+        "local locked = 0 "
+        "if tonumber(redis.call('GET', KEYS[1]) or '0') "
+        ">= tonumber(ARGV[2]) then "
+        "redis.call('SET', KEYS[2], '1', 'EX', ARGV[4]) "
+        "redis.call('DEL', KEYS[1]) locked = 1 end "
+        "if tonumber(redis.call('GET', KEYS[3]) or '0') "
+        ">= tonumber(ARGV[3]) then "
+        "redis.call('EXPIRE', KEYS[3], ARGV[4]) locked = locked + 2 end "
+        "return locked end "
+        "if redis.call('DECR', KEYS[3]) <= 0 then "
+        "redis.call('DEL', KEYS[3]) end "
+        "if ARGV[1] == 'pass' then redis.call('DEL', KEYS[1]) "
+        "elseif redis.call('DECR', KEYS[1]) <= 0 then "
+        "redis.call('DEL', KEYS[1]) end "
+        "return 0");
+
+
+/*
+ * KEYS: user, recovery; ARGV: the code's hash under each configured key.
+ * Returns the codes left after removing it, -1 for no such code, -2 when
+ * the user is not enrolled (an ops reset left the set behind).
+ */
+
+static ngx_http_totp_redis_script_t  ngx_http_totp_store_recovery_script =
+    ngx_http_totp_redis_script(
+        "if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end "
+        "if redis.call('SREM', KEYS[2], unpack(ARGV)) == 0 then "
+        "return -1 end "
+        "return redis.call('SCARD', KEYS[2])");
+
+
+/* KEYS: user, recovery; ARGV: epoch, then the new codes' hashes */
+
+static ngx_http_totp_redis_script_t  ngx_http_totp_store_codes_script =
+    ngx_http_totp_redis_script(
+        "if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then "
+        "return 0 end "
+        "redis.call('DEL', KEYS[2]) "
+        "if #ARGV > 1 then "
+        "redis.call('SADD', KEYS[2], unpack(ARGV, 2)) end "
         "return 1");
 
 
@@ -109,7 +215,8 @@ ngx_int_t
 ngx_http_totp_store_fetch(ngx_http_request_t *r, ngx_str_t *user,
     ngx_http_totp_record_t *rec, ngx_http_totp_store_pt done)
 {
-    ngx_str_t                  argv[2 + NGX_HTTP_TOTP_FIELDS], keys[2];
+    ngx_str_t                  argv[2 + NGX_HTTP_TOTP_FIELDS];
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS];
     ngx_uint_t                 i;
     ngx_http_totp_store_op_t  *op;
 
@@ -138,7 +245,7 @@ ngx_http_totp_store_enroll_begin(ngx_http_request_t *r, ngx_str_t *user,
     ngx_http_totp_store_pt done)
 {
     u_char                     ttl_buf[NGX_TIME_T_LEN];
-    ngx_str_t                  argv[4];
+    ngx_str_t                  argv[NGX_HTTP_TOTP_KEYS];
     ngx_http_totp_store_op_t  *op;
 
     op = ngx_http_totp_store_op(r, done);
@@ -147,6 +254,8 @@ ngx_http_totp_store_enroll_begin(ngx_http_request_t *r, ngx_str_t *user,
     }
 
     op->pending = pending;
+
+    /* KEYS: user, enroll, as the keys come */
 
     if (candidate) {
         argv[2] = *candidate;
@@ -166,40 +275,54 @@ ngx_http_totp_store_enroll_begin(ngx_http_request_t *r, ngx_str_t *user,
 
 ngx_int_t
 ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r, ngx_str_t *user,
-    ngx_str_t *pending, ngx_http_totp_record_t *rec, ngx_int_t *result,
-    ngx_http_totp_store_pt done)
+    ngx_str_t *pending, ngx_http_totp_record_t *rec, ngx_array_t *codes,
+    ngx_int_t *result, ngx_http_totp_store_pt done)
 {
     u_char                     digits[NGX_INT_T_LEN], period[NGX_TIME_T_LEN],
                                last[NGX_INT64_LEN], created[NGX_TIME_T_LEN],
                                epoch[2 * TOTP_EPOCH_LEN];
-    ngx_str_t                  argv[10];
+    ngx_str_t                 *argv;
+    ngx_uint_t                 n;
     ngx_http_totp_store_op_t  *op;
 
+    n = codes ? codes->nelts : 0;
+
     op = ngx_http_totp_store_op(r, done);
-    if (op == NULL || ngx_http_totp_store_keys(r, user, argv) != NGX_OK) {
+    argv = ngx_palloc(r->pool, (NGX_HTTP_TOTP_KEYS + 8 + n)
+                               * sizeof(ngx_str_t));
+
+    if (op == NULL || argv == NULL
+        || ngx_http_totp_store_keys(r, user, argv) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
     op->result = result;
 
-    argv[2] = *pending;
-    argv[3] = rec->secret;
-    argv[4].data = (u_char *) totp_alg_name(rec->algorithm);
-    argv[4].len = ngx_strlen(argv[4].data);
-    argv[5].data = digits;
-    argv[5].len = ngx_sprintf(digits, "%ui", rec->digits) - digits;
-    argv[6].data = period;
-    argv[6].len = ngx_sprintf(period, "%T", rec->period) - period;
-    argv[7].data = epoch;
-    argv[7].len = ngx_hex_dump(epoch, rec->epoch, TOTP_EPOCH_LEN) - epoch;
-    argv[8].data = last;
-    argv[8].len = ngx_sprintf(last, "%uL", rec->last) - last;
-    argv[9].data = created;
-    argv[9].len = ngx_sprintf(created, "%T", ngx_time()) - created;
+    /* KEYS: user, enroll, recovery, as the keys come */
+
+    argv[3] = *pending;
+    argv[4] = rec->secret;
+    argv[5].data = (u_char *) totp_alg_name(rec->algorithm);
+    argv[5].len = ngx_strlen(argv[5].data);
+    argv[6].data = digits;
+    argv[6].len = ngx_sprintf(digits, "%ui", rec->digits) - digits;
+    argv[7].data = period;
+    argv[7].len = ngx_sprintf(period, "%T", rec->period) - period;
+    argv[8].data = epoch;
+    argv[8].len = ngx_hex_dump(epoch, rec->epoch, TOTP_EPOCH_LEN) - epoch;
+    argv[9].data = last;
+    argv[9].len = ngx_sprintf(last, "%uL", rec->last) - last;
+    argv[10].data = created;
+    argv[10].len = ngx_sprintf(created, "%T", ngx_time()) - created;
+
+    if (n) {
+        ngx_memcpy(&argv[11], codes->elts, n * sizeof(ngx_str_t));
+    }
 
     return ngx_http_totp_redis_eval(r->pool,
-                                    &ngx_http_totp_store_confirm_script, 2,
-                                    10, argv, ngx_http_totp_store_integer,
+                                    &ngx_http_totp_store_confirm_script, 3,
+                                    11 + n, argv, ngx_http_totp_store_integer,
                                     op);
 }
 
@@ -210,7 +333,7 @@ ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *user,
     ngx_int_t *result, ngx_http_totp_store_pt done)
 {
     u_char                     hex[2 * TOTP_EPOCH_LEN], step_buf[NGX_INT64_LEN];
-    ngx_str_t                  argv[6];
+    ngx_str_t                  argv[NGX_HTTP_TOTP_KEYS + 4];
     ngx_http_totp_store_op_t  *op;
 
     op = ngx_http_totp_store_op(r, done);
@@ -220,32 +343,181 @@ ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *user,
 
     op->result = result;
 
-    argv[2].data = hex;
-    argv[2].len = ngx_hex_dump(hex, epoch, TOTP_EPOCH_LEN) - hex;
-    argv[3].data = step_buf;
-    argv[3].len = ngx_sprintf(step_buf, "%uL", step) - step_buf;
+    /* KEYS: user, enroll, recovery, as the keys come */
+
+    argv[3].data = hex;
+    argv[3].len = ngx_hex_dump(hex, epoch, TOTP_EPOCH_LEN) - hex;
+    argv[4].data = step_buf;
+    argv[4].len = ngx_sprintf(step_buf, "%uL", step) - step_buf;
 
     if (reset) {
-        ngx_str_set(&argv[4], "1");
+        ngx_str_set(&argv[5], "1");
 
     } else {
-        ngx_str_set(&argv[4], "0");
+        ngx_str_set(&argv[5], "0");
     }
 
     if (resealed && resealed->len) {
-        argv[5] = *resealed;
+        argv[6] = *resealed;
 
     } else {
-        ngx_str_set(&argv[5], "");
+        ngx_str_set(&argv[6], "");
     }
 
     return ngx_http_totp_redis_eval(r->pool,
-                                    &ngx_http_totp_store_accept_script, 2, 6,
+                                    &ngx_http_totp_store_accept_script, 3, 7,
                                     argv, ngx_http_totp_store_integer, op);
 }
 
 
-/* keys[0]: PREFIX "user:{" NAME "}", keys[1]: the same ":enroll" */
+ngx_int_t
+ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *user,
+    ngx_http_totp_loc_conf_t *conf, ngx_uint_t trusted, ngx_int_t *result,
+    ngx_http_totp_store_pt done)
+{
+    u_char                     buf[5][NGX_TIME_T_LEN];
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[9];
+    ngx_http_totp_store_op_t  *op;
+
+    op = ngx_http_totp_store_op(r, done);
+    if (op == NULL
+        || ngx_http_totp_store_keys(r, user, keys) != NGX_OK
+        || ngx_http_totp_store_ip_key(r, &argv[2]) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    op->result = result;
+
+    argv[0] = keys[NGX_HTTP_TOTP_KEY_FAIL];
+    argv[1] = keys[NGX_HTTP_TOTP_KEY_LOCK];
+
+    ngx_http_totp_store_number_arg(&argv[3], buf[0], conf->fail.limit);
+    ngx_http_totp_store_number_arg(&argv[4], buf[1], conf->fail.window);
+    ngx_http_totp_store_number_arg(&argv[5], buf[2], conf->fail_ip.limit);
+    ngx_http_totp_store_number_arg(&argv[6], buf[3], conf->fail_ip.window);
+    ngx_http_totp_store_number_arg(&argv[7], buf[4], conf->lockout);
+
+    if (trusted) {
+        ngx_str_set(&argv[8], "1");
+
+    } else {
+        ngx_str_set(&argv[8], "0");
+    }
+
+    return ngx_http_totp_redis_eval(r->pool,
+                                    &ngx_http_totp_store_attempt_script, 3, 9,
+                                    argv, ngx_http_totp_store_count, op);
+}
+
+
+ngx_int_t
+ngx_http_totp_store_settle(ngx_http_request_t *r, ngx_str_t *user,
+    ngx_http_totp_loc_conf_t *conf, const char *outcome, ngx_int_t *result,
+    ngx_http_totp_store_pt done)
+{
+    u_char                     buf[3][NGX_TIME_T_LEN];
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[7];
+    ngx_http_totp_store_op_t  *op;
+
+    op = ngx_http_totp_store_op(r, done);
+    if (op == NULL
+        || ngx_http_totp_store_keys(r, user, keys) != NGX_OK
+        || ngx_http_totp_store_ip_key(r, &argv[2]) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    op->result = result;
+
+    argv[0] = keys[NGX_HTTP_TOTP_KEY_FAIL];
+    argv[1] = keys[NGX_HTTP_TOTP_KEY_LOCK];
+    argv[3].data = (u_char *) outcome;
+    argv[3].len = ngx_strlen(outcome);
+
+    ngx_http_totp_store_number_arg(&argv[4], buf[0], conf->fail.limit);
+    ngx_http_totp_store_number_arg(&argv[5], buf[1], conf->fail_ip.limit);
+    ngx_http_totp_store_number_arg(&argv[6], buf[2], conf->lockout);
+
+    return ngx_http_totp_redis_eval(r->pool,
+                                    &ngx_http_totp_store_settle_script, 3, 7,
+                                    argv, ngx_http_totp_store_count, op);
+}
+
+
+ngx_int_t
+ngx_http_totp_store_recovery_use(ngx_http_request_t *r, ngx_str_t *user,
+    ngx_str_t *hashes, ngx_uint_t n, ngx_int_t *result,
+    ngx_http_totp_store_pt done)
+{
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[4];
+    ngx_http_totp_store_op_t  *op;
+
+    op = ngx_http_totp_store_op(r, done);
+    if (n == 0 || n > 2 || op == NULL
+        || ngx_http_totp_store_keys(r, user, keys) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    op->result = result;
+
+    argv[0] = keys[NGX_HTTP_TOTP_KEY_USER];
+    argv[1] = keys[NGX_HTTP_TOTP_KEY_RECOVERY];
+    ngx_memcpy(&argv[2], hashes, n * sizeof(ngx_str_t));
+
+    return ngx_http_totp_redis_eval(r->pool,
+                                    &ngx_http_totp_store_recovery_script, 2,
+                                    2 + n, argv, ngx_http_totp_store_count,
+                                    op);
+}
+
+
+ngx_int_t
+ngx_http_totp_store_codes_replace(ngx_http_request_t *r, ngx_str_t *user,
+    u_char *epoch, ngx_array_t *codes, ngx_int_t *result,
+    ngx_http_totp_store_pt done)
+{
+    u_char                     hex[2 * TOTP_EPOCH_LEN];
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], *argv;
+    ngx_http_totp_store_op_t  *op;
+
+    op = ngx_http_totp_store_op(r, done);
+    argv = ngx_palloc(r->pool, (3 + codes->nelts) * sizeof(ngx_str_t));
+
+    if (op == NULL || argv == NULL
+        || ngx_http_totp_store_keys(r, user, keys) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    op->result = result;
+
+    argv[0] = keys[NGX_HTTP_TOTP_KEY_USER];
+    argv[1] = keys[NGX_HTTP_TOTP_KEY_RECOVERY];
+    argv[2].data = hex;
+    argv[2].len = ngx_hex_dump(hex, epoch, TOTP_EPOCH_LEN) - hex;
+    ngx_memcpy(&argv[3], codes->elts, codes->nelts * sizeof(ngx_str_t));
+
+    return ngx_http_totp_redis_eval(r->pool,
+                                    &ngx_http_totp_store_codes_script, 2,
+                                    3 + codes->nelts, argv,
+                                    ngx_http_totp_store_integer, op);
+}
+
+
+static void
+ngx_http_totp_store_number_arg(ngx_str_t *arg, u_char *buf, ngx_uint_t n)
+{
+    arg->data = buf;
+    arg->len = ngx_sprintf(buf, "%ui", n) - buf;
+}
+
+
+/*
+ * keys[NGX_HTTP_TOTP_KEY_USER]: PREFIX "user:{" NAME "}", and the others
+ * that name with their suffix
+ */
 
 static ngx_int_t
 ngx_http_totp_store_keys(ngx_http_request_t *r, ngx_str_t *user,
@@ -253,24 +525,58 @@ ngx_http_totp_store_keys(ngx_http_request_t *r, ngx_str_t *user,
 {
     u_char                     *p;
     size_t                      len;
+    ngx_uint_t                  i;
     ngx_http_totp_main_conf_t  *mcf;
+
+    static ngx_str_t  suffixes[NGX_HTTP_TOTP_KEYS] = {
+        ngx_null_string,
+        ngx_string(":enroll"),
+        ngx_string(":recovery"),
+        ngx_string(":fail"),
+        ngx_string(":lock")
+    };
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
 
     len = mcf->redis.prefix.len + sizeof("user:{}") - 1 + user->len;
 
-    p = ngx_pnalloc(r->pool, 2 * len + sizeof(":enroll") - 1);
+    p = ngx_pnalloc(r->pool,
+                    NGX_HTTP_TOTP_KEYS * (len + sizeof(":recovery") - 1));
     if (p == NULL) {
         return NGX_ERROR;
     }
 
-    keys[0].data = p;
-    keys[0].len = len;
-    p = ngx_sprintf(p, "%Vuser:{%V}", &mcf->redis.prefix, user);
+    for (i = 0; i < NGX_HTTP_TOTP_KEYS; i++) {
+        keys[i].data = p;
+        p = ngx_sprintf(p, "%Vuser:{%V}%V", &mcf->redis.prefix, user,
+                        &suffixes[i]);
+        keys[i].len = p - keys[i].data;
+    }
 
-    keys[1].data = p;
-    keys[1].len = len + sizeof(":enroll") - 1;
-    ngx_sprintf(p, "%V:enroll", &keys[0]);
+    return NGX_OK;
+}
+
+
+/* PREFIX "ip:{" ADDR "}:fail", ADDR as $remote_addr has it */
+
+static ngx_int_t
+ngx_http_totp_store_ip_key(ngx_http_request_t *r, ngx_str_t *key)
+{
+    ngx_str_t                  *addr;
+    ngx_http_totp_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
+    addr = &r->connection->addr_text;
+
+    key->data = ngx_pnalloc(r->pool, mcf->redis.prefix.len
+                                     + sizeof("ip:{}:fail") - 1 + addr->len);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    key->len = ngx_sprintf(key->data, "%Vip:{%V}:fail", &mcf->redis.prefix,
+                           addr)
+               - key->data;
 
     return NGX_OK;
 }
@@ -499,6 +805,26 @@ ngx_http_totp_store_integer(void *data, redisReply *reply)
 
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
         || reply->integer < -1 || reply->integer > 1)
+    {
+        ngx_http_totp_store_failed(op, reply, "script");
+        return;
+    }
+
+    *op->result = (ngx_int_t) reply->integer;
+
+    op->done(op->request, NGX_OK);
+}
+
+
+/* a script's integer answer that is a count or a number of seconds */
+
+static void
+ngx_http_totp_store_count(void *data, redisReply *reply)
+{
+    ngx_http_totp_store_op_t  *op = data;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
+        || reply->integer < -2 || reply->integer > 10 * 365 * 86400)
     {
         ngx_http_totp_store_failed(op, reply, "script");
         return;

@@ -40,12 +40,13 @@ ngx_int_t ngx_http_totp_store_enroll_begin(ngx_http_request_t *r,
     ngx_http_totp_store_pt done);
 
 /*
- * Stores rec as NAME's enrollment if pending is still the pending one and
+ * Stores rec as NAME's enrollment, with the recovery codes' hashes (an
+ * array of ngx_str_t, or NULL), if pending is still the pending one and
  * NAME has none; *result 1 when stored, 0 when not.
  */
 ngx_int_t ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
     ngx_str_t *user, ngx_str_t *pending, ngx_http_totp_record_t *rec,
-    ngx_int_t *result, ngx_http_totp_store_pt done);
+    ngx_array_t *codes, ngx_int_t *result, ngx_http_totp_store_pt done);
 
 /*
  * The replay rule: accepts step if NAME is still enrolled with epoch and
@@ -57,6 +58,35 @@ ngx_int_t ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
 ngx_int_t ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *user,
     u_char *epoch, uint64_t step, ngx_uint_t reset, ngx_str_t *resealed,
     ngx_int_t *result, ngx_http_totp_store_pt done);
+
+
+/*
+ * Failure counting (see the scripts in ngx_http_totp_store.c): attempt
+ * before a password or code is checked, *result the seconds a lockout
+ * still lasts or 0; settle after, with outcome "fail", "first" or "pass",
+ * *result for a failure 1, 2 or 3 when it locked the user, the address
+ * or both.
+ */
+ngx_int_t ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *user,
+    ngx_http_totp_loc_conf_t *conf, ngx_uint_t trusted, ngx_int_t *result,
+    ngx_http_totp_store_pt done);
+ngx_int_t ngx_http_totp_store_settle(ngx_http_request_t *r, ngx_str_t *user,
+    ngx_http_totp_loc_conf_t *conf, const char *outcome, ngx_int_t *result,
+    ngx_http_totp_store_pt done);
+
+/*
+ * Removes a recovery code, given as its hash under each configured key
+ * (n of them); *result the codes left, -1 for no such code, -2 when NAME
+ * is not enrolled.
+ */
+ngx_int_t ngx_http_totp_store_recovery_use(ngx_http_request_t *r,
+    ngx_str_t *user, ngx_str_t *hashes, ngx_uint_t n, ngx_int_t *result,
+    ngx_http_totp_store_pt done);
+
+/* a new set of recovery codes if NAME is still enrolled with epoch */
+ngx_int_t ngx_http_totp_store_codes_replace(ngx_http_request_t *r,
+    ngx_str_t *user, u_char *epoch, ngx_array_t *codes, ngx_int_t *result,
+    ngx_http_totp_store_pt done);
 
 
 #endif /* _NGX_HTTP_TOTP_STORE_H_INCLUDED_ */

@@ -45,6 +45,8 @@ static ngx_str_t  ngx_http_totp_template_files[] = {
     ngx_string("reset.html"),
     ngx_string("logout.html"),
     ngx_string("message.html"),
+    ngx_string("recovery.html"),
+    ngx_string("codes.html"),
     ngx_string("layout.html"),
     ngx_string("style.css")
 };

@@ -46,13 +46,14 @@ ngx_http_totp_view_show_verify(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error)
 {
     u_char     *p;
-    ngx_str_t   login;
+    ngx_str_t   login, recovery;
 
     p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
     if (p == NULL
         || ngx_http_totp_view_form_vars(r, ctx, "verify") != NGX_OK
         || ngx_http_totp_view_trust_var(r, ctx) != NGX_OK
-        || ngx_http_totp_view_url(r, ctx, "login", &login) != NGX_OK)
+        || ngx_http_totp_view_url(r, ctx, "login", &login) != NGX_OK
+        || ngx_http_totp_view_url(r, ctx, "recovery", &recovery) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -62,6 +63,7 @@ ngx_http_totp_view_show_verify(ngx_http_request_t *r,
     ngx_http_totp_view_var(ctx, "digits", p,
                            ngx_sprintf(p, "%ui", ctx->rec.digits) - p);
     ngx_http_totp_view_var(ctx, "login", login.data, login.len);
+    ngx_http_totp_view_var(ctx, "recovery", recovery.data, recovery.len);
 
     if (error) {
         ngx_http_totp_view_var(ctx, "error", (u_char *) error,
@@ -166,6 +168,124 @@ ngx_http_totp_view_show_reset(ngx_http_request_t *r,
     }
 
     return ngx_http_totp_view_send(r, ctx, NGX_HTTP_TOTP_PAGE_RESET, status);
+}
+
+
+/* recovery: one recovery code instead of a code */
+
+ngx_int_t
+ngx_http_totp_view_show_recovery(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error)
+{
+    ngx_str_t  verify;
+
+    if (ngx_http_totp_view_form_vars(r, ctx, "recovery") != NGX_OK
+        || ngx_http_totp_view_url(r, ctx, "verify", &verify) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_totp_view_var(ctx, "title", (u_char *) "Use a recovery code",
+                           sizeof("Use a recovery code") - 1);
+    ngx_http_totp_view_var(ctx, "verify", verify.data, verify.len);
+
+    if (error) {
+        ngx_http_totp_view_var(ctx, "error", (u_char *) error,
+                               ngx_strlen(error));
+    }
+
+    return ngx_http_totp_view_send(r, ctx, NGX_HTTP_TOTP_PAGE_RECOVERY,
+                                   status);
+}
+
+
+/* signed in with a recovery code: how many are left */
+
+ngx_int_t
+ngx_http_totp_view_show_recovered(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    u_char     *p, *last;
+    ngx_str_t   codes;
+
+    p = ngx_pnalloc(r->pool, 200);
+    if (p == NULL
+        || ngx_http_totp_view_url(r, ctx, "codes", &codes) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    last = ngx_sprintf(p, "You have %i recovery code%s left. Each works "
+                          "once.%s", ctx->codes_left,
+                       ctx->codes_left == 1 ? "" : "s",
+                       ctx->codes_left < 3
+                       ? " Make a new set soon, once you can enter codes "
+                         "from your authenticator app again." : "");
+
+    ctx->nvars = 0;
+
+    ngx_http_totp_view_var(ctx, "title", (u_char *) "Signed in",
+                           sizeof("Signed in") - 1);
+    ngx_http_totp_view_var(ctx, "heading", (u_char *) "Signed in with a "
+                           "recovery code",
+                           sizeof("Signed in with a recovery code") - 1);
+    ngx_http_totp_view_var(ctx, "message", p, last - p);
+    ngx_http_totp_view_var(ctx, "link", ctx->next.data, ctx->next.len);
+    ngx_http_totp_view_var(ctx, "link_text", (u_char *) "Continue",
+                           sizeof("Continue") - 1);
+
+    return ngx_http_totp_view_send(r, ctx, NGX_HTTP_TOTP_PAGE_MESSAGE,
+                                   NGX_HTTP_OK);
+}
+
+
+/*
+ * codes: the recovery codes just made, shown this once; without codes,
+ * the form that makes a new set.
+ */
+
+ngx_int_t
+ngx_http_totp_view_show_codes(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL
+        || ngx_http_totp_view_form_vars(r, ctx, "codes") != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_totp_view_var(ctx, "title", (u_char *) "Recovery codes",
+                           sizeof("Recovery codes") - 1);
+    ngx_http_totp_view_var(ctx, "digits", p,
+                           ngx_sprintf(p, "%ui", ctx->rec.digits) - p);
+    ngx_http_totp_view_var(ctx, "codes", ctx->codes.data, ctx->codes.len);
+    ngx_http_totp_view_var(ctx, "continue", ctx->next.data, ctx->next.len);
+
+    if (error) {
+        ngx_http_totp_view_var(ctx, "error", (u_char *) error,
+                               ngx_strlen(error));
+    }
+
+    return ngx_http_totp_view_send(r, ctx, NGX_HTTP_TOTP_PAGE_CODES, status);
+}
+
+
+ngx_int_t
+ngx_http_totp_view_retry_after(ngx_http_request_t *r, ngx_int_t seconds)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(p, "%i%Z", seconds);
+
+    return ngx_http_totp_view_header(r, "Retry-After", (char *) p);
 }
 
 

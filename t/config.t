@@ -342,6 +342,23 @@ accepts('two servers, two password files',
         http => "server { listen 127.0.0.1:$port; server_name b;\n"
                 . "location / { totp on; totp_password_file $htpasswd2; } }");
 
+accepts('failure limits, lockout and recovery codes at every level',
+        http => "totp_fail_limit 5 5m;\ntotp_fail_limit_ip 20 5m;",
+        server => "totp_lockout 15m;\ntotp_recovery_codes 0;",
+        location => "totp_fail_limit 3 1m; totp_recovery_codes 20;");
+rejects('totp_fail_limit 0 5m', 'totp_fail_limit', qr/"0"/,
+        location => 'totp_fail_limit 0 5m;');
+rejects('totp_fail_limit 5 soon', 'totp_fail_limit', qr/"soon"/,
+        location => 'totp_fail_limit 5 soon;');
+rejects('totp_fail_limit 5', 'totp_fail_limit', qr/invalid number/,
+        location => 'totp_fail_limit 5;');
+rejects('totp_fail_limit_ip 5000 5m', 'totp_fail_limit_ip', qr/1000/,
+        http => 'totp_fail_limit_ip 5000 5m;');
+rejects('totp_lockout 0', 'totp_lockout', qr/at least 1s/,
+        location => 'totp_lockout 0;');
+rejects('totp_recovery_codes 21', 'totp_recovery_codes', qr/0 and 20/,
+        location => 'totp_recovery_codes 21;');
+
 rejects('totp_templates, missing directory', 'totp_templates', undef,
         location => "totp_templates $missing;");
 rejects('totp_templates, a broken template', 'totp_templates',

@@ -14,7 +14,7 @@ use FindBin;
 
 my $dir = "$FindBin::Bin/../html";
 
-my @pages = qw(login verify enroll reset logout message);
+my @pages = qw(login verify enroll reset logout message recovery codes);
 
 sub slurp {
     my ($name) = @_;
@@ -115,7 +115,7 @@ for my $name (@pages) {
 
     my ($code) = grep { ($_->{name} // '') eq 'code' } tags($h, 'input');
 
-    if ($name =~ /^(?:verify|enroll|reset)$/) {
+    if ($name =~ /^(?:verify|enroll|reset|codes)$/) {
         ok $code, "$name: a code field" or next;
         is_deeply [ @$code{qw(type id autocomplete inputmode pattern
                               maxlength)} ],
@@ -132,6 +132,12 @@ for my $name (@pages) {
         } else {
             ok exists $code->{autofocus}, "$name: the code field is focused";
         }
+    } elsif ($name eq 'recovery') {
+
+        # a recovery code has letters: no numeric keyboard, no autofill
+        ok $code, "$name: a field for the recovery code";
+        is $code->{autocomplete}, 'off', "$name: not a one-time code";
+        ok !exists $code->{inputmode}, "$name: the full keyboard";
     } else {
         ok !$code, "$name: no code field";
     }
@@ -179,6 +185,9 @@ like $enroll, qr/\{\{algorithm\}\}.*\{\{digits\}\}.*\{\{period\}\}/s,
 my $reset = $html{reset} // '';
 
 like $reset, qr/Enter a current code/, 'reset: asks for a current code';
+like $html{codes}, qr/<pre class="codes" id="totp-recovery-codes">\{\{codes\}\}<\/pre>/,
+    'codes: the recovery codes, in id="totp-recovery-codes"';
+like $html{codes}, qr/safe/, 'codes: with advice to keep them safe';
 like $reset, qr/removed.*set up the new device next/s,
     'reset: says what happens';
 like $reset, qr/\{\{#cancel\}\}\s*<a [^>]*href="\{\{cancel\}\}"/,

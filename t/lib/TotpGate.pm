@@ -43,7 +43,15 @@ sub gate_setup {
     my $pw = $t->write_file('htpasswd', $htpasswd);
     my $key = $t->write_file('totp.key', $o{key} // ('k' x 16 . 'K' x 16));
 
-    my $http = $o{http} // '';
+    # Tests about other things would trip over the defaults: every request
+    # comes from 127.0.0.1, and an enrollment would end on the recovery
+    # codes page.  limits and recovery give them back.
+    my $limits = $o{limits} // "totp_fail_limit 1000 1m;\n"
+                               . "    totp_fail_limit_ip 1000 1m;";
+    my $recovery = $o{recovery} // 0;
+
+    my $http = "    $limits\n    totp_recovery_codes $recovery;\n"
+               . ($o{http} // '');
     my $location = $o{location} // '';
     my $server = $o{server} // '';
 

@@ -1,0 +1,142 @@
+#!/usr/bin/perl
+
+# Recovery codes: made when an enrollment is confirmed and shown once,
+# stored only as keyed hashes, each good for one sign-in instead of a
+# code, counted down on the page after its use; a signed-in user (with a
+# current code) replaces the set; an ops reset ends them.
+
+use strict;
+use warnings;
+
+use Test::More;
+
+use TotpTest;
+use TotpGate qw(field secret_of gate_setup login);
+
+my ($t, $redis, $port) = gate_setup(
+    users => { alice => 'wonderland', bob => 'builder' },
+    recovery => 4);
+
+my $base = "http://127.0.0.1:$port";
+
+my $ua = $t->ua(port => $port);
+my (@codes, $secret, $enrolled_at);
+
+subtest 'enrollment ends on the recovery codes, shown once' => sub {
+    login($ua, 'alice', 'wonderland', next => '/console');
+    my $page = $ua->get('/_totp/enroll?next=/console');
+    $secret = secret_of($page->{body});
+    $enrolled_at = time;
+
+    my $res = $ua->post('/_totp/enroll', {
+        code => TotpTest::totp_code($secret, $enrolled_at),
+        csrf => field($page->{body}, 'csrf'), next => '/console' });
+
+    is $res->{status}, 200, 'confirmed: a page, not yet the console';
+    ok grep({ /^totp_session=/ } @{ $res->{headers}{'set-cookie'} }),
+        'signed in already';
+    my ($block) = $res->{body} =~ m{id="totp-recovery-codes"[^>]*>([^<]*)<};
+    @codes = split /\s+/, $block // '';
+    is scalar @codes, 4, 'totp_recovery_codes 4: four codes';
+    like $_, qr/^[2-9a-hjkmnp-z]{5}-[2-9a-hjkmnp-z]{5}$/, "code $_" for @codes;
+    like $res->{body}, qr/safe/i, 'with advice to keep them safe';
+    like $res->{body}, qr{href="/console"}, 'and a way on to the console';
+    is $res->{headers}{'cache-control'}, 'no-store', 'never cached';
+
+    my @stored = $redis->cli('SMEMBERS', 'totp:user:{alice}:recovery');
+    is scalar @stored, 4, 'four hashes in totp:user:{alice}:recovery';
+    like $_, qr/^[0-9a-f]{64}$/, 'a keyed hash' for @stored;
+    my $plain = join '|', map { my $c = $_; $c =~ s/-//; $c } @codes;
+    ok !grep({ /$plain/ } @stored), 'no code stored as it is';
+
+    ok scalar(grep { /totp: user "alice" was shown new recovery codes/ }
+              $t->error_log), 'audited';
+};
+
+sub recovery_login {
+    my ($code, %o) = @_;
+    my $b = $t->ua(port => $port);
+    my $res = login($b, $o{user} // 'alice',
+                    $o{password} // 'wonderland', next => '/console');
+    my $verify = $b->get('/_totp/verify?next=/console');
+    my $page = $b->get('/_totp/recovery?next=/console');
+    my $post = $b->post('/_totp/recovery', {
+        code => $code, csrf => field($page->{body}, 'csrf'),
+        next => '/console' });
+    return ($post, $b, $verify, $page);
+}
+
+subtest 'a recovery code signs in once' => sub {
+    my $typed = uc $codes[0];
+    $typed =~ s/-/ /;
+
+    my ($res, $b, $verify, $page) = recovery_login($typed);
+    like $verify->{body}, qr{href="/_totp/recovery\?next=/console"},
+        'the code page offers the way';
+    is $page->{status}, 200, 'recovery page';
+    like $page->{body}, qr/name="code"/, 'asks for one code';
+
+    is $res->{status}, 200, 'a code, typed in capitals with a space: accepted';
+    like $res->{body}, qr/You have 3 recovery codes left/, 'says how many are left';
+    like $res->{body}, qr{href="/console"}, 'and leads on';
+    like $b->get('/console')->{body}, qr/upstream user=alice /, 'signed in';
+    is $redis->cli('SCARD', 'totp:user:{alice}:recovery'), 3, 'one hash fewer';
+    ok scalar(grep { /totp: user "alice" used a recovery code, 3 left/ }
+              $t->error_log), 'audited';
+
+    ($res) = recovery_login($codes[0]);
+    is $res->{status}, 401, 'the same code again: refused';
+    like $res->{body}, qr/used before/, '... saying so';
+
+    ($res) = recovery_login('22222-22222');
+    is $res->{status}, 401, 'a code never made: refused';
+    ($res) = recovery_login('not a code at all');
+    is $res->{status}, 401, 'something else: refused';
+    is $redis->cli('GET', 'totp:user:{alice}:fail'), 3,
+        'each failure counted against alice';
+
+    ($res) = recovery_login($codes[1], user => 'alice', password => 'nope');
+    isnt $res->{status}, 200, 'no recovery without the password';
+    is $redis->cli('SCARD', 'totp:user:{alice}:recovery'), 3, 'nothing used';
+
+    ($res) = recovery_login($codes[1], user => 'bob', password => 'builder');
+    isnt $res->{status}, 200, "alice's code is not bob's";
+};
+
+subtest 'a signed-in user makes a new set' => sub {
+    my $page = $ua->get('/_totp/codes');
+    is $page->{status}, 200, 'the page for a signed-in user';
+    unlike $page->{body}, qr/totp-recovery-codes/, 'no codes before the code';
+
+    my $res = $ua->post('/_totp/codes', { code => '000000',
+                                          csrf => field($page->{body}, 'csrf') });
+    is $res->{status}, 401, 'a wrong code makes nothing'
+        unless TotpTest::totp_code($secret) eq '000000';
+
+    $res = $ua->post('/_totp/codes', {
+        code => TotpTest::totp_code($secret, $enrolled_at + 30),
+        csrf => field($page->{body}, 'csrf') });
+    is $res->{status}, 200, 'a current code';
+    my ($block) = $res->{body} =~ m{id="totp-recovery-codes"[^>]*>([^<]*)<};
+    my @new = split /\s+/, $block // '';
+    is scalar @new, 4, 'four new codes';
+    is $redis->cli('SCARD', 'totp:user:{alice}:recovery'), 4, 'stored';
+
+    ($res) = recovery_login($codes[2]);
+    is $res->{status}, 401, 'an old code no longer works';
+    ($res) = recovery_login($new[0]);
+    is $res->{status}, 200, 'a new one does';
+
+    is $t->ua(port => $port)->get('/_totp/codes')->{status}, 302,
+        'not signed in: sent to sign in';
+};
+
+subtest 'an ops reset ends the codes with the enrollment' => sub {
+    $redis->cli('DEL', 'totp:user:{alice}');
+    my ($res) = recovery_login($codes[3]);
+    isnt $res->{status}, 200, 'no sign-in with a recovery code';
+    like $res->{headers}{location} // '', qr{/_totp/(enroll|login)},
+        'the next step is a new enrollment';
+};
+
+$t->done;

@@ -103,7 +103,8 @@ test: all
 # the module's Redis layer and the gate; t/lib fails a test on any valgrind
 # error.
 test-valgrind: all
-	TOTP_TEST_VALGRIND=1 $(PROVE) -I t/lib t/redis*.t t/health*.t t/gate-*.t
+	TOTP_TEST_VALGRIND=1 $(PROVE) -I t/lib t/redis*.t t/health*.t t/gate-*.t \
+	    t/replay-race.t
 
 clean:
 	rm -rf $(BUILD)

@@ -16,6 +16,10 @@
 #include "ngx_http_totp_session.h"
 
 
+/* failure windows and lockouts, kept in Redis as TTLs */
+#define NGX_HTTP_TOTP_LIMIT_TIME_MAX  (30 * 86400)
+
+
 static ngx_int_t ngx_http_totp_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_totp_init(ngx_conf_t *cf);
 static void *ngx_http_totp_create_main_conf(ngx_conf_t *cf);
@@ -57,6 +61,7 @@ static char *ngx_http_totp_skew(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_totp_ttl(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_totp_recovery_codes(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_totp_lockout(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_totp_fail_limit(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_totp_merge_limit(ngx_http_totp_limit_t *conf,
@@ -82,6 +87,9 @@ static ngx_conf_post_handler_pt  ngx_http_totp_ttl_post =
 
 static ngx_conf_post_handler_pt  ngx_http_totp_recovery_codes_post =
     ngx_http_totp_recovery_codes;
+
+static ngx_conf_post_handler_pt  ngx_http_totp_lockout_post =
+    ngx_http_totp_lockout;
 
 
 static ngx_conf_enum_t  ngx_http_totp_cookie_secure_values[] = {
@@ -175,7 +183,7 @@ static ngx_command_t  ngx_http_totp_commands[] = {
       ngx_conf_set_sec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_totp_loc_conf_t, lockout),
-      &ngx_http_totp_ttl_post },
+      &ngx_http_totp_lockout_post },
 
     { ngx_string("totp_recovery_codes"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -1000,6 +1008,21 @@ ngx_http_totp_recovery_codes(ngx_conf_t *cf, void *post, void *data)
 }
 
 
+static char *
+ngx_http_totp_lockout(ngx_conf_t *cf, void *post, void *data)
+{
+    time_t  *tp = data;
+
+    /* Redis keys' TTLs; longer is ops' job (tools/totp-admin), not a TTL's */
+
+    if (*tp < 1 || *tp > NGX_HTTP_TOTP_LIMIT_TIME_MAX) {
+        return "must be between 1s and 30d";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 /* "totp_fail_limit 5 5m": failures allowed, and the window they count in */
 
 static char *
@@ -1030,10 +1053,12 @@ ngx_http_totp_fail_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     lim->limit = n;
 
     lim->window = ngx_parse_time(&value[2], 1);
-    if (lim->window == (time_t) NGX_ERROR || lim->window < 1) {
+    if (lim->window == (time_t) NGX_ERROR || lim->window < 1
+        || lim->window > NGX_HTTP_TOTP_LIMIT_TIME_MAX)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" needs a time window, not \"%V\"",
-                           &value[0], &value[2]);
+                           "\"%V\" needs a time window from 1s to 30d, "
+                           "not \"%V\"", &value[0], &value[2]);
         return NGX_CONF_ERROR;
     }
 

@@ -269,7 +269,7 @@ static ngx_int_t
 ngx_http_totp_pages_attempt(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx)
 {
-    ngx_uint_t    trusted;
+    u_char        *epoch;
     totp_token_t  *trust;
 
     switch (ctx->route->guard) {
@@ -317,13 +317,16 @@ ngx_http_totp_pages_attempt(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    trusted = ngx_http_totp_cookie_read(r, ctx->base.conf, TOTP_TOKEN_TRUST,
-                                        trust)
-              == NGX_OK
-              && trust->user_len == ctx->user.len
-              && ngx_memcmp(trust->user, ctx->user.data, ctx->user.len) == 0;
+    /* Redis checks the trust's epoch against the current enrollment */
 
-    if (ngx_http_totp_store_attempt(r, &ctx->user, ctx->base.conf, trusted,
+    epoch = (ngx_http_totp_cookie_read(r, ctx->base.conf, TOTP_TOKEN_TRUST,
+                                       trust)
+             == NGX_OK
+             && trust->user_len == ctx->user.len
+             && ngx_memcmp(trust->user, ctx->user.data, ctx->user.len) == 0)
+            ? trust->epoch : NULL;
+
+    if (ngx_http_totp_store_attempt(r, &ctx->user, ctx->base.conf, epoch,
                                     &ctx->settled,
                                     ngx_http_totp_pages_attempted)
         != NGX_OK)
@@ -354,6 +357,7 @@ ngx_http_totp_pages_attempted(ngx_http_request_t *r, ngx_int_t rc)
         rc = ngx_http_totp_pages_locked(r, ctx, ctx->settled);
 
     } else {
+        ctx->counted = 1;
         rc = ctx->route->post(r, ctx);
     }
 
@@ -373,6 +377,9 @@ ngx_http_totp_pages_failed(ngx_http_request_t *r,
 {
     ngx_http_totp_pages_audit(r, ctx, event);
 
+    /* the attempt's count stays: it was a failure */
+
+    ctx->counted = 0;
     ctx->base.status = NGX_HTTP_TOTP_DENIED;
     ctx->show = show;
     ctx->error = error;
@@ -428,13 +435,20 @@ ngx_http_totp_pages_failure_counted(ngx_http_request_t *r, ngx_int_t rc)
 
 /*
  * A right password ("first") or second factor ("pass"): the attempt's
- * count is given back, without waiting for Redis to say so.
+ * count is given back, without waiting for Redis to say so; once, and
+ * only if this request was counted.
  */
 
 void
 ngx_http_totp_pages_succeeded(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, char *outcome)
 {
+    if (!ctx->counted) {
+        return;
+    }
+
+    ctx->counted = 0;
+
     (void) ngx_http_totp_store_settle(r, &ctx->user, ctx->base.conf, outcome,
                                       &ctx->settled,
                                       ngx_http_totp_pages_ignore);
@@ -478,7 +492,8 @@ ngx_http_totp_pages_locked(ngx_http_request_t *r,
 
 /*
  * Whatever way the request ends, and however long it waits for Redis, the
- * password and a secret the page held are wiped with it.
+ * password, codes and a secret the page held are wiped with it (the page
+ * sent is the output chain's; nginx frees it unwiped).
  */
 
 static void
@@ -488,6 +503,14 @@ ngx_http_totp_pages_wipe(void *data)
 
     if (ctx->form.password.len) {
         ngx_explicit_memzero(ctx->form.password.data, ctx->form.password.len);
+    }
+
+    if (ctx->form.code.len) {
+        ngx_explicit_memzero(ctx->form.code.data, ctx->form.code.len);
+    }
+
+    if (ctx->codes.len) {
+        ngx_explicit_memzero(ctx->codes.data, ctx->codes.len);
     }
 
     totp_wipe(ctx->secret, sizeof(ctx->secret));
@@ -848,6 +871,10 @@ ngx_http_totp_pages_sign_in(ngx_http_request_t *r,
     ngx_memcpy(t->user, ctx->user.data, ctx->user.len);
     t->user_len = ctx->user.len;
     ngx_memcpy(t->epoch, ctx->rec.epoch, TOTP_EPOCH_LEN);
+
+    if (ctx->recovered) {
+        t->flags = NGX_HTTP_TOTP_SESSION_RECOVERED;
+    }
 
     if (ngx_http_totp_issue_session(r, ctx->base.conf, t) != NGX_OK) {
         return NGX_ERROR;

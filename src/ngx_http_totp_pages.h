@@ -89,6 +89,8 @@ struct ngx_http_totp_page_ctx_s {
     ngx_int_t                    settled;
 
     unsigned                     has_pre:1;
+    unsigned                     counted:1;      /* an attempt to settle */
+    unsigned                     recovered:1;
     unsigned                     trusted:1;
     unsigned                     stale_key:1;
 };

@@ -641,7 +641,9 @@ ngx_http_totp_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 
 /*
  * Redis forgets scripts on restart, SCRIPT FLUSH or failover: on NOSCRIPT
- * the same command goes again with the script's body, once.
+ * the same command goes again with the script's body, once.  Even when
+ * its requester has gone: a write it asked for (giving a failure count
+ * back) must happen all the same.
  */
 
 static ngx_int_t
@@ -659,10 +661,6 @@ ngx_http_totp_redis_retry_as_eval(redisAsyncContext *ac,
 
     script = cmd->script;
     cmd->script = NULL;
-
-    if (cmd->handler == NULL) {
-        return NGX_DECLINED;
-    }
 
     cmd->argv[0] = (const char *) ngx_http_totp_redis_eval_cmd.data;
     cmd->argvlen[0] = ngx_http_totp_redis_eval_cmd.len;

@@ -178,6 +178,7 @@ ngx_http_totp_issue_session(ngx_http_request_t *r,
     ngx_memzero(&t, sizeof(totp_token_t));
 
     t.purpose = TOTP_TOKEN_SESSION;
+    t.flags = token->flags;
     t.expires = ngx_time() + conf->session_ttl;
     ngx_memcpy(t.epoch, token->epoch, TOTP_EPOCH_LEN);
     ngx_memcpy(t.user, token->user, token->user_len);

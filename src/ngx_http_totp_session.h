@@ -23,6 +23,12 @@
 /* the pre-session cookie's flag: its user passed the first factor */
 #define NGX_HTTP_TOTP_PRE_FIRST      0x01
 
+/*
+ * The session cookie's flag: it was made by a recovery code, so its user
+ * may set up a new device without a code from the lost one
+ */
+#define NGX_HTTP_TOTP_SESSION_RECOVERED  0x01
+
 #define NGX_HTTP_TOTP_CACHE_SIZE     (1024 * 1024)
 
 

@@ -117,8 +117,6 @@ ngx_http_totp_signin_login_post(ngx_http_request_t *r,
                    "The user name or password is not right.");
     }
 
-    ngx_http_totp_pages_succeeded(r, ctx, "first");
-
     if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
                                   ngx_http_totp_signin_login_fetched)
         != NGX_OK)
@@ -147,6 +145,7 @@ ngx_http_totp_signin_login_fetched(ngx_http_request_t *r, ngx_int_t rc)
     }
 
     if (!ctx->rec.enrolled) {
+        ngx_http_totp_pages_succeeded(r, ctx, "first");
         ngx_http_totp_pages_done(r, ngx_http_totp_pages_go(r, ctx, "enroll"));
         return;
     }
@@ -165,6 +164,7 @@ ngx_http_totp_signin_login_fetched(ngx_http_request_t *r, ngx_int_t rc)
         return;
     }
 
+    ngx_http_totp_pages_succeeded(r, ctx, "first");
     ngx_http_totp_pages_done(r, ngx_http_totp_pages_go(r, ctx, "verify"));
 }
 
@@ -651,6 +651,16 @@ ngx_http_totp_signin_reset_checked(ngx_http_request_t *r, ngx_int_t rc)
         return;
     }
 
+    /*
+     * A session a recovery code made has no device to prove: the reset
+     * is its way to a new one.  The replay rule has no step to check.
+     */
+
+    if (ctx->session.flags & NGX_HTTP_TOTP_SESSION_RECOVERED) {
+        ctx->step = NGX_HTTP_TOTP_NO_STEP;
+        goto accept;
+    }
+
     if (ngx_http_totp_secret_unseal(r, ctx, "secret", ctx->rec.secret.data,
                                     ctx->rec.secret.len)
         != NGX_OK)
@@ -681,6 +691,8 @@ ngx_http_totp_signin_reset_checked(ngx_http_request_t *r, ngx_int_t rc)
         ngx_http_totp_pages_done(r, rc);
         return;
     }
+
+accept:
 
     if (ngx_http_totp_store_accept(r, &ctx->user, ctx->rec.epoch, ctx->step,
                                    1, NULL, &ctx->result,
@@ -943,6 +955,10 @@ ngx_http_totp_signin_recovery_used(ngx_http_request_t *r, ngx_int_t rc)
                         ctx->codes_left);
             ngx_http_totp_pages_audit(r, ctx, (char *) p);
             ngx_http_totp_pages_succeeded(r, ctx, "pass");
+
+            /* the session may set up a new device without the lost one */
+
+            ctx->recovered = 1;
 
             rc = (ngx_http_totp_pages_sign_in(r, ctx, 0) != NGX_OK)
                  ? NGX_HTTP_INTERNAL_SERVER_ERROR

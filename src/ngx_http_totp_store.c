@@ -105,8 +105,8 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_confirm_script =
 
 
 /*
- * KEYS: user, enroll, recovery; ARGV: epoch, step, reset, resealed secret
- * or "".
+ * KEYS: user, enroll, recovery; ARGV: epoch, step (or "" for a reset that
+ * a recovery code allowed, without a code), reset, resealed secret or "".
  * Steps are compared as Lua numbers: exact up to 2^53, centuries beyond
  * any clock at 1 s steps.
  */
@@ -115,8 +115,8 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_accept_script =
     ngx_http_totp_redis_script(
         "local v = redis.call('HMGET', KEYS[1], 'epoch', 'last') "
         "if v[1] ~= ARGV[1] then return 0 end "
-        "if v[2] and tonumber(v[2]) >= tonumber(ARGV[2]) then "
-        "return -1 end "
+        "if ARGV[2] ~= '' and v[2] "
+        "and tonumber(v[2]) >= tonumber(ARGV[2]) then return -1 end "
         "if ARGV[3] == '1' then "
         "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) return 1 end "
         "redis.call('HSET', KEYS[1], 'last', ARGV[2]) "
@@ -126,14 +126,16 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_accept_script =
 
 
 /*
- * Before a password or a code is checked: KEYS: fail, lock, ip fail; ARGV:
- * user limit, user window, address limit, address window, lockout,
- * trusted.  Returns the seconds a lockout still lasts, or 0 and counts
- * the attempt as a failure in advance: a burst of parallel guesses is
- * counted before any of them is judged, so none gets past the limit.
- * ngx_http_totp_store_settle() gives the count back on success.  A trusted
- * browser is not held by the user's lockout (failures from elsewhere),
- * only by its own address's.
+ * Before a password or a code is checked: KEYS: fail, lock, ip fail, user;
+ * ARGV: user limit, user window, address limit, address window, lockout,
+ * the trust cookie's epoch or "".  Returns the seconds a lockout still
+ * lasts, or 0 and counts the attempt as a failure in advance: a burst of
+ * parallel guesses is counted before any of them is judged, so none gets
+ * past the limit.  ngx_http_totp_store_settle() gives the count back on
+ * success.  A browser trusted for the user's current enrollment is not
+ * held by the user's lockout (failures from elsewhere), only by its own
+ * address's; a trust cookie from before a reset is no trust.  A lock that
+ * lost its TTL gets one back rather than lasting forever.
  */
 
 static ngx_http_totp_redis_script_t  ngx_http_totp_store_attempt_script =
@@ -142,12 +144,15 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_attempt_script =
         "local c = tonumber(redis.call('GET', k) or '0') "
         "if c < n then return 0 end "
         "local t = redis.call('TTL', k) "
-        "if t < 0 then return tonumber(ARGV[5]) end "
+        "if t < 0 then redis.call('EXPIRE', k, ARGV[5]) "
+        "return tonumber(ARGV[5]) end "
         "return t end "
         "local t = left(KEYS[3], tonumber(ARGV[3])) "
-        "if ARGV[6] ~= '1' then "
+        "if ARGV[6] == '' "
+        "or redis.call('HGET', KEYS[4], 'epoch') ~= ARGV[6] then "
         "local l = redis.call('TTL', KEYS[2]) "
-        "if l == -1 then l = tonumber(ARGV[5]) end "
+        "if l == -1 then redis.call('EXPIRE', KEYS[2], ARGV[5]) "
+        "l = tonumber(ARGV[5]) end "
         "t = math.max(t, l, left(KEYS[1], tonumber(ARGV[1]))) end "
         "if t > 0 then return t end "
         "if redis.call('INCR', KEYS[1]) == 1 then "
@@ -348,7 +353,8 @@ ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *user,
     argv[3].data = hex;
     argv[3].len = ngx_hex_dump(hex, epoch, TOTP_EPOCH_LEN) - hex;
     argv[4].data = step_buf;
-    argv[4].len = ngx_sprintf(step_buf, "%uL", step) - step_buf;
+    argv[4].len = (step == NGX_HTTP_TOTP_NO_STEP)
+                  ? 0 : ngx_sprintf(step_buf, "%uL", step) - step_buf;
 
     if (reset) {
         ngx_str_set(&argv[5], "1");
@@ -372,11 +378,12 @@ ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *user,
 
 ngx_int_t
 ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *user,
-    ngx_http_totp_loc_conf_t *conf, ngx_uint_t trusted, ngx_int_t *result,
+    ngx_http_totp_loc_conf_t *conf, u_char *trust_epoch, ngx_int_t *result,
     ngx_http_totp_store_pt done)
 {
-    u_char                     buf[5][NGX_TIME_T_LEN];
-    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[9];
+    u_char                     buf[5][NGX_TIME_T_LEN],
+                               hex[2 * TOTP_EPOCH_LEN];
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[10];
     ngx_http_totp_store_op_t  *op;
 
     op = ngx_http_totp_store_op(r, done);
@@ -391,23 +398,25 @@ ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *user,
 
     argv[0] = keys[NGX_HTTP_TOTP_KEY_FAIL];
     argv[1] = keys[NGX_HTTP_TOTP_KEY_LOCK];
+    argv[3] = keys[NGX_HTTP_TOTP_KEY_USER];
 
-    ngx_http_totp_store_number_arg(&argv[3], buf[0], conf->fail.limit);
-    ngx_http_totp_store_number_arg(&argv[4], buf[1], conf->fail.window);
-    ngx_http_totp_store_number_arg(&argv[5], buf[2], conf->fail_ip.limit);
-    ngx_http_totp_store_number_arg(&argv[6], buf[3], conf->fail_ip.window);
-    ngx_http_totp_store_number_arg(&argv[7], buf[4], conf->lockout);
+    ngx_http_totp_store_number_arg(&argv[4], buf[0], conf->fail.limit);
+    ngx_http_totp_store_number_arg(&argv[5], buf[1], conf->fail.window);
+    ngx_http_totp_store_number_arg(&argv[6], buf[2], conf->fail_ip.limit);
+    ngx_http_totp_store_number_arg(&argv[7], buf[3], conf->fail_ip.window);
+    ngx_http_totp_store_number_arg(&argv[8], buf[4], conf->lockout);
 
-    if (trusted) {
-        ngx_str_set(&argv[8], "1");
+    if (trust_epoch) {
+        argv[9].data = hex;
+        argv[9].len = ngx_hex_dump(hex, trust_epoch, TOTP_EPOCH_LEN) - hex;
 
     } else {
-        ngx_str_set(&argv[8], "0");
+        ngx_str_set(&argv[9], "");
     }
 
     return ngx_http_totp_redis_eval(r->pool,
-                                    &ngx_http_totp_store_attempt_script, 3, 9,
-                                    argv, ngx_http_totp_store_count, op);
+                                    &ngx_http_totp_store_attempt_script, 4,
+                                    10, argv, ngx_http_totp_store_count, op);
 }
 
 

@@ -48,6 +48,10 @@ ngx_int_t ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
     ngx_str_t *user, ngx_str_t *pending, ngx_http_totp_record_t *rec,
     ngx_array_t *codes, ngx_int_t *result, ngx_http_totp_store_pt done);
 
+/* a reset with no code to check: a recovery code signed the user in */
+#define NGX_HTTP_TOTP_NO_STEP  UINT64_MAX
+
+
 /*
  * The replay rule: accepts step if NAME is still enrolled with epoch and
  * step is greater than the last accepted one, and records it, with the
@@ -68,7 +72,7 @@ ngx_int_t ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *user,
  * or both.
  */
 ngx_int_t ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *user,
-    ngx_http_totp_loc_conf_t *conf, ngx_uint_t trusted, ngx_int_t *result,
+    ngx_http_totp_loc_conf_t *conf, u_char *trust_epoch, ngx_int_t *result,
     ngx_http_totp_store_pt done);
 ngx_int_t ngx_http_totp_store_settle(ngx_http_request_t *r, ngx_str_t *user,
     ngx_http_totp_loc_conf_t *conf, const char *outcome, ngx_int_t *result,

@@ -11,6 +11,7 @@
 
 #include "ngx_http_totp_pages.h"
 #include "ngx_http_totp_qr.h"
+#include "ngx_http_totp_session.h"
 
 
 static void ngx_http_totp_view_var(ngx_http_totp_page_ctx_t *ctx,
@@ -162,6 +163,10 @@ ngx_http_totp_view_show_reset(ngx_http_request_t *r,
                            ngx_sprintf(p, "%ui", ctx->rec.digits) - p);
     ngx_http_totp_view_var(ctx, "cancel", (u_char *) "/", 1);
 
+    if (ctx->session.flags & NGX_HTTP_TOTP_SESSION_RECOVERED) {
+        ngx_http_totp_view_var(ctx, "recovered", (u_char *) "1", 1);
+    }
+
     if (error) {
         ngx_http_totp_view_var(ctx, "error", (u_char *) error,
                                ngx_strlen(error));
@@ -206,21 +211,18 @@ ngx_http_totp_view_show_recovered(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx)
 {
     u_char     *p, *last;
-    ngx_str_t   codes;
+    ngx_str_t   reset;
 
     p = ngx_pnalloc(r->pool, 200);
     if (p == NULL
-        || ngx_http_totp_view_url(r, ctx, "codes", &codes) != NGX_OK)
+        || ngx_http_totp_view_url(r, ctx, "reset", &reset) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     last = ngx_sprintf(p, "You have %i recovery code%s left. Each works "
-                          "once.%s", ctx->codes_left,
-                       ctx->codes_left == 1 ? "" : "s",
-                       ctx->codes_left < 3
-                       ? " Make a new set soon, once you can enter codes "
-                         "from your authenticator app again." : "");
+                          "once. Lost your phone? Set up the new one now.",
+                       ctx->codes_left, ctx->codes_left == 1 ? "" : "s");
 
     ctx->nvars = 0;
 
@@ -230,8 +232,11 @@ ngx_http_totp_view_show_recovered(ngx_http_request_t *r,
                            "recovery code",
                            sizeof("Signed in with a recovery code") - 1);
     ngx_http_totp_view_var(ctx, "message", p, last - p);
-    ngx_http_totp_view_var(ctx, "link", ctx->next.data, ctx->next.len);
-    ngx_http_totp_view_var(ctx, "link_text", (u_char *) "Continue",
+    ngx_http_totp_view_var(ctx, "link", reset.data, reset.len);
+    ngx_http_totp_view_var(ctx, "link_text", (u_char *) "Set up a new device",
+                           sizeof("Set up a new device") - 1);
+    ngx_http_totp_view_var(ctx, "secondary", ctx->next.data, ctx->next.len);
+    ngx_http_totp_view_var(ctx, "secondary_text", (u_char *) "Continue",
                            sizeof("Continue") - 1);
 
     return ngx_http_totp_view_send(r, ctx, NGX_HTTP_TOTP_PAGE_MESSAGE,

@@ -354,8 +354,12 @@ rejects('totp_fail_limit 5', 'totp_fail_limit', qr/invalid number/,
         location => 'totp_fail_limit 5;');
 rejects('totp_fail_limit_ip 5000 5m', 'totp_fail_limit_ip', qr/1000/,
         http => 'totp_fail_limit_ip 5000 5m;');
-rejects('totp_lockout 0', 'totp_lockout', qr/at least 1s/,
+rejects('totp_lockout 0', 'totp_lockout', qr/1s and 30d/,
         location => 'totp_lockout 0;');
+rejects('totp_lockout 1y', 'totp_lockout', qr/1s and 30d/,
+        location => 'totp_lockout 1y;');
+rejects('totp_fail_limit 5 60d', 'totp_fail_limit', qr/30d/,
+        location => 'totp_fail_limit 5 60d;');
 rejects('totp_recovery_codes 21', 'totp_recovery_codes', qr/0 and 20/,
         location => 'totp_recovery_codes 21;');
 

@@ -74,7 +74,19 @@ sub at_verify {
 }
 
 my $trusted = enrolled('alice', trust => 1);
-enrolled($_) for qw(bob carol dave);
+enrolled($_) for qw(bob dave erin);
+my $carol = enrolled('carol', trust => 1);
+
+# carol, from her trusted browser: the password alone signs her in
+sub enroll_trusted {
+    my ($user) = @_;
+    my $b = $t->ua(port => $port);
+    $b->set_cookie('totp_trust', $carol->cookies->{totp_trust});
+    my $res = login($b, $user, $users{$user}, next => '/console');
+    die "trusted login: $res->{status} $res->{headers}{location}\n"
+        unless $res->{headers}{location} =~ m{/console$};
+    return $res;
+}
 
 subtest 'wrong codes lock the user out: 429, Retry-After, a page that says when' => sub {
     my ($ua, $csrf) = at_verify('bob');
@@ -163,6 +175,44 @@ subtest 'a trusted browser is not locked out by failures from elsewhere' => sub 
     is $res->{status}, 302, 'her trusted browser: the password still works';
     is $res->{headers}{location}, "http://127.0.0.1:$port/console",
         '... straight to the console';
+};
+
+subtest 'a trust cookie from before a reset exempts nothing' => sub {
+    my $stale = $trusted->cookies->{totp_trust};
+
+    # alice's lockout from the last subtest is over by ops; then she is
+    # reset and enrolls again: the old trust cookie is for the old epoch
+    $redis->cli('DEL', map { "totp:user:{alice}$_" } '', ':fail', ':lock');
+    enrolled('alice');
+
+    my $b = $t->ua(port => $port);
+    $b->set_cookie('totp_trust', $stale);
+    my @status = map { login($b, 'alice', 'wrong')->{status} } 1 .. 4;
+    is "@status", '401 401 429 429',
+        'the stale trust cookie is held by the lockout like any browser';
+};
+
+subtest 'a success gives back its own count, once' => sub {
+    my $ip = 'totp:ip:{127.0.0.1}:fail';
+    $redis->cli('DEL', 'totp:user:{alice}:fail', 'totp:user:{alice}:lock');
+    $redis->cli('SET', $ip, 2, 'EX', 60);
+
+    my $b = $t->ua(port => $port);
+    my $res = enroll_trusted('carol');
+    is $redis->cli('GET', $ip), 2, 'a trusted sign-in leaves the count as it was';
+
+    # after SCRIPT FLUSH the give-back goes by EVAL, though nobody waits
+    my ($ua, $csrf) = at_verify('erin');
+    $ua->post('/_totp/verify', { code => wrong_code($secret{erin}), csrf => $csrf });
+    is $redis->cli('GET', 'totp:user:{erin}:fail'), 1, 'erin: one failure';
+    $redis->cli('SCRIPT', 'FLUSH');
+    $res = $ua->post('/_totp/verify', {
+        code => TotpTest::totp_code($secret{erin}, time + 30), csrf => $csrf });
+    is $res->{status}, 302, 'erin signs in';
+    ok $t->wait_for(sub { !$redis->cli('EXISTS', 'totp:user:{erin}:fail') },
+                    3, "erin's count cleared"),
+        '... and her count is cleared even after SCRIPT FLUSH';
+    $redis->cli('DEL', $ip);
 };
 
 subtest 'the client address is limited across users' => sub {

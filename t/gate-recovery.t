@@ -20,7 +20,7 @@ my ($t, $redis, $port) = gate_setup(
 my $base = "http://127.0.0.1:$port";
 
 my $ua = $t->ua(port => $port);
-my (@codes, $secret, $enrolled_at);
+my (@codes, @new, $secret, $enrolled_at);
 
 subtest 'enrollment ends on the recovery codes, shown once' => sub {
     login($ua, 'alice', 'wonderland', next => '/console');
@@ -118,7 +118,7 @@ subtest 'a signed-in user makes a new set' => sub {
         csrf => field($page->{body}, 'csrf') });
     is $res->{status}, 200, 'a current code';
     my ($block) = $res->{body} =~ m{id="totp-recovery-codes"[^>]*>([^<]*)<};
-    my @new = split /\s+/, $block // '';
+    @new = split /\s+/, $block // '';
     is scalar @new, 4, 'four new codes';
     is $redis->cli('SCARD', 'totp:user:{alice}:recovery'), 4, 'stored';
 
@@ -129,6 +129,38 @@ subtest 'a signed-in user makes a new set' => sub {
 
     is $t->ua(port => $port)->get('/_totp/codes')->{status}, 302,
         'not signed in: sent to sign in';
+};
+
+subtest 'a lost phone: a recovery code, then the new phone' => sub {
+    # a session from a code must still give a code to reset
+    like $ua->get('/_totp/reset')->{body}, qr/name="code"/,
+        'signed in with a code: the reset asks for a code';
+
+    my ($rec, $b) = recovery_login($new[1]);
+    is $rec->{status}, 200, 'signed in with a recovery code';
+    like $rec->{body}, qr{href="/_totp/reset[?"][^>]*>Set up a new device},
+        'offered to set up a new device';
+
+    my $reset = $b->get('/_totp/reset');
+    is $reset->{status}, 200, 'the reset page';
+    unlike $reset->{body}, qr/name="code"/,
+        'asks no code from the lost phone';
+
+    my $res = $b->post('/_totp/reset', { csrf => field($reset->{body}, 'csrf') });
+    is $res->{status}, 302, 'reset';
+    like $res->{headers}{location}, qr{/_totp/enroll$}, 'on to enrollment';
+    is $redis->cli('EXISTS', 'totp:user:{alice}'), 0, 'old enrollment gone';
+    is $redis->cli('EXISTS', 'totp:user:{alice}:recovery'), 0,
+        'and its recovery codes';
+
+    my $enroll = $b->get('/_totp/enroll');
+    my $new_secret = secret_of($enroll->{body});
+    isnt $new_secret, $secret, 'a new secret for the new phone';
+    $res = $b->post('/_totp/enroll', {
+        code => TotpTest::totp_code($new_secret),
+        csrf => field($enroll->{body}, 'csrf') });
+    is $res->{status}, 200, 'enrolled: new recovery codes shown';
+    like $res->{body}, qr/id="totp-recovery-codes"/, '... once more';
 };
 
 subtest 'an ops reset ends the codes with the enrollment' => sub {

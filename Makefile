@@ -66,7 +66,10 @@ $(NGX_TREE)/objs/Makefile: config $(wildcard html/*) tools/embed-html | deps
 
 $(MODULE_SO): $(NGX_TREE)/objs/Makefile $(MODULE_SRCS)
 	$(MAKE) -s -C $(NGX_TREE) -f objs/Makefile modules
-	cp $(NGX_TREE)/objs/ngx_http_totp_module.so $@
+	@# a new file, not the old one rewritten: an nginx running a test has
+	@# the old one mapped and would crash on a rewrite in place
+	cp $(NGX_TREE)/objs/ngx_http_totp_module.so $@.new
+	mv -f $@.new $@
 
 $(BUILD)/t/otp_test: t/unit/otp_test.c src/ngx_http_totp_otp.c \
                      src/ngx_http_totp_otp.h | deps

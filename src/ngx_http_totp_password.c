@@ -19,6 +19,8 @@
 #define NGX_HTTP_TOTP_PASSWORD_FILE_MAX  (16 * 1024 * 1024)
 
 
+static ngx_int_t ngx_http_totp_password_find(u_char *buf, size_t len,
+    ngx_str_t *user, ngx_str_t *hash);
 static ngx_int_t ngx_http_totp_password_match(ngx_http_request_t *r,
     ngx_str_t *password, u_char *hash, size_t len);
 
@@ -27,12 +29,12 @@ ngx_int_t
 ngx_http_totp_password_check(ngx_http_request_t *r,
     ngx_http_complex_value_t *file, ngx_str_t *user, ngx_str_t *password)
 {
-    u_char           *buf, *p, *end, *line, *colon, *hash;
+    u_char           *buf;
     size_t            size;
     ssize_t           n;
     ngx_fd_t          fd;
     ngx_int_t         rc;
-    ngx_str_t         path;
+    ngx_str_t         path, hash;
     ngx_file_t        f;
     ngx_file_info_t   fi;
 
@@ -82,42 +84,12 @@ ngx_http_totp_password_check(ngx_http_request_t *r,
         goto done;
     }
 
-    end = buf + n;
-    rc = NGX_DECLINED;
-
-    for (p = buf; p < end; p = line + 1) {
-        line = ngx_strlchr(p, end, LF);
-        if (line == NULL) {
-            line = end;
-        }
-
-        if (line > p && line[-1] == CR) {
-            line[-1] = LF;
-        }
-
-        if (p[0] == '#') {
-            continue;
-        }
-
-        colon = ngx_strlchr(p, line, ':');
-
-        if (colon == NULL || (size_t) (colon - p) != user->len
-            || ngx_strncmp(p, user->data, user->len) != 0)
-        {
-            continue;
-        }
-
-        /* "user:hash" or "user:hash:comment", as auth_basic reads them */
-
-        hash = colon + 1;
-
-        for (p = hash; p < line && *p != ':' && *p != LF; p++) {
-            /* void */
-        }
-
-        rc = ngx_http_totp_password_match(r, password, hash, p - hash);
+    if (ngx_http_totp_password_find(buf, n, user, &hash) != NGX_OK) {
+        rc = NGX_DECLINED;
         goto done;
     }
+
+    rc = ngx_http_totp_password_match(r, password, hash.data, hash.len);
 
 done:
 
@@ -131,6 +103,54 @@ done:
     }
 
     return rc;
+}
+
+
+/*
+ * The hash of user in an htpasswd file's bytes: lines "user:hash" or
+ * "user:hash:comment", "#" comments, LF or CRLF.  NGX_DECLINED when the
+ * user is not there.
+ */
+
+static ngx_int_t
+ngx_http_totp_password_find(u_char *buf, size_t len, ngx_str_t *user,
+    ngx_str_t *hash)
+{
+    u_char  *p, *end, *line, *colon, *h;
+
+    end = buf + len;
+
+    for (p = buf; p < end; p = line + 1) {
+        line = ngx_strlchr(p, end, LF);
+        if (line == NULL) {
+            line = end;
+        }
+
+        if (p[0] == '#' || p == line) {
+            continue;
+        }
+
+        colon = ngx_strlchr(p, line, ':');
+
+        if (colon == NULL || (size_t) (colon - p) != user->len
+            || ngx_strncmp(p, user->data, user->len) != 0)
+        {
+            continue;
+        }
+
+        h = colon + 1;
+
+        for (p = h; p < line && *p != ':' && *p != CR; p++) {
+            /* void */
+        }
+
+        hash->data = h;
+        hash->len = p - h;
+
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
 }
 
 

@@ -28,7 +28,7 @@ DEPS := nginx nginx-dev libhiredis-dev libqrencode-dev libssl-dev \
         libpcre2-dev zlib1g-dev gcc make perl redis-server redis-tools \
         oathtool coreutils curl wrk valgrind zbar-tools librsvg2-bin openssl
 
-.PHONY: all deps demo test test-valgrind clean
+.PHONY: all deps demo test test-valgrind test-asan clean
 
 all: deps $(MODULE_SO) $(UNITS)
 
@@ -108,6 +108,35 @@ test: all
 test-valgrind: all
 	TOTP_TEST_VALGRIND=1 $(PROVE) -I t/lib t/redis*.t t/health*.t t/gate-*.t \
 	    t/replay-race.t
+
+# The module built again with ASan and UBSan, into its own nginx tree, and
+# loaded into Debian's nginx with their runtimes preloaded (t/lib does it
+# when TOTP_TEST_ASAN is set); every test then runs, and a report fails it.
+ASAN_TREE  := $(BUILD)/asan/nginx
+ASAN_SO    := $(BUILD)/asan/ngx_http_totp_module.so
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer
+
+$(ASAN_TREE)/objs/Makefile: config $(wildcard html/*) tools/embed-html \
+                            | deps
+	rm -rf $(ASAN_TREE)
+	mkdir -p $(BUILD)/asan
+	cp -a $(NGINX_SRC) $(ASAN_TREE)
+	cd $(ASAN_TREE) && . ./conf_flags && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --with-cc-opt="-g -O1 $(ASAN_FLAGS)" \
+	        --with-ld-opt="$(ASAN_FLAGS)" \
+	        --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
+	    || { tail -20 configure.log; exit 1; }
+
+$(ASAN_SO): $(ASAN_TREE)/objs/Makefile $(MODULE_SRCS)
+	$(MAKE) -s -C $(ASAN_TREE) -f objs/Makefile modules
+	cp $(ASAN_TREE)/objs/ngx_http_totp_module.so $@.new
+	mv -f $@.new $@
+
+test-asan: all $(ASAN_SO)
+	TOTP_TEST_ASAN=1 TOTP_TEST_MODULE=$(CURDIR)/$(ASAN_SO) \
+	    $(PROVE) -I t/lib t/
 
 clean:
 	rm -rf $(BUILD)

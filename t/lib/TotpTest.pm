@@ -29,6 +29,11 @@ my $ROOT = abs_path(dirname(abs_path(__FILE__)) . '/../..');
 
 my $VALGRIND = $ENV{TOTP_TEST_VALGRIND} ? 1 : 0;
 
+# nginx with the sanitizers' runtimes preloaded, for a module built with
+# -fsanitize=address,undefined (make test-asan); reports go to files in
+# the test dir, which done() fails on
+my $ASAN = $ENV{TOTP_TEST_ASAN} ? 1 : 0;
+
 # seconds; valgrind makes nginx some 20 to 50 times slower
 my $START_TIMEOUT = $VALGRIND ? 60 : 10;
 my $STOP_TIMEOUT = $VALGRIND ? 60 : 10;
@@ -167,9 +172,34 @@ sub _nginx_argv {
 
     my $d = $self->{dir};
 
+    my @env;
+
+    if ($ASAN) {
+        @env = ('env',
+            'LD_PRELOAD=' . join(' ', _sanitizer_runtimes()),
+            "ASAN_OPTIONS=log_path=$d/asan:detect_leaks=0:halt_on_error=1"
+                . ':detect_stack_use_after_return=1:strict_string_checks=1',
+            "UBSAN_OPTIONS=log_path=$d/ubsan:print_stacktrace=1"
+                . ':halt_on_error=1');
+    }
+
     # -e: messages before error_log is read go here, not to stderr
-    return ($self->{nginx}, @extra, '-p', "$d/", '-e', $log,
+    return (@env, $self->{nginx}, @extra, '-p', "$d/", '-e', $log,
             '-c', "$d/nginx.conf");
+}
+
+# gcc's ASan and UBSan runtimes, as the module was built with them
+sub _sanitizer_runtimes {
+    my @libs;
+
+    for my $lib (qw(libasan.so libubsan.so)) {
+        my ($path) = TotpTest::Proc::capture('gcc', "-print-file-name=$lib");
+        chomp $path;
+        die "TOTP_TEST_ASAN: gcc has no $lib\n" unless -e $path;
+        push @libs, abs_path($path);
+    }
+
+    return @libs;
 }
 
 # Returns (ok, output); its own log, so a failed test leaves no [emerg]
@@ -455,6 +485,13 @@ sub done {
     Test::More::ok(!@{ $self->{exits} }, 'nginx exited cleanly')
         or Test::More::diag(join "\n", @{ $self->{exits} });
 
+    if ($ASAN && $self->{runs}) {
+        my @reports = glob "$self->{dir}/asan.* $self->{dir}/ubsan.*";
+
+        Test::More::ok(!@reports, 'sanitizers: no reports')
+            or Test::More::diag(map { "$_:\n" . _slurp($_) } @reports);
+    }
+
     if ($VALGRIND && $self->{runs}) {
         my @logs = glob "$self->{dir}/valgrind.*.log";
         my @failed = grep { _slurp($_) !~ /ERROR SUMMARY: 0 errors/ } @logs;
@@ -563,7 +600,9 @@ function form_encode(\%form).  Its cookie jar is described there.
 
 TOTP_TEST_KEEP (keep the test dir, print its name), TOTP_TEST_DEBUG
 (error_log at debug), TOTP_TEST_VALGRIND (nginx under valgrind, single
-process, longer waits, valgrind logs checked by done), TOTP_TEST_NGINX and
+process, longer waits, valgrind logs checked by done), TOTP_TEST_ASAN
+(nginx with gcc's ASan and UBSan runtimes preloaded, for a module built
+with them; their reports checked by done), TOTP_TEST_NGINX and
 TOTP_TEST_MODULE (other binaries).
 
 =head1 NOTES

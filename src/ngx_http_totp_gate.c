@@ -34,6 +34,8 @@ static ngx_int_t ngx_http_totp_gate_run(ngx_http_request_t *r,
     ngx_http_totp_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_gate_epoch(ngx_http_request_t *r,
     ngx_http_totp_ctx_t *ctx);
+static ngx_int_t ngx_http_totp_gate_fetch(ngx_http_request_t *r,
+    ngx_http_totp_ctx_t *ctx, ngx_str_t *user);
 static void ngx_http_totp_gate_fetched(ngx_http_request_t *r, ngx_int_t rc);
 static ngx_int_t ngx_http_totp_gate_no_session(ngx_http_request_t *r,
     ngx_http_totp_ctx_t *ctx);
@@ -203,6 +205,7 @@ static ngx_int_t
 ngx_http_totp_gate_epoch(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
 {
     u_char                      epoch[TOTP_EPOCH_LEN];
+    time_t                      checked, ttl;
     ngx_str_t                   user;
     ngx_uint_t                  enrolled;
     ngx_http_totp_main_conf_t  *mcf;
@@ -218,37 +221,61 @@ ngx_http_totp_gate_epoch(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
             return NGX_HTTP_SERVICE_UNAVAILABLE;
         }
 
-        enrolled = ctx->record.enrolled;
-        ngx_memcpy(epoch, ctx->record.epoch, TOTP_EPOCH_LEN);
+        return (ctx->record.enrolled
+                && totp_memeq(ctx->record.epoch, ctx->token.epoch,
+                              TOTP_EPOCH_LEN))
+               ? NGX_OK : NGX_DECLINED;
+    }
 
-    } else if (ngx_http_totp_cache_lookup(mcf->shm_zone, &user,
-                                          ctx->conf->revalidate, epoch,
-                                          &enrolled)
-               != NGX_OK)
+    if (ngx_http_totp_cache_lookup(mcf->shm_zone, &user,
+                                   ctx->conf->revalidate, epoch, &enrolled,
+                                   &checked)
+        != NGX_OK)
     {
-        ctx->fetch_sent = ngx_current_msec;
-
-        if (ngx_http_totp_store_fetch(r, &user, &ctx->record,
-                                      ngx_http_totp_gate_fetched)
-            != NGX_OK)
-        {
-            ctx->status = NGX_HTTP_TOTP_ERROR;
-            return NGX_HTTP_SERVICE_UNAVAILABLE;
-        }
-
-        /* a client that leaves ends the wait; the command is cancelled */
-
-        r->read_event_handler = ngx_http_test_reading;
-        ctx->waiting = 1;
-
-        return NGX_AGAIN;
+        return ngx_http_totp_gate_fetch(r, ctx, &user);
     }
 
     if (enrolled && totp_memeq(epoch, ctx->token.epoch, TOTP_EPOCH_LEN)) {
         return NGX_OK;
     }
 
+    /*
+     * A cookie made after this machine last asked Redis may carry an
+     * enrollment made since, on another machine: ask again rather than
+     * refuse it.  An older one is refused on the cache's word.
+     */
+
+    ttl = (ctx->token.purpose == TOTP_TOKEN_SESSION) ? ctx->conf->session_ttl
+                                                     : ctx->conf->trust_ttl;
+
+    if (ctx->token.expires - ttl >= checked) {
+        return ngx_http_totp_gate_fetch(r, ctx, &user);
+    }
+
     return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_totp_gate_fetch(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx,
+    ngx_str_t *user)
+{
+    ctx->fetch_sent = ngx_current_msec;
+
+    if (ngx_http_totp_store_fetch(r, user, &ctx->record,
+                                  ngx_http_totp_gate_fetched)
+        != NGX_OK)
+    {
+        ctx->status = NGX_HTTP_TOTP_ERROR;
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    /* a client that leaves ends the wait; the command is cancelled */
+
+    r->read_event_handler = ngx_http_test_reading;
+    ctx->waiting = 1;
+
+    return NGX_AGAIN;
 }
 
 

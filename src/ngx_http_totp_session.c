@@ -31,6 +31,7 @@ typedef struct {
 typedef struct {
     ngx_queue_t                  queue;
     ngx_msec_t                   checked;
+    time_t                       checked_at;  /* the same, wall clock */
     u_char                       enrolled;
     u_char                       epoch[TOTP_EPOCH_LEN];
     u_short                      len;
@@ -420,7 +421,7 @@ ngx_http_totp_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 ngx_int_t
 ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
-    ngx_msec_t max_age, u_char *epoch, ngx_uint_t *enrolled)
+    ngx_msec_t max_age, u_char *epoch, ngx_uint_t *enrolled, time_t *checked)
 {
     ngx_int_t                     rc;
     ngx_msec_int_t                age;
@@ -440,6 +441,7 @@ ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
 
         if (age >= 0 && (ngx_msec_t) age < max_age) {
             *enrolled = e->enrolled;
+            *checked = e->checked_at;
             ngx_memcpy(epoch, e->epoch, TOTP_EPOCH_LEN);
             rc = NGX_OK;
         }
@@ -510,6 +512,8 @@ ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
     ngx_queue_insert_head(&cache->sh->queue, &e->queue);
 
     e->checked = checked;
+    e->checked_at = ngx_time() - (ngx_msec_int_t) (ngx_current_msec - checked)
+                                 / 1000;
     e->enrolled = enrolled ? 1 : 0;
 
     if (enrolled) {

@@ -22,7 +22,10 @@ our @EXPORT_OK = qw(field secret_of gate_setup login enroll verify
 # gated console that proxies to an upstream echoing what reached it.
 # %o: users ({ name => password }), http (extra http lines), location
 # (extra lines in the gated location), server (extra server lines),
-# workers, redis (an existing TotpTest::Redis), key (key bytes).
+# workers, redis (an existing TotpTest::Redis), key (key bytes),
+# password_file and key_file (files already written, used as they are:
+# several instances configured alike, as cookies are bound to the
+# password file's path as written).
 sub gate_setup {
     my (%o) = @_;
 
@@ -40,8 +43,9 @@ sub gate_setup {
         "$_:$hash\n";
     } sort keys %$users;
 
-    my $pw = $t->write_file('htpasswd', $htpasswd);
-    my $key = $t->write_file('totp.key', $o{key} // ('k' x 16 . 'K' x 16));
+    my $pw = $o{password_file} // $t->write_file('htpasswd', $htpasswd);
+    my $key = $o{key_file}
+              // $t->write_file('totp.key', $o{key} // ('k' x 16 . 'K' x 16));
 
     # Tests about other things would trip over the defaults: every request
     # comes from 127.0.0.1, and an enrollment would end on the recovery

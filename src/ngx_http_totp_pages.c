@@ -477,9 +477,10 @@ ngx_http_totp_pages_locked(ngx_http_request_t *r,
 
     message = p;
 
-    p = ngx_sprintf(p, "Sign-in is paused after too many failed attempts. "
-                       "Try again in %i minute%s.%Z",
-                    (seconds + 59) / 60, (seconds + 59) / 60 == 1 ? "" : "s");
+    (void) ngx_sprintf(p, "Sign-in is paused after too many failed attempts. "
+                          "Try again in %i minute%s.%Z",
+                       (seconds + 59) / 60,
+                       (seconds + 59) / 60 == 1 ? "" : "s");
 
     if (ngx_http_totp_view_retry_after(r, seconds) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -778,6 +779,7 @@ ngx_http_totp_pages_next(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
         next = &value;
     }
 
+    /* cppcheck-suppress nullPointerRedundantCheck ; set on every path */
     if (next->data && ngx_http_totp_next_valid(next)) {
         ctx->next = *next;
         return;

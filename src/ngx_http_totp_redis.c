@@ -984,6 +984,9 @@ ngx_http_totp_redis_read_handler(ngx_event_t *rev)
     do {
         redisAsyncHandleRead(ac);
 
+        /* the reply callbacks may have closed it: cppcheck cannot know */
+
+        /* cppcheck-suppress knownConditionTrueFalse */
         if (w->generation != generation) {
             /* the context, and c with it, are gone */
             return;

@@ -135,7 +135,7 @@ ngx_http_totp_health_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_chain_t   out;
 
     r->headers_out.status = status;
-    r->headers_out.content_length_n = body->len;
+    r->headers_out.content_length_n = (off_t) body->len;
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
 

@@ -696,7 +696,7 @@ ngx_http_totp_store_parse_record(ngx_http_request_t *r, redisReply *reply,
         return NGX_ERROR;
     }
 
-    rec->period = n;
+    rec->period = (time_t) n;
 
     if (e[4]->len != 2 * TOTP_EPOCH_LEN
         || ngx_http_totp_store_hex(rec->epoch, (u_char *) e[4]->str,

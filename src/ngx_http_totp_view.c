@@ -540,7 +540,7 @@ ngx_http_totp_view_output(ngx_http_request_t *r, ngx_uint_t status,
     ngx_chain_t   out;
 
     r->headers_out.status = status;
-    r->headers_out.content_length_n = body->len;
+    r->headers_out.content_length_n = (off_t) body->len;
     r->headers_out.content_type.data = (u_char *) type;
     r->headers_out.content_type.len = ngx_strlen(type);
     r->headers_out.content_type_len = r->headers_out.content_type.len;

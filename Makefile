@@ -29,6 +29,13 @@ DEPS := nginx nginx-dev libhiredis-dev libqrencode-dev libssl-dev \
         oathtool coreutils curl wrk valgrind zbar-tools librsvg2-bin openssl \
         cppcheck clang clang-tidy
 
+# t/browser.t: Debian's chromium, driven by playwright-core and axe-core
+# from npm (package-lock.json).  Node and npm come from Debian unless the
+# machine has them already: NodeSource's nodejs carries its own npm and
+# conflicts with Debian's npm package.
+DEPS += chromium
+NODE_DEPS := nodejs npm
+
 .PHONY: all deps demo test test-valgrind test-asan lint clean
 
 all: deps $(MODULE_SO) $(UNITS)
@@ -45,12 +52,22 @@ deps:
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
 	        | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
+	command -v node >/dev/null && command -v npm >/dev/null \
+	    || missing="$$missing $(NODE_DEPS)"; \
 	if [ -n "$$missing" ]; then \
 	    echo "make deps: installing$$missing"; \
 	    sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	    $$sudo apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
 	        --no-install-recommends $$missing >/dev/null; \
+	fi
+
+	@# the npm packages, again when package-lock.json changes; never a
+	@# browser download (playwright-core has none; the variable says so)
+	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then \
+	    echo "make deps: npm ci"; \
+	    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund \
+	        --loglevel=error >/dev/null && touch node_modules; \
 	fi
 
 # configure runs once per change of `config` or of html/ (config embeds

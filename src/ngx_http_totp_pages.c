@@ -27,6 +27,8 @@
 static void ngx_http_totp_pages_body(ngx_http_request_t *r);
 static void ngx_http_totp_pages_wipe(void *data);
 static ngx_int_t ngx_http_totp_pages_origin(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_totp_pages_header_in(ngx_http_request_t *r,
+    char *name, ngx_str_t *value);
 static ngx_int_t ngx_http_totp_pages_csrf_check(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 static void ngx_http_totp_pages_next(ngx_http_request_t *r,
@@ -470,7 +472,7 @@ ngx_http_totp_pages_locked(ngx_http_request_t *r,
 
     ctx->base.status = NGX_HTTP_TOTP_LOCKED;
 
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 160);
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 200);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -478,7 +480,8 @@ ngx_http_totp_pages_locked(ngx_http_request_t *r,
     message = p;
 
     (void) ngx_sprintf(p, "Sign-in is paused after too many failed attempts. "
-                          "Try again in %i minute%s.%Z",
+                          "Try again in %i minute%s. If these attempts "
+                          "were not yours, tell your administrator.%Z",
                        (seconds + 59) / 60,
                        (seconds + 59) / 60 == 1 ? "" : "s");
 
@@ -527,46 +530,42 @@ ngx_http_totp_pages_wipe(void *data)
 static ngx_int_t
 ngx_http_totp_pages_origin(ngx_http_request_t *r)
 {
-    u_char           *p, *end;
-    ngx_str_t         origin, host;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-    ngx_uint_t        i, found;
+    u_char      *p, *end;
+    ngx_str_t    origin, host, site;
+    ngx_uint_t   n;
 
-    found = 0;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    n = ngx_http_totp_pages_header_in(r, "Origin", &origin);
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Origin") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Origin",
-                               sizeof("Origin") - 1) == 0)
-        {
-            if (found++) {
-                return NGX_DECLINED;
-            }
-
-            origin = h[i].value;
-        }
-    }
-
-    if (!found) {
+    if (n == 0) {
         return NGX_OK;
     }
 
+    if (n > 1) {
+        goto foreign;
+    }
+
+    /*
+     * Under "Referrer-Policy: no-referrer", which the contract asks of the
+     * pages, Chromium sends "Origin: null" even for a form of the page's
+     * own; Sec-Fetch-Site, which no page can set, then says whether it
+     * was.  The CSRF token is checked all the same.
+     */
+
+    if (origin.len == 4 && ngx_strncmp(origin.data, "null", 4) == 0) {
+        if (ngx_http_totp_pages_header_in(r, "Sec-Fetch-Site", &site) == 1
+            && site.len == sizeof("same-origin") - 1
+            && ngx_strncasecmp(site.data, (u_char *) "same-origin",
+                               sizeof("same-origin") - 1)
+               == 0)
+        {
+            return NGX_OK;
+        }
+
+        goto foreign;
+    }
+
     if (r->headers_in.host == NULL) {
-        return NGX_DECLINED;
+        goto foreign;
     }
 
     host = r->headers_in.host->value;
@@ -588,19 +587,62 @@ ngx_http_totp_pages_origin(ngx_http_request_t *r)
         p += sizeof("http://") - 1;
 
     } else {
-        return NGX_DECLINED;
+        goto foreign;
     }
 
-    if ((size_t) (end - p) != host.len
-        || ngx_strncasecmp(p, host.data, host.len) != 0)
+    if ((size_t) (end - p) == host.len
+        && ngx_strncasecmp(p, host.data, host.len) == 0)
     {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "totp: form posted from foreign origin \"%V\"",
-                      &origin);
-        return NGX_DECLINED;
+        return NGX_OK;
     }
 
-    return NGX_OK;
+foreign:
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "totp: form posted from foreign origin \"%V\"", &origin);
+
+    return NGX_DECLINED;
+}
+
+
+/* how many times the request has the header; value: the last one */
+
+static ngx_uint_t
+ngx_http_totp_pages_header_in(ngx_http_request_t *r, char *name,
+    ngx_str_t *value)
+{
+    size_t            len;
+    ngx_uint_t        i, n;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    n = 0;
+    len = ngx_strlen(name);
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            *value = h[i].value;
+            n++;
+        }
+    }
+
+    return n;
 }
 
 

@@ -91,6 +91,7 @@ struct ngx_http_totp_page_ctx_s {
     unsigned                     has_pre:1;
     unsigned                     counted:1;      /* an attempt to settle */
     unsigned                     recovered:1;
+    unsigned                     codes_replaced:1;
     unsigned                     trusted:1;
     unsigned                     stale_key:1;
 };

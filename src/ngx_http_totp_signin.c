@@ -757,7 +757,8 @@ ngx_http_totp_signin_logout(ngx_http_request_t *r,
 {
     if (ngx_http_totp_pages_signed_in(r, ctx) != NGX_OK) {
         return ngx_http_totp_view_message(r, ctx, NGX_HTTP_OK,
-                   "You are signed out", NULL);
+                   "You are signed out",
+                   "Your session in this browser has ended.");
     }
 
     if (ngx_http_totp_pages_ensure_pre(r, ctx) != NGX_OK
@@ -789,7 +790,8 @@ ngx_http_totp_signin_logout_post(ngx_http_request_t *r,
     }
 
     return ngx_http_totp_view_message(r, ctx, NGX_HTTP_OK,
-                                      "You are signed out", NULL);
+                                      "You are signed out",
+                   "Your session in this browser has ended.");
 }
 
 
@@ -1164,6 +1166,7 @@ ngx_http_totp_signin_codes_replaced(ngx_http_request_t *r, ngx_int_t rc)
     } else {
         ngx_http_totp_pages_audit(r, ctx, "made new recovery codes");
         ngx_http_totp_pages_succeeded(r, ctx, "pass");
+        ctx->codes_replaced = 1;
         rc = ngx_http_totp_view_show_codes(r, ctx, NGX_HTTP_OK, NULL);
     }
 

@@ -269,6 +269,10 @@ ngx_http_totp_view_show_codes(ngx_http_request_t *r,
     ngx_http_totp_view_var(ctx, "codes", ctx->codes.data, ctx->codes.len);
     ngx_http_totp_view_var(ctx, "continue", ctx->next.data, ctx->next.len);
 
+    if (ctx->codes_replaced) {
+        ngx_http_totp_view_var(ctx, "replaced", (u_char *) "1", 1);
+    }
+
     if (error) {
         ngx_http_totp_view_var(ctx, "error", (u_char *) error,
                                ngx_strlen(error));
@@ -318,8 +322,18 @@ ngx_http_totp_view_message(ngx_http_request_t *r,
     }
 
     ngx_http_totp_view_var(ctx, "link", link.data, link.len);
-    ngx_http_totp_view_var(ctx, "link_text", (u_char *) "Sign in",
-                           sizeof("Sign in") - 1);
+
+    /* after a lockout, signing in again is not the next thing to do */
+
+    if (status == NGX_HTTP_TOO_MANY_REQUESTS) {
+        ngx_http_totp_view_var(ctx, "link_text", (u_char *) "Back to sign-in",
+                               sizeof("Back to sign-in") - 1);
+        ngx_http_totp_view_var(ctx, "subdued", (u_char *) "1", 1);
+
+    } else {
+        ngx_http_totp_view_var(ctx, "link_text", (u_char *) "Sign in",
+                               sizeof("Sign in") - 1);
+    }
 
     return ngx_http_totp_view_send(r, ctx, NGX_HTTP_TOTP_PAGE_MESSAGE,
                                    status);

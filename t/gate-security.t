@@ -447,6 +447,24 @@ subtest 'CSRF token and Origin' => sub {
         Origin => [ "http://127.0.0.1:$port", 'http://evil.test' ] });
     $refused->($r, 'two Origin headers, one foreign');
 
+    # "Origin: null" is what Chromium sends for the pages' own forms under
+    # their Referrer-Policy: no-referrer; only Sec-Fetch-Site tells them
+    # from a sandboxed or cross-site form
+    for my $site ('cross-site', 'same-site', 'none', '') {
+        ($r) = password_login(trusted_browser(), headers => {
+            Origin => 'null', 'Sec-Fetch-Site' => $site });
+        $refused->($r, 'Origin null, Sec-Fetch-Site ' . show($site));
+    }
+
+    ($r) = password_login(trusted_browser(), headers => {
+        Origin => 'null', 'Sec-Fetch-Site' => [ 'same-origin', 'cross-site' ] });
+    $refused->($r, 'Origin null, two Sec-Fetch-Site headers');
+
+    ($r) = password_login(trusted_browser(), headers => {
+        Origin => 'null', 'Sec-Fetch-Site' => 'same-origin' });
+    is $r->{status}, 302, 'Origin null, Sec-Fetch-Site same-origin: accepted';
+    ok new_session($r), '... and signed in';
+
     # the host alone counts: TLS may end in front of nginx
     for my $origin ("http://127.0.0.1:$port", "https://127.0.0.1:$port")
     {

@@ -166,8 +166,8 @@ like $login, qr/name="next" value="\{\{next\}\}"/, 'login: next is carried on';
 
 my $verify = $html{verify} // '';
 
-like $verify, qr/Signed in as <strong>\{\{user\}\}<\/strong>/,
-    'verify: who is signed in';
+like $verify, qr/Signing in as <strong>\{\{user\}\}<\/strong>/,
+    'verify: who is signing in';
 like $verify, qr/href="\{\{login\}\}"/, 'verify: a way to another account';
 
 my $enroll = $html{enroll} // '';

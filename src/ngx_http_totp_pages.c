@@ -178,6 +178,17 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
     }
 
     if (r->method != NGX_HTTP_POST || route->post == NULL) {
+
+        /* a 405 says what is allowed (RFC 9110, 15.5.6) */
+
+        if (ngx_http_totp_view_header(r, "Allow", route->post
+                                                  ? "GET, HEAD, POST"
+                                                  : "GET, HEAD")
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         return NGX_HTTP_NOT_ALLOWED;
     }
 

@@ -39,6 +39,8 @@ typedef struct {
 } ngx_http_totp_cache_entry_t;
 
 
+static ngx_int_t ngx_http_totp_cookie_find(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value);
 static ngx_uint_t ngx_http_totp_cookie_is_secure(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf);
 static void ngx_http_totp_cookie_name(ngx_http_request_t *r,
@@ -78,21 +80,9 @@ ngx_http_totp_cookie_read(ngx_http_request_t *r,
 
     ngx_http_totp_cookie_name(r, conf, purpose, &name);
 
-#if (nginx_version >= 1023000)
-    if (ngx_http_parse_multi_header_lines(r, r->headers_in.cookie, &name,
-                                          &value)
-        == NULL)
-    {
+    if (ngx_http_totp_cookie_find(r, &name, &value) != NGX_OK) {
         return NGX_DECLINED;
     }
-#else
-    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &name,
-                                          &value)
-        == NGX_DECLINED)
-    {
-        return NGX_DECLINED;
-    }
-#endif
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
 
@@ -250,6 +240,68 @@ ngx_http_totp_issue_pre(ngx_http_request_t *r, ngx_http_totp_loc_conf_t *conf,
     }
 
     return ngx_http_totp_cookie_write(r, conf, &t, NGX_HTTP_TOTP_PRE_TTL);
+}
+
+
+/*
+ * The first cookie of exactly this name.  nginx's own lookup ignores the
+ * case of names, and so would take "__HOST-totp_session", which a browser
+ * may accept from a sibling subdomain, for the "__Host-" one it refuses.
+ */
+
+static ngx_int_t
+ngx_http_totp_cookie_find(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    u_char           *p, *end, *start, *eq;
+    ngx_table_elt_t  *h;
+#if (nginx_version < 1023000)
+    ngx_uint_t        i;
+    ngx_table_elt_t **hh;
+
+    hh = r->headers_in.cookies.elts;
+
+    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+        h = hh[i];
+#else
+    for (h = r->headers_in.cookie; h; h = h->next) {
+#endif
+
+        p = h->value.data;
+        end = p + h->value.len;
+
+        while (p < end) {
+
+            while (p < end && (*p == ' ' || *p == ';' || *p == '\t')) {
+                p++;
+            }
+
+            start = p;
+
+            while (p < end && *p != ';') {
+                p++;
+            }
+
+            eq = ngx_strlchr(start, p, '=');
+
+            if (eq && (size_t) (eq - start) == name->len
+                && ngx_strncmp(start, name->data, name->len) == 0)
+            {
+                value->data = eq + 1;
+                value->len = p - value->data;
+
+                while (value->len && (value->data[value->len - 1] == ' '
+                                      || value->data[value->len - 1] == '\t'))
+                {
+                    value->len--;
+                }
+
+                return NGX_OK;
+            }
+        }
+    }
+
+    return NGX_DECLINED;
 }
 
 

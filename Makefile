@@ -36,7 +36,7 @@ DEPS := nginx nginx-dev libhiredis-dev libqrencode-dev libssl-dev \
 DEPS += chromium
 NODE_DEPS := nodejs npm
 
-.PHONY: all deps demo test test-valgrind test-asan lint clean
+.PHONY: all deps demo test test-valgrind test-asan lint fuzz clean
 
 all: deps $(MODULE_SO) $(UNITS)
 
@@ -175,6 +175,68 @@ $(ASAN_SO): $(ASAN_TREE)/objs/Makefile $(MODULE_SRCS)
 test-asan: all $(ASAN_SO)
 	TOTP_TEST_ASAN=1 TOTP_TEST_MODULE=$(CURDIR)/$(ASAN_SO) \
 	    $(PROVE) -I t/lib t/
+
+# libFuzzer harnesses (t/fuzz/README.md), built with ASan and UBSan; each
+# runs FUZZ_TIME seconds over its corpus copy in build/fuzz/corpus/NAME.
+# The nginx-typed sources compile against the configured nginx tree's
+# headers, with the include directories its configure wrote.
+FUZZ_TIME  ?= 60
+FUZZ_CC    ?= clang
+FUZZ_DIR   := $(BUILD)/fuzz
+FUZZ_NAMES ?= base32 token form next password render store
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all -Isrc -It/fuzz
+FUZZ_NGX_INCS = $(foreach d,$(shell sed -n '/^ALL_INCS/,/^$$/p' \
+                    $(NGX_TREE)/objs/Makefile | grep -o -- '-I *[^ \\]*' \
+                    | sed 's/^-I *//'),-I$(if $(filter /%,$(d)),,$(NGX_TREE)/)$(d))
+FUZZ_NGX_DEPS := $(NGX_TREE)/objs/Makefile t/fuzz/ngx_stubs.h \
+                 t/fuzz/fuzz_common.h
+
+fuzz: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_NAMES))
+	t/fuzz/run $(FUZZ_TIME) $(FUZZ_DIR) $(FUZZ_NAMES)
+
+$(FUZZ_DIR)/.cc:
+	@command -v $(FUZZ_CC) >/dev/null || \
+	    { echo "make fuzz: needs $(FUZZ_CC) (Debian: apt-get install clang)"; \
+	      exit 1; }
+	mkdir -p $(FUZZ_DIR)
+	touch $@
+
+$(FUZZ_DIR)/fuzz_base32: t/fuzz/fuzz_base32.c t/fuzz/fuzz_common.h \
+                         src/ngx_http_totp_otp.c src/ngx_http_totp_otp.h \
+                         | $(FUZZ_DIR)/.cc
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_base32.c \
+	    src/ngx_http_totp_otp.c -lcrypto
+
+$(FUZZ_DIR)/fuzz_token: t/fuzz/fuzz_token.c t/fuzz/fuzz_common.h \
+                        src/ngx_http_totp_crypto.c src/ngx_http_totp_crypto.h \
+                        src/ngx_http_totp_otp.c src/ngx_http_totp_otp.h \
+                        | $(FUZZ_DIR)/.cc
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/fuzz_token.c \
+	    src/ngx_http_totp_crypto.c src/ngx_http_totp_otp.c -lcrypto
+
+$(FUZZ_DIR)/fuzz_render: t/fuzz/fuzz_render.c t/fuzz/fuzz_common.h \
+                         src/ngx_http_totp_render.c \
+                         src/ngx_http_totp_render.h | $(FUZZ_DIR)/.cc
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DTOTP_FUZZ_HTML_DIR='"$(CURDIR)/html"' \
+	    -o $@ t/fuzz/fuzz_render.c src/ngx_http_totp_render.c
+
+$(FUZZ_DIR)/fuzz_form $(FUZZ_DIR)/fuzz_next: $(FUZZ_DIR)/fuzz_%: \
+        t/fuzz/fuzz_%.c src/ngx_http_totp_form.c src/ngx_http_totp_form.h \
+        $(FUZZ_NGX_DEPS) | $(FUZZ_DIR)/.cc
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_NGX_INCS) -o $@ $<
+
+$(FUZZ_DIR)/fuzz_password: t/fuzz/fuzz_password.c \
+                           src/ngx_http_totp_password.c \
+                           src/ngx_http_totp_password.h $(FUZZ_NGX_DEPS) \
+                           | $(FUZZ_DIR)/.cc
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_NGX_INCS) -o $@ $<
+
+$(FUZZ_DIR)/fuzz_store: t/fuzz/fuzz_store.c src/ngx_http_totp_store.c \
+                        src/ngx_http_totp_store.h src/ngx_http_totp_otp.c \
+                        $(FUZZ_NGX_DEPS) | $(FUZZ_DIR)/.cc
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_NGX_INCS) -o $@ $< \
+	    src/ngx_http_totp_otp.c -lcrypto
 
 clean:
 	rm -rf $(BUILD)

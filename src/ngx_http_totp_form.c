@@ -268,6 +268,18 @@ ngx_http_totp_next_valid(ngx_str_t *next)
         if (p[i] <= 0x20 || p[i] >= 0x7f || p[i] == '\\') {
             return 0;
         }
+
+        /*
+         * Nor escaped: browsers drop tabs and line breaks from a URL, so
+         * "/%09/host" decoded once more is "//host".  No path needs them.
+         */
+
+        if (p[i] == '%' && i + 2 < next->len
+            && (p[i + 1] == '0' || p[i + 1] == '1'
+                || (p[i + 1] == '7' && (p[i + 2] | 0x20) == 'f')))
+        {
+            return 0;
+        }
     }
 
     if (next->len > 1 && p[1] == '/') {

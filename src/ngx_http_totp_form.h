@@ -51,9 +51,9 @@ ngx_uint_t ngx_http_totp_user_valid(ngx_str_t *user);
 /*
  * 1 when next is an absolute path on this site: "/" first, not "//" or
  * "/\" (browsers read both as another host), only printable ASCII without
- * spaces or backslashes (browsers escape the rest themselves), and no
- * escaped slash or backslash right after the first "/" that a later
- * decoding could turn into "//".
+ * spaces or backslashes (browsers escape the rest themselves), no escaped
+ * control characters, and no escaped slash or backslash right after the
+ * first "/": nothing that a later decoding could turn into "//".
  */
 ngx_uint_t ngx_http_totp_next_valid(ngx_str_t *next);
 

@@ -132,8 +132,10 @@ ngx_http_totp_password_find(u_char *buf, size_t len, ngx_str_t *user,
 
         colon = ngx_strlchr(p, line, ':');
 
+        /* bytes, not a C string: a NUL would end ngx_strncmp() early */
+
         if (colon == NULL || (size_t) (colon - p) != user->len
-            || ngx_strncmp(p, user->data, user->len) != 0)
+            || ngx_memcmp(p, user->data, user->len) != 0)
         {
             continue;
         }

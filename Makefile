@@ -36,7 +36,7 @@ DEPS := nginx nginx-dev libhiredis-dev libqrencode-dev libssl-dev \
 DEPS += chromium
 NODE_DEPS := nodejs npm
 
-.PHONY: all deps demo test test-valgrind test-asan lint fuzz clean
+.PHONY: all deps demo test test-valgrind test-asan lint fuzz soak clean
 
 all: deps $(MODULE_SO) $(UNITS)
 
@@ -237,6 +237,12 @@ $(FUZZ_DIR)/fuzz_store: t/fuzz/fuzz_store.c src/ngx_http_totp_store.c \
                         $(FUZZ_NGX_DEPS) | $(FUZZ_DIR)/.cc
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_NGX_INCS) -o $@ $< \
 	    src/ngx_http_totp_otp.c -lcrypto
+
+# 20 minutes of mixed traffic while Redis is killed every minute and nginx
+# reloaded every few (bench/soak --help); not part of make test.  Options
+# through SOAK_ARGS, e.g. SOAK_ARGS="--minutes 2 --kill-every 20".
+soak: all
+	bench/soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(BUILD)

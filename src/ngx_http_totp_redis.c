@@ -29,9 +29,12 @@
 #define NGX_HTTP_TOTP_REDIS_PASSWORD_MAX  512
 #define NGX_HTTP_TOTP_REDIS_PREFIX_MAX    64
 
-/* a dead Redis sees one connect per worker per this much at most */
+/*
+ * A dead Redis sees one connect per worker per this much at most; and a
+ * Redis back up is used again within it (the next request's attempt).
+ */
 #define NGX_HTTP_TOTP_REDIS_BACKOFF_MIN   100
-#define NGX_HTTP_TOTP_REDIS_BACKOFF_MAX   2000
+#define NGX_HTTP_TOTP_REDIS_BACKOFF_MAX   1000
 
 
 typedef struct {
@@ -711,10 +714,12 @@ ngx_http_totp_redis_connect(void)
         return NGX_ERROR;
     }
 
+    /* the failure was logged when it happened: not once per request */
+
     if ((ngx_msec_int_t) (w->retry_at - ngx_current_msec) > 0) {
-        ngx_log_error(NGX_LOG_INFO, w->log, 0,
-                      "totp: redis \"%V\" is down, next attempt in %M ms",
-                      &rcf->addr, w->retry_at - ngx_current_msec);
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, w->log, 0,
+                       "totp: redis \"%V\" is down, next attempt in %M ms",
+                       &rcf->addr, w->retry_at - ngx_current_msec);
         return NGX_ERROR;
     }
 

@@ -4,7 +4,8 @@
 #   make            the module and the C unit tests
 #   make demo       Redis, nginx and a demo console on 127.0.0.1
 #   make test       every test (t/*.t) with prove
-#   make deps       apt-installs what the build and the tests need
+#   make deps       apt-installs what the build and the tests need, and
+#                   the browser test's npm packages (npm ci)
 
 SHELL := /bin/bash
 
@@ -36,7 +37,7 @@ DEPS := nginx nginx-dev libhiredis-dev libqrencode-dev libssl-dev \
 DEPS += chromium
 NODE_DEPS := nodejs npm
 
-.PHONY: all deps demo test test-valgrind test-asan lint fuzz soak clean
+.PHONY: all deps demo test test-valgrind test-asan lint bench fuzz soak clean
 
 all: deps $(MODULE_SO) $(UNITS)
 
@@ -61,7 +62,6 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
 	        --no-install-recommends $$missing >/dev/null; \
 	fi
-
 	@# the npm packages, again when package-lock.json changes; never a
 	@# browser download (playwright-core has none; the variable says so)
 	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then \
@@ -126,6 +126,12 @@ test: all
 test-valgrind: all
 	TOTP_TEST_VALGRIND=1 $(PROVE) -I t/lib t/redis*.t t/health*.t t/gate-*.t \
 	    t/replay-race.t
+
+# The gate's cost against plain proxying and forward auth, code checks per
+# second and the workers' memory (README, "Performance"); about 90 s.
+# Options through BENCH_* variables, e.g. BENCH_SECONDS=10.
+bench: all
+	bench/run
 
 # cppcheck and clang-tidy (.clang-tidy) over the module, against the
 # headers of the configured tree; any finding fails.  cppcheck's style

@@ -71,6 +71,7 @@ static char *ngx_http_totp_health(ngx_conf_t *cf, ngx_command_t *cmd,
 static void ngx_http_totp_wipe_secret(void *data);
 static ngx_int_t ngx_http_totp_init_process(ngx_cycle_t *cycle);
 static void ngx_http_totp_exit_process(ngx_cycle_t *cycle);
+static void ngx_http_totp_exit_master(ngx_cycle_t *cycle);
 
 
 static ngx_conf_post_handler_pt  ngx_http_totp_digits_post =
@@ -339,7 +340,7 @@ ngx_module_t  ngx_http_totp_module = {
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_totp_exit_process,            /* exit process */
-    NULL,                                  /* exit master */
+    ngx_http_totp_exit_master,             /* exit master */
     NGX_MODULE_V1_PADDING
 };
 
@@ -1355,4 +1356,12 @@ static void
 ngx_http_totp_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_totp_redis_exit_process(cycle);
+    totp_hmac_release();
+}
+
+
+static void
+ngx_http_totp_exit_master(ngx_cycle_t *cycle)
+{
+    totp_hmac_release();
 }

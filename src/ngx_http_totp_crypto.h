@@ -66,6 +66,12 @@ int totp_random(unsigned char *buf, size_t len);
 int totp_hmac_sha256(const unsigned char *key, size_t key_len,
     const void *data, size_t len, unsigned char mac[TOTP_MAC_LEN]);
 
+/*
+ * HMAC-SHA256 keeps a keyed context for each 32-byte key it meets (the
+ * module's derived keys); this frees them, and wipes their keys, at exit.
+ */
+void totp_hmac_release(void);
+
 /* 1 when equal, 0 otherwise; the time taken depends on n only */
 int totp_memeq(const void *a, const void *b, size_t n);
 

@@ -228,8 +228,8 @@ ngx_http_totp_gate_epoch(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
     }
 
     if (ngx_http_totp_cache_lookup(mcf->shm_zone, &user,
-                                   ctx->conf->revalidate, epoch, &enrolled,
-                                   &checked)
+                                   ctx->conf->revalidate, mcf->redis.timeout,
+                                   epoch, &enrolled, &checked)
         != NGX_OK)
     {
         return ngx_http_totp_gate_fetch(r, ctx, &user);
@@ -260,12 +260,17 @@ static ngx_int_t
 ngx_http_totp_gate_fetch(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx,
     ngx_str_t *user)
 {
+    ngx_http_totp_main_conf_t  *mcf;
+
     ctx->fetch_sent = ngx_current_msec;
 
     if (ngx_http_totp_store_fetch(r, user, &ctx->record,
                                   ngx_http_totp_gate_fetched)
         != NGX_OK)
     {
+        mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
+        ngx_http_totp_cache_unask(mcf->shm_zone, user);
+
         ctx->status = NGX_HTTP_TOTP_ERROR;
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
@@ -295,13 +300,16 @@ ngx_http_totp_gate_fetched(ngx_http_request_t *r, ngx_int_t rc)
     ctx->fetched = 1;
     ctx->fetch_rc = rc;
 
-    if (rc == NGX_OK) {
-        user.data = ctx->token.user;
-        user.len = ctx->token.user_len;
+    user.data = ctx->token.user;
+    user.len = ctx->token.user_len;
 
+    if (rc == NGX_OK) {
         ngx_http_totp_cache_store(mcf->shm_zone, &user,
                                   ctx->record.enrolled, ctx->record.epoch,
                                   ctx->fetch_sent);
+
+    } else {
+        ngx_http_totp_cache_unask(mcf->shm_zone, &user);
     }
 
     r->write_event_handler = ngx_http_core_run_phases;

@@ -32,6 +32,8 @@ typedef struct {
     ngx_queue_t                  queue;
     ngx_msec_t                   checked;
     time_t                       checked_at;  /* the same, wall clock */
+    ngx_msec_t                   asking;      /* a refresh asked Redis */
+    u_char                       asking_set;
     u_char                       enrolled;
     u_char                       epoch[TOTP_EPOCH_LEN];
     u_short                      len;
@@ -473,10 +475,11 @@ ngx_http_totp_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 ngx_int_t
 ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
-    ngx_msec_t max_age, u_char *epoch, ngx_uint_t *enrolled, time_t *checked)
+    ngx_msec_t max_age, ngx_msec_t grace, u_char *epoch, ngx_uint_t *enrolled,
+    time_t *checked)
 {
     ngx_int_t                     rc;
-    ngx_msec_int_t                age;
+    ngx_msec_int_t                age, asking;
     ngx_http_totp_cache_t        *cache;
     ngx_http_totp_cache_entry_t  *e;
 
@@ -490,8 +493,22 @@ ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
 
     if (e) {
         age = (ngx_msec_int_t) (ngx_current_msec - e->checked);
+        asking = (ngx_msec_int_t) (ngx_current_msec - e->asking);
 
-        if (age >= 0 && (ngx_msec_t) age < max_age) {
+        /*
+         * Stale: the first request to see it asks Redis, the others go on
+         * with the entry while that answer is on its way (grace, the
+         * Redis timeout, bounds the wait): one round trip per user and
+         * totp_revalidate, not one per request that came meanwhile.
+         */
+
+        if (age >= 0 && (ngx_msec_t) age >= max_age
+            && !(e->asking_set && asking >= 0 && (ngx_msec_t) asking < grace))
+        {
+            e->asking = ngx_current_msec;
+            e->asking_set = 1;
+
+        } else if (age >= 0) {
             *enrolled = e->enrolled;
             *checked = e->checked_at;
             ngx_memcpy(epoch, e->epoch, TOTP_EPOCH_LEN);
@@ -502,6 +519,28 @@ ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
     return rc;
+}
+
+
+/* the request asking Redis failed: the next one asks, none goes on stale */
+
+void
+ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_str_t *user)
+{
+    ngx_http_totp_cache_t        *cache;
+    ngx_http_totp_cache_entry_t  *e;
+
+    cache = shm_zone->data;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    e = ngx_http_totp_cache_find(cache, user,
+                                 ngx_crc32_short(user->data, user->len));
+    if (e) {
+        e->asking_set = 0;
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
 }
 
 
@@ -563,6 +602,7 @@ ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
 
     ngx_queue_insert_head(&cache->sh->queue, &e->queue);
 
+    e->asking_set = 0;
     e->checked = checked;
     e->checked_at = ngx_time() - (ngx_msec_int_t) (ngx_current_msec - checked)
                                  / 1000;

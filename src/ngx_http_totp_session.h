@@ -53,10 +53,15 @@ ngx_int_t ngx_http_totp_issue_pre(ngx_http_request_t *r,
 size_t ngx_http_totp_cache_ctx_size(void);
 ngx_int_t ngx_http_totp_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-/* NGX_OK with what Redis said, and when it was asked, if fresh enough */
+/*
+ * NGX_OK with what Redis said, and when it was asked, if fresh enough or
+ * if another request is asking again (for up to grace); NGX_DECLINED
+ * tells the caller to ask.
+ */
 ngx_int_t ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *user, ngx_msec_t max_age, u_char *epoch,
+    ngx_str_t *user, ngx_msec_t max_age, ngx_msec_t grace, u_char *epoch,
     ngx_uint_t *enrolled, time_t *checked);
+void ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_str_t *user);
 void ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
     ngx_uint_t enrolled, u_char *epoch, ngx_msec_t checked);
 

@@ -210,8 +210,12 @@ ngx_http_totp_form_read(ngx_http_request_t *r, ngx_http_totp_form_t *form)
 
     p = body;
 
+    /* an empty buffer may have no memory at all: memcpy(p, NULL, 0) */
+
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        if (cl->buf->last > cl->buf->pos) {
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
     }
 
     if (ngx_http_totp_form_parse(body, len, form) != NGX_OK) {

@@ -366,7 +366,12 @@ sub log_problems {
 
     return grep {
         my $line = $_;
-        ($line =~ /\[(alert|crit|emerg)\]/ || $line =~ /exited on signal/)
+        # a worker ends with code 0 unless something killed it: a
+        # sanitizer's halt says "exited with code 1", its report
+        # "runtime error:" on stderr, which is the error log
+        ($line =~ /\[(alert|crit|emerg)\]/ || $line =~ /exited on signal/
+         || $line =~ /worker process \d+ exited with code [1-9]/
+         || $line =~ /: runtime error: /)
             && !grep { $line =~ $_ } @{ $self->{allow} }
     } split /\n/, scalar $self->error_log;
 }

@@ -89,26 +89,28 @@ $(MODULE_SO): $(NGX_TREE)/objs/Makefile $(MODULE_SRCS)
 	cp $(NGX_TREE)/objs/ngx_http_totp_module.so $@.new
 	mv -f $@.new $@
 
-$(BUILD)/t/otp_test: t/unit/otp_test.c src/ngx_http_totp_otp.c \
+$(BUILD)/t/otp_test: t/unit/otp_test.c t/unit/tap.h src/ngx_http_totp_otp.c \
                      src/ngx_http_totp_otp.h | deps
 	mkdir -p $(BUILD)/t
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/otp_test.c src/ngx_http_totp_otp.c \
 	    -lcrypto
 
-$(BUILD)/t/crypto_test: t/unit/crypto_test.c src/ngx_http_totp_crypto.c \
+$(BUILD)/t/crypto_test: t/unit/crypto_test.c t/unit/tap.h \
+                        src/ngx_http_totp_crypto.c \
                         src/ngx_http_totp_crypto.h src/ngx_http_totp_otp.c \
                         src/ngx_http_totp_otp.h | deps
 	mkdir -p $(BUILD)/t
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/crypto_test.c \
 	    src/ngx_http_totp_crypto.c src/ngx_http_totp_otp.c -lcrypto
 
-$(BUILD)/t/render_test: t/unit/render_test.c src/ngx_http_totp_render.c \
+$(BUILD)/t/render_test: t/unit/render_test.c t/unit/tap.h \
+                        src/ngx_http_totp_render.c \
                         src/ngx_http_totp_render.h | deps
 	mkdir -p $(BUILD)/t
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/render_test.c \
 	    src/ngx_http_totp_render.c
 
-$(BUILD)/t/qr_test: t/unit/qr_test.c src/ngx_http_totp_qr_core.c \
+$(BUILD)/t/qr_test: t/unit/qr_test.c t/unit/tap.h src/ngx_http_totp_qr_core.c \
                     src/ngx_http_totp_qr_core.h src/ngx_http_totp_otp.h | deps
 	mkdir -p $(BUILD)/t
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/qr_test.c \

@@ -159,6 +159,8 @@ ngx_int_t ngx_http_totp_signin_css(ngx_http_request_t *r,
 
 
 /* ngx_http_totp_secret.c */
+ngx_int_t ngx_http_totp_secret_check(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
 ngx_int_t ngx_http_totp_secret_make_codes(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 ngx_int_t ngx_http_totp_secret_code_normalize(ngx_str_t *typed,

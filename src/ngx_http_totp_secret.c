@@ -18,6 +18,45 @@ static ngx_int_t ngx_http_totp_secret_aad(ngx_http_request_t *r,
 
 
 /*
+ * The typed code against the enrolled secret in ctx->rec: NGX_OK and
+ * ctx->step set (and ctx->resealed, when only the previous key opened
+ * the secret), NGX_DECLINED for a wrong code, NGX_ERROR.  The secret is
+ * wiped either way.
+ */
+
+ngx_int_t
+ngx_http_totp_secret_check(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (ngx_http_totp_secret_unseal(r, ctx, "secret", ctx->rec.secret.data,
+                                    ctx->rec.secret.len)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->algorithm = ctx->rec.algorithm;
+    ctx->digits = ctx->rec.digits;
+    ctx->period = ctx->rec.period;
+
+    rc = ngx_http_totp_secret_code(r, ctx);
+
+    if (rc == NGX_OK && ctx->stale_key
+        && ngx_http_totp_secret_seal(r, ctx, "secret", &ctx->resealed)
+           != NGX_OK)
+    {
+        rc = NGX_ERROR;
+    }
+
+    totp_wipe(ctx->secret, sizeof(ctx->secret));
+
+    return rc;
+}
+
+
+/*
  * NGX_OK and ctx->step set, NGX_DECLINED for a wrong code, NGX_ERROR.
  * The caller wipes ctx->secret: a failed enrollment shows it again.
  */
@@ -243,7 +282,8 @@ invalid:
  * their hashes, keyed and bound to the user, reach Redis.
  */
 
-static u_char  ngx_http_totp_code_alphabet[] = "23456789abcdefghjkmnpqrstuvwxyz";
+static u_char  ngx_http_totp_code_alphabet[] =
+    "23456789abcdefghjkmnpqrstuvwxyz";
 
 #define NGX_HTTP_TOTP_ALPHABET   (sizeof(ngx_http_totp_code_alphabet) - 1)
 

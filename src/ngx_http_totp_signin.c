@@ -40,6 +40,8 @@ static void ngx_http_totp_signin_reset_checked(ngx_http_request_t *r,
     ngx_int_t rc);
 static void ngx_http_totp_signin_reset_accepted(ngx_http_request_t *r,
     ngx_int_t rc);
+static ngx_int_t ngx_http_totp_signin_fetch(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_store_pt done);
 static ngx_int_t ngx_http_totp_signin_show_codes(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 static void ngx_http_totp_signin_recovery_fetched(ngx_http_request_t *r,
@@ -82,16 +84,8 @@ ngx_http_totp_signin_login(ngx_http_request_t *r,
                    "again and you will be brought back here.");
     }
 
-    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
-                                  ngx_http_totp_signin_login_fetched)
-        != NGX_OK)
-    {
-        return ngx_http_totp_pages_done_error(r, ctx);
-    }
-
-    ngx_http_totp_pages_async(r);
-
-    return NGX_DONE;
+    return ngx_http_totp_signin_fetch(r, ctx,
+                                      ngx_http_totp_signin_login_fetched);
 }
 
 
@@ -117,16 +111,8 @@ ngx_http_totp_signin_login_post(ngx_http_request_t *r,
                    "The user name or password is not right.");
     }
 
-    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
-                                  ngx_http_totp_signin_login_fetched)
-        != NGX_OK)
-    {
-        return ngx_http_totp_pages_done_error(r, ctx);
-    }
-
-    ngx_http_totp_pages_async(r);
-
-    return NGX_DONE;
+    return ngx_http_totp_signin_fetch(r, ctx,
+                                      ngx_http_totp_signin_login_fetched);
 }
 
 
@@ -179,16 +165,8 @@ ngx_http_totp_signin_verify(ngx_http_request_t *r,
         return ngx_http_totp_pages_go(r, ctx, "login");
     }
 
-    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
-                                  ngx_http_totp_signin_verify_fetched)
-        != NGX_OK)
-    {
-        return ngx_http_totp_pages_done_error(r, ctx);
-    }
-
-    ngx_http_totp_pages_async(r);
-
-    return NGX_DONE;
+    return ngx_http_totp_signin_fetch(r, ctx,
+                                      ngx_http_totp_signin_verify_fetched);
 }
 
 
@@ -221,16 +199,8 @@ ngx_http_totp_signin_verify_post(ngx_http_request_t *r,
         return ngx_http_totp_pages_go(r, ctx, "login");
     }
 
-    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
-                                  ngx_http_totp_signin_verify_checked)
-        != NGX_OK)
-    {
-        return ngx_http_totp_pages_done_error(r, ctx);
-    }
-
-    ngx_http_totp_pages_async(r);
-
-    return NGX_DONE;
+    return ngx_http_totp_signin_fetch(r, ctx,
+                                      ngx_http_totp_signin_verify_checked);
 }
 
 
@@ -251,28 +221,7 @@ ngx_http_totp_signin_verify_checked(ngx_http_request_t *r, ngx_int_t rc)
         return;
     }
 
-    if (ngx_http_totp_secret_unseal(r, ctx, "secret", ctx->rec.secret.data,
-                                    ctx->rec.secret.len)
-        != NGX_OK)
-    {
-        ngx_http_totp_pages_done(r, ngx_http_totp_pages_done_error(r, ctx));
-        return;
-    }
-
-    ctx->algorithm = ctx->rec.algorithm;
-    ctx->digits = ctx->rec.digits;
-    ctx->period = ctx->rec.period;
-
-    rc = ngx_http_totp_secret_code(r, ctx);
-
-    if (rc == NGX_OK && ctx->stale_key
-        && ngx_http_totp_secret_seal(r, ctx, "secret", &ctx->resealed)
-           != NGX_OK)
-    {
-        rc = NGX_ERROR;
-    }
-
-    totp_wipe(ctx->secret, sizeof(ctx->secret));
+    rc = ngx_http_totp_secret_check(r, ctx);
 
     if (rc == NGX_ERROR) {
         ngx_http_totp_pages_done(r, ngx_http_totp_pages_done_error(r, ctx));
@@ -574,16 +523,8 @@ ngx_http_totp_signin_reset(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
-                                  ngx_http_totp_signin_reset_fetched)
-        != NGX_OK)
-    {
-        return ngx_http_totp_pages_done_error(r, ctx);
-    }
-
-    ngx_http_totp_pages_async(r);
-
-    return NGX_DONE;
+    return ngx_http_totp_signin_fetch(r, ctx,
+                                      ngx_http_totp_signin_reset_fetched);
 }
 
 
@@ -619,16 +560,8 @@ ngx_http_totp_signin_reset_post(ngx_http_request_t *r,
         return ngx_http_totp_pages_go(r, ctx, "login");
     }
 
-    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
-                                  ngx_http_totp_signin_reset_checked)
-        != NGX_OK)
-    {
-        return ngx_http_totp_pages_done_error(r, ctx);
-    }
-
-    ngx_http_totp_pages_async(r);
-
-    return NGX_DONE;
+    return ngx_http_totp_signin_fetch(r, ctx,
+                                      ngx_http_totp_signin_reset_checked);
 }
 
 
@@ -661,21 +594,7 @@ ngx_http_totp_signin_reset_checked(ngx_http_request_t *r, ngx_int_t rc)
         goto accept;
     }
 
-    if (ngx_http_totp_secret_unseal(r, ctx, "secret", ctx->rec.secret.data,
-                                    ctx->rec.secret.len)
-        != NGX_OK)
-    {
-        ngx_http_totp_pages_done(r, ngx_http_totp_pages_done_error(r, ctx));
-        return;
-    }
-
-    ctx->algorithm = ctx->rec.algorithm;
-    ctx->digits = ctx->rec.digits;
-    ctx->period = ctx->rec.period;
-
-    rc = ngx_http_totp_secret_code(r, ctx);
-
-    totp_wipe(ctx->secret, sizeof(ctx->secret));
+    rc = ngx_http_totp_secret_check(r, ctx);
 
     if (rc != NGX_OK) {
         if (rc == NGX_ERROR) {
@@ -812,6 +731,24 @@ ngx_http_totp_signin_css(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
 }
 
 
+/* reads the user's record from Redis; done goes on from there */
+
+static ngx_int_t
+ngx_http_totp_signin_fetch(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_store_pt done)
+{
+    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec, done)
+        != NGX_OK)
+    {
+        return ngx_http_totp_pages_done_error(r, ctx);
+    }
+
+    ngx_http_totp_pages_async(r);
+
+    return NGX_DONE;
+}
+
+
 /* after an enrollment: signed in, and the recovery codes, shown once */
 
 static ngx_int_t
@@ -850,16 +787,8 @@ ngx_int_t
 ngx_http_totp_signin_recovery_post(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx)
 {
-    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
-                                  ngx_http_totp_signin_recovery_fetched)
-        != NGX_OK)
-    {
-        return ngx_http_totp_pages_done_error(r, ctx);
-    }
-
-    ngx_http_totp_pages_async(r);
-
-    return NGX_DONE;
+    return ngx_http_totp_signin_fetch(r, ctx,
+                                      ngx_http_totp_signin_recovery_fetched);
 }
 
 
@@ -992,16 +921,8 @@ ngx_http_totp_signin_codes(ngx_http_request_t *r,
         return ngx_http_totp_pages_go(r, ctx, "login");
     }
 
-    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
-                                  ngx_http_totp_signin_codes_fetched)
-        != NGX_OK)
-    {
-        return ngx_http_totp_pages_done_error(r, ctx);
-    }
-
-    ngx_http_totp_pages_async(r);
-
-    return NGX_DONE;
+    return ngx_http_totp_signin_fetch(r, ctx,
+                                      ngx_http_totp_signin_codes_fetched);
 }
 
 
@@ -1033,16 +954,8 @@ ngx_int_t
 ngx_http_totp_signin_codes_post(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx)
 {
-    if (ngx_http_totp_store_fetch(r, &ctx->user, &ctx->rec,
-                                  ngx_http_totp_signin_codes_checked)
-        != NGX_OK)
-    {
-        return ngx_http_totp_pages_done_error(r, ctx);
-    }
-
-    ngx_http_totp_pages_async(r);
-
-    return NGX_DONE;
+    return ngx_http_totp_signin_fetch(r, ctx,
+                                      ngx_http_totp_signin_codes_checked);
 }
 
 
@@ -1065,21 +978,7 @@ ngx_http_totp_signin_codes_checked(ngx_http_request_t *r, ngx_int_t rc)
         goto done;
     }
 
-    if (ngx_http_totp_secret_unseal(r, ctx, "secret", ctx->rec.secret.data,
-                                    ctx->rec.secret.len)
-        != NGX_OK)
-    {
-        rc = ngx_http_totp_pages_done_error(r, ctx);
-        goto done;
-    }
-
-    ctx->algorithm = ctx->rec.algorithm;
-    ctx->digits = ctx->rec.digits;
-    ctx->period = ctx->rec.period;
-
-    rc = ngx_http_totp_secret_code(r, ctx);
-
-    totp_wipe(ctx->secret, sizeof(ctx->secret));
+    rc = ngx_http_totp_secret_check(r, ctx);
 
     if (rc == NGX_ERROR) {
         rc = ngx_http_totp_pages_done_error(r, ctx);
@@ -1096,7 +995,7 @@ ngx_http_totp_signin_codes_checked(ngx_http_request_t *r, ngx_int_t rc)
     }
 
     if (ngx_http_totp_store_accept(r, &ctx->user, ctx->rec.epoch, ctx->step,
-                                   0, NULL, &ctx->result,
+                                   0, &ctx->resealed, &ctx->result,
                                    ngx_http_totp_signin_codes_accepted)
         != NGX_OK)
     {

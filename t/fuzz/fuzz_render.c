@@ -4,8 +4,8 @@
  * with hostile values and hostile templates.
  *
  * The built-in templates are read at start-up from the *.html files of
- * html/ (the directory compiled in as TOTP_FUZZ_HTML_DIR, or $TOTP_FUZZ_HTML_DIR);
- * each must pass totp_render_check().
+ * html/ (the directory compiled in as TOTP_FUZZ_HTML_DIR, or
+ * $TOTP_FUZZ_HTML_DIR); each must pass totp_render_check().
  *
  * Input:
  *

@@ -22,53 +22,10 @@
 
 #include "ngx_http_totp_otp.h"
 #include "ngx_http_totp_crypto.h"
+#include "tap.h"
 
 
 #define S(s)  (const unsigned char *) (s), (sizeof(s) - 1)
-
-
-static unsigned  tests;
-static unsigned  failures;
-
-
-static int
-ok(int cond, const char *fmt, ...)
-{
-    va_list  ap;
-
-    tests++;
-
-    if (!cond) {
-        failures++;
-        printf("not ");
-    }
-
-    printf("ok %u - ", tests);
-
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-
-    printf("\n");
-    fflush(stdout);
-
-    return cond;
-}
-
-
-static void
-diag(const char *fmt, ...)
-{
-    va_list  ap;
-
-    printf("# ");
-
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-
-    printf("\n");
-}
 
 
 /* parses an even-length hex string; its byte count or -1 */

@@ -18,59 +18,16 @@
 #include <unistd.h>
 
 #include "ngx_http_totp_otp.h"
+#include "tap.h"
 
 
 #define S(s)  (s), (sizeof(s) - 1)
-
-
-static unsigned  tests;
-static unsigned  failures;
 
 
 static const unsigned char  seed20[] = "12345678901234567890";
 static const unsigned char  seed32[] = "12345678901234567890123456789012";
 static const unsigned char  seed64[] =
     "1234567890123456789012345678901234567890123456789012345678901234";
-
-
-static int
-ok(int cond, const char *fmt, ...)
-{
-    va_list  ap;
-
-    tests++;
-
-    if (!cond) {
-        failures++;
-        printf("not ");
-    }
-
-    printf("ok %u - ", tests);
-
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-
-    printf("\n");
-    fflush(stdout);
-
-    return cond;
-}
-
-
-static void
-diag(const char *fmt, ...)
-{
-    va_list  ap;
-
-    printf("# ");
-
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-
-    printf("\n");
-}
 
 
 static void

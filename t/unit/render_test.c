@@ -16,56 +16,13 @@
 #include <string.h>
 
 #include "ngx_http_totp_render.h"
+#include "tap.h"
 
 
 #define S(s)  (const unsigned char *) (s), (sizeof(s) - 1)
 #define V(n, v)  { (n), sizeof(n) - 1, (const unsigned char *) (v),           \
                    sizeof(v) - 1 }
 #define NV(a)  (a), (sizeof(a) / sizeof((a)[0]))
-
-
-static unsigned  tests;
-static unsigned  failures;
-
-
-static int
-ok(int cond, const char *fmt, ...)
-{
-    va_list  ap;
-
-    tests++;
-
-    if (!cond) {
-        failures++;
-        printf("not ");
-    }
-
-    printf("ok %u - ", tests);
-
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-
-    printf("\n");
-    fflush(stdout);
-
-    return cond;
-}
-
-
-static void
-diag(const char *fmt, ...)
-{
-    va_list  ap;
-
-    printf("# ");
-
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-
-    printf("\n");
-}
 
 
 /*

@@ -85,6 +85,18 @@ ngx_http_totp_password_check(ngx_http_request_t *r,
     }
 
     if (ngx_http_totp_password_find(buf, n, user, &hash) != NGX_OK) {
+
+        /*
+         * No such user: the password is hashed all the same, against the
+         * file's first entry, so that the answer takes as long as for a
+         * user who exists and the time does not tell which names do.
+         */
+
+        if (ngx_http_totp_password_find(buf, n, NULL, &hash) == NGX_OK) {
+            (void) ngx_http_totp_password_match(r, password, hash.data,
+                                                hash.len);
+        }
+
         rc = NGX_DECLINED;
         goto done;
     }
@@ -109,7 +121,7 @@ done:
 /*
  * The hash of user in an htpasswd file's bytes: lines "user:hash" or
  * "user:hash:comment", "#" comments, LF or CRLF.  NGX_DECLINED when the
- * user is not there.
+ * user is not there.  A NULL user stands for any: the first entry's hash.
  */
 
 static ngx_int_t
@@ -134,8 +146,10 @@ ngx_http_totp_password_find(u_char *buf, size_t len, ngx_str_t *user,
 
         /* bytes, not a C string: a NUL would end ngx_strncmp() early */
 
-        if (colon == NULL || (size_t) (colon - p) != user->len
-            || ngx_memcmp(p, user->data, user->len) != 0)
+        if (colon == NULL
+            || (user != NULL
+                && ((size_t) (colon - p) != user->len
+                    || ngx_memcmp(p, user->data, user->len) != 0)))
         {
             continue;
         }

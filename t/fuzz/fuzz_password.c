@@ -7,9 +7,12 @@
  * (so a seed is "\005alice" followed by an htpasswd file).  Properties:
  *
  *  - the answer equals that of an independent line reader written here
- *    (same user found, same hash, or both not found);
+ *    (same user found, same hash, or both not found), for the user and
+ *    for "any user" (NULL: the first entry, the decoy the module hashes
+ *    a password against when the name is not in the file);
  *  - a hash found lies inside the buffer, on a line that starts (at the
- *    buffer's start or after a LF) with exactly "user:", not a comment,
+ *    buffer's start or after a LF) with exactly "user:" (for any user:
+ *    a name without ':' and then ':'), not a comment,
  *    with no LF from the line's start to the hash's end, and the hash
  *    holds no ':', CR or LF and ends at one of them or at the end.
  */
@@ -71,8 +74,10 @@ ref_find(const u_char *buf, size_t len, const u_char *user, size_t ulen,
             colon++;
         }
 
-        if (colon == end || colon - start != ulen
-            || memcmp(buf + start, user, ulen) != 0)
+        if (colon == end
+            || (user != NULL
+                && (colon - start != ulen
+                    || memcmp(buf + start, user, ulen) != 0)))
         {
             continue;
         }
@@ -93,44 +98,34 @@ ref_find(const u_char *buf, size_t len, const u_char *user, size_t ulen,
 }
 
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/*
+ * One lookup: of user (ulen bytes), or of the first entry when user is
+ * NULL, as the module does for a name that is not in the file.
+ */
+
+static void
+check_find(u_char *buf, size_t len, u_char *user, size_t ulen)
 {
-    u_char     *buf, *line, *end, *p;
-    size_t      ulen, len, off, hlen;
+    u_char     *line, *end, *p;
+    size_t      off, hlen;
     ngx_int_t   rc;
-    ngx_str_t   user, hash;
+    ngx_str_t   name, hash;
     int         found;
 
-    if (size == 0) {
-        return 0;
-    }
-
-    ulen = data[0];
-    if (ulen > size - 1) {
-        ulen = size - 1;
-    }
-
-    user.len = ulen;
-    user.data = fuzz_alloc(ulen);
-    memcpy(user.data, data + 1, ulen);
-
-    len = size - 1 - ulen;
-    buf = fuzz_alloc(len);
-    memcpy(buf, data + 1 + ulen, len);
+    name.len = ulen;
+    name.data = user;
 
     hash.data = NULL;
     hash.len = (size_t) -1;
 
-    rc = ngx_http_totp_password_find(buf, len, &user, &hash);
-    found = ref_find(buf, len, user.data, ulen, &off, &hlen);
+    rc = ngx_http_totp_password_find(buf, len, user ? &name : NULL, &hash);
+    found = ref_find(buf, len, user, ulen, &off, &hlen);
 
     CHECK(rc == NGX_OK || rc == NGX_DECLINED);
     CHECK((rc == NGX_OK) == found);
 
     if (rc != NGX_OK) {
-        fuzz_arena_reset();
-        return 0;
+        return;
     }
 
     end = buf + len;
@@ -142,15 +137,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(hash.data >= buf && hash.data <= end);
     CHECK(hash.len <= (size_t) (end - hash.data));
 
-    /* on a line that starts with exactly "user:" */
+    /* on a line that starts with exactly "user:", or any "name:" */
 
-    CHECK((size_t) (hash.data - buf) >= ulen + 1);
-    line = hash.data - ulen - 1;
+    if (user == NULL) {
+        for (line = hash.data - 1; line > buf && line[-1] != LF; line--) {
+            /* void */
+        }
+
+        CHECK(line[0] != '#');
+        CHECK(memchr(line, ':', hash.data - line) == hash.data - 1);
+
+    } else {
+        CHECK((size_t) (hash.data - buf) >= ulen + 1);
+        line = hash.data - ulen - 1;
+
+        CHECK(ulen == 0 || line[0] != '#');
+        CHECK(memcmp(line, user, ulen) == 0 && line[ulen] == ':');
+        CHECK(memchr(line, ':', ulen) == NULL);
+    }
 
     CHECK(line == buf || line[-1] == LF);
-    CHECK(ulen == 0 || line[0] != '#');
-    CHECK(memcmp(line, user.data, ulen) == 0 && line[ulen] == ':');
-    CHECK(memchr(line, ':', ulen) == NULL);
 
     /* never across a LF; the hash ends where a field or the line does */
 
@@ -164,6 +170,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     p = hash.data + hash.len;
     CHECK(p == end || *p == ':' || *p == CR || *p == LF);
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    u_char  *buf, *user;
+    size_t   ulen, len;
+
+    if (size == 0) {
+        return 0;
+    }
+
+    ulen = data[0];
+    if (ulen > size - 1) {
+        ulen = size - 1;
+    }
+
+    user = fuzz_alloc(ulen);
+    memcpy(user, data + 1, ulen);
+
+    len = size - 1 - ulen;
+    buf = fuzz_alloc(len);
+    memcpy(buf, data + 1 + ulen, len);
+
+    check_find(buf, len, user, ulen);
+    check_find(buf, len, NULL, 0);
 
     fuzz_arena_reset();
 

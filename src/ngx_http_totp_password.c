@@ -206,5 +206,15 @@ ngx_http_totp_password_match(ngx_http_request_t *r, ngx_str_t *password,
 
     ngx_explicit_memzero(key, password->len + 1 + len + 1);
 
+    /*
+     * A slow hash (bcrypt, yescrypt, many rounds) holds the worker for a
+     * good part of a second, several in a row as long, and the event
+     * loop's clock stands still meanwhile: a Redis command sent next
+     * would get its timer from the stale time and time out before Redis
+     * could answer.
+     */
+
+    ngx_time_update();
+
     return rc;
 }

@@ -80,7 +80,7 @@ my ($ended, $exit, @axe) = (0);
     # the browser's own timeouts end a stuck step in 10 s; this ends a
     # stuck run (node passes SIGTERM on to chromium)
     local $SIG{ALRM} = sub { kill 'TERM', $pid; };
-    alarm 150;
+    alarm($t->valgrind ? 900 : 150);
 
     while (my $line = <$fh>) {
         chomp $line;

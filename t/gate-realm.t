@@ -97,8 +97,6 @@ subtest 'a garbled enrollment fails closed' => sub {
 };
 
 subtest 'totp_trust_ttl off ends every trust' => sub {
-    plan skip_all => 'reloads nginx: not under valgrind' if $t->valgrind;
-
     my $b = $t->ua(port => $port);
     $b->set_cookie('totp_trust', $ua->cookies->{totp_trust});
 

@@ -22,7 +22,7 @@
 static ngx_int_t ngx_http_totp_password_find(u_char *buf, size_t len,
     ngx_str_t *user, ngx_str_t *hash);
 static ngx_int_t ngx_http_totp_password_match(ngx_http_request_t *r,
-    ngx_str_t *password, u_char *hash, size_t len);
+    ngx_str_t *password, u_char *hash, size_t len, ngx_uint_t decoy);
 
 
 ngx_int_t
@@ -88,20 +88,21 @@ ngx_http_totp_password_check(ngx_http_request_t *r,
 
         /*
          * No such user: the password is hashed all the same, against the
-         * file's first entry, so that the answer takes as long as for a
-         * user who exists and the time does not tell which names do.
+         * file's first crypt(3) hash, so that the answer takes as long as
+         * for a user who exists and the time does not tell which names
+         * do.  Its result is never used.
          */
 
         if (ngx_http_totp_password_find(buf, n, NULL, &hash) == NGX_OK) {
             (void) ngx_http_totp_password_match(r, password, hash.data,
-                                                hash.len);
+                                                hash.len, 1);
         }
 
         rc = NGX_DECLINED;
         goto done;
     }
 
-    rc = ngx_http_totp_password_match(r, password, hash.data, hash.len);
+    rc = ngx_http_totp_password_match(r, password, hash.data, hash.len, 0);
 
 done:
 
@@ -121,7 +122,9 @@ done:
 /*
  * The hash of user in an htpasswd file's bytes: lines "user:hash" or
  * "user:hash:comment", "#" comments, LF or CRLF.  NGX_DECLINED when the
- * user is not there.  A NULL user stands for any: the first entry's hash.
+ * user is not there.  A NULL user stands for any user with a crypt(3)
+ * hash ("$..."), the slow kind: the first such entry's hash.  Disabled
+ * entries ("!", "*") and {SHA}-style ones cost next to nothing to check.
  */
 
 static ngx_int_t
@@ -160,6 +163,10 @@ ngx_http_totp_password_find(u_char *buf, size_t len, ngx_str_t *user,
             /* void */
         }
 
+        if (user == NULL && (p == h || *h != '$')) {
+            continue;
+        }
+
         hash->data = h;
         hash->len = p - h;
 
@@ -172,10 +179,11 @@ ngx_http_totp_password_find(u_char *buf, size_t len, ngx_str_t *user,
 
 static ngx_int_t
 ngx_http_totp_password_match(ngx_http_request_t *r, ngx_str_t *password,
-    u_char *hash, size_t len)
+    u_char *hash, size_t len, ngx_uint_t decoy)
 {
-    u_char     *key, *salt, *encrypted;
-    ngx_int_t   rc;
+    u_char      *key, *salt, *encrypted;
+    ngx_int_t    rc;
+    ngx_uint_t   level;
 
     /* ngx_crypt() takes C strings: a NUL inside would cut the password */
 
@@ -196,12 +204,21 @@ ngx_http_totp_password_match(ngx_http_request_t *r, ngx_str_t *password,
     encrypted = NULL;
 
     if (ngx_crypt(r->pool, key, salt, &encrypted) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "totp: password hash in an unknown format");
+
+        /* the decoy's entry is nobody's concern at each unknown name */
+
+        level = decoy ? NGX_LOG_DEBUG : NGX_LOG_ERR;
+
+        ngx_log_error(level, r->connection->log, 0,
+                      "totp: password hash in an unknown format%s",
+                      decoy ? " (checked for a name not in the file)" : "");
         rc = NGX_ERROR;
 
     } else {
         rc = (ngx_strcmp(encrypted, salt) == 0) ? NGX_OK : NGX_DECLINED;
+
+        /* {PLAIN} "hashes" to the password itself */
+        ngx_explicit_memzero(encrypted, ngx_strlen(encrypted));
     }
 
     ngx_explicit_memzero(key, password->len + 1 + len + 1);

@@ -8,11 +8,13 @@
  *
  *  - the answer equals that of an independent line reader written here
  *    (same user found, same hash, or both not found), for the user and
- *    for "any user" (NULL: the first entry, the decoy the module hashes
- *    a password against when the name is not in the file);
+ *    for "any user" (NULL: the first entry with a crypt(3) hash, "$...",
+ *    the decoy the module hashes a password against when the name is
+ *    not in the file);
  *  - a hash found lies inside the buffer, on a line that starts (at the
  *    buffer's start or after a LF) with exactly "user:" (for any user:
- *    a name without ':' and then ':'), not a comment,
+ *    a name without ':', then ':' and a hash that starts with '$'), not
+ *    a comment,
  *    with no LF from the line's start to the hash's end, and the hash
  *    holds no ':', CR or LF and ends at one of them or at the end.
  */
@@ -88,6 +90,12 @@ ref_find(const u_char *buf, size_t len, const u_char *user, size_t ulen,
             h++;
         }
 
+        /* any user: only a crypt(3) hash will do */
+
+        if (user == NULL && (h == colon + 1 || buf[colon + 1] != '$')) {
+            continue;
+        }
+
         *off = colon + 1;
         *hlen = h - (colon + 1);
 
@@ -146,6 +154,7 @@ check_find(u_char *buf, size_t len, u_char *user, size_t ulen)
 
         CHECK(line[0] != '#');
         CHECK(memchr(line, ':', hash.data - line) == hash.data - 1);
+        CHECK(hash.len > 0 && hash.data[0] == '$');
 
     } else {
         CHECK((size_t) (hash.data - buf) >= ulen + 1);

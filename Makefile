@@ -123,7 +123,7 @@ test: all
 	$(PROVE) -I t/lib t/
 
 # The whole suite with nginx, nginx -t and the C units under valgrind
-# (nginx with master_process off, so the tests that reload skip); t/lib
+# (nginx with master_process off, so a test's reload is a restart); t/lib
 # fails a test on any invalid access or definite leak.
 test-valgrind: all
 	TOTP_TEST_VALGRIND=1 $(PROVE) -I t/lib t/

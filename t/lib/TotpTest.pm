@@ -252,7 +252,7 @@ sub run {
     # the http ports this config listens on: a test may have named more
     # for a config it wrote before
     my $conf = _slurp("$self->{dir}/nginx.conf");
-    my @ports = grep { $conf =~ /\blisten\s+(?:\S*:)?$_\b/ }
+    my @ports = grep { $conf =~ /^\s*listen\s+(?:\S*:)?$_\b/m }
                 $self->listen_ports;
     my $exited;
 
@@ -642,9 +642,10 @@ gets C<user root;> so that workers can use the test dir.  nginx_test()
 logs to nginx-t.log, not error.log.  stop() repeats SIGQUIT every second
 (a signal caught just before epoll_wait() is otherwise only seen at the
 next timer).  reload() dies when the new configuration is refused (an
-[emerg] after the SIGHUP) or no new workers appear, and at once under
-valgrind, where master_process off makes a reload meaningless: there it
-restarts nginx instead (shared memory starts empty).  done()
+[emerg] after the SIGHUP) or no new workers appear.  Under valgrind,
+where master_process off makes a reload meaningless, it restarts nginx
+instead (shared memory starts empty).  run() waits for the pid file
+write_config names and for the http ports the config listens on.  done()
 adds a check that nginx exited cleanly (status 0, no SIGKILL needed, no
 processes left).
 

@@ -20,7 +20,7 @@ my ($t, $redis, $port) = gate_setup(
 my $base = "http://127.0.0.1:$port";
 
 my $ua = $t->ua(port => $port);
-my (@codes, @new, $secret, $enrolled_at);
+my (@codes, @new, $secret, $enrolled_at, $recovered);
 
 subtest 'enrollment ends on the recovery codes, shown once' => sub {
     login($ua, 'alice', 'wonderland', next => '/console');
@@ -138,6 +138,7 @@ subtest 'a lost phone: a recovery code, then the new phone' => sub {
 
     my ($rec, $b) = recovery_login($new[1]);
     is $rec->{status}, 200, 'signed in with a recovery code';
+    $recovered = $b->cookies->{totp_session};
     like $rec->{body}, qr{href="/_totp/reset[?"][^>]*>Set up a new device},
         'offered to set up a new device';
 
@@ -161,6 +162,32 @@ subtest 'a lost phone: a recovery code, then the new phone' => sub {
         csrf => field($enroll->{body}, 'csrf') });
     is $res->{status}, 200, 'enrolled: new recovery codes shown';
     like $res->{body}, qr/id="totp-recovery-codes"/, '... once more';
+};
+
+# The session the recovery code made above ended with the enrollment it
+# reset: against the new one it may neither reset without a code (what a
+# recovered session may do) nor show the pages of a signed-in user.
+subtest 'a recovered session ends with the enrollment it replaced' => sub {
+    my $epoch = $redis->cli('HGET', 'totp:user:{alice}', 'epoch');
+    ok $recovered && $epoch, 'the old session; the new enrollment';
+
+    my $c = $t->ua(port => $port);
+    $c->set_cookie('totp_session', $recovered);
+
+    for my $page (qw(reset codes)) {
+        my $res = $c->get("/_totp/$page");
+        is $res->{status}, 302, "$page page: not shown";
+        like $res->{headers}{location} // '', qr{/_totp/login},
+            '... but the login';
+    }
+
+    my $login = $c->get('/_totp/login');
+    my $res = $c->post('/_totp/reset',
+                       { csrf => field($login->{body}, 'csrf') });
+    like $res->{headers}{location} // '', qr{/_totp/login},
+        'a reset without a code: sent to the login';
+    is $redis->cli('HGET', 'totp:user:{alice}', 'epoch'), $epoch,
+        'the new enrollment stands';
 };
 
 subtest 'an ops reset ends the codes with the enrollment' => sub {

@@ -34,14 +34,15 @@ static void ngx_http_totp_signin_enroll_checked(ngx_http_request_t *r,
     ngx_int_t rc);
 static void ngx_http_totp_signin_enroll_confirmed(ngx_http_request_t *r,
     ngx_int_t rc);
-static void ngx_http_totp_signin_reset_fetched(ngx_http_request_t *r,
-    ngx_int_t rc);
 static void ngx_http_totp_signin_reset_checked(ngx_http_request_t *r,
     ngx_int_t rc);
 static void ngx_http_totp_signin_reset_accepted(ngx_http_request_t *r,
     ngx_int_t rc);
 static ngx_int_t ngx_http_totp_signin_fetch(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_store_pt done);
+static void ngx_http_totp_signin_show_current(ngx_http_request_t *r,
+    ngx_int_t rc);
+static ngx_uint_t ngx_http_totp_signin_current(ngx_http_totp_page_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_signin_show_codes(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 static void ngx_http_totp_signin_recovery_fetched(ngx_http_request_t *r,
@@ -50,8 +51,6 @@ static void ngx_http_totp_signin_recovery_used(ngx_http_request_t *r,
     ngx_int_t rc);
 static ngx_int_t ngx_http_totp_signin_recovery_failed(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
-static void ngx_http_totp_signin_codes_fetched(ngx_http_request_t *r,
-    ngx_int_t rc);
 static void ngx_http_totp_signin_codes_checked(ngx_http_request_t *r,
     ngx_int_t rc);
 static void ngx_http_totp_signin_codes_accepted(ngx_http_request_t *r,
@@ -523,32 +522,10 @@ ngx_http_totp_signin_reset(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ctx->show = ngx_http_totp_view_show_reset;
+
     return ngx_http_totp_signin_fetch(r, ctx,
-                                      ngx_http_totp_signin_reset_fetched);
-}
-
-
-static void
-ngx_http_totp_signin_reset_fetched(ngx_http_request_t *r, ngx_int_t rc)
-{
-    ngx_http_totp_page_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
-
-    if (rc != NGX_OK) {
-        rc = ngx_http_totp_pages_done_error(r, ctx);
-
-    } else if (!ctx->rec.enrolled
-               || !totp_memeq(ctx->rec.epoch, ctx->session.epoch,
-                              TOTP_EPOCH_LEN))
-    {
-        rc = ngx_http_totp_pages_go(r, ctx, "login");
-
-    } else {
-        rc = ngx_http_totp_view_show_reset(r, ctx, NGX_HTTP_OK, NULL);
-    }
-
-    ngx_http_totp_pages_done(r, rc);
+                                      ngx_http_totp_signin_show_current);
 }
 
 
@@ -577,9 +554,7 @@ ngx_http_totp_signin_reset_checked(ngx_http_request_t *r, ngx_int_t rc)
         return;
     }
 
-    if (!ctx->rec.enrolled
-        || !totp_memeq(ctx->rec.epoch, ctx->session.epoch, TOTP_EPOCH_LEN))
-    {
+    if (!ngx_http_totp_signin_current(ctx)) {
         ngx_http_totp_pages_done(r, ngx_http_totp_pages_go(r, ctx, "login"));
         return;
     }
@@ -746,6 +721,42 @@ ngx_http_totp_signin_fetch(ngx_http_request_t *r,
     ngx_http_totp_pages_async(r);
 
     return NGX_DONE;
+}
+
+
+/* a signed-in page (ctx->show) once the session is found current */
+
+static void
+ngx_http_totp_signin_show_current(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_pages_done_error(r, ctx);
+
+    } else if (!ngx_http_totp_signin_current(ctx)) {
+        rc = ngx_http_totp_pages_go(r, ctx, "login");
+
+    } else {
+        rc = ctx->show(r, ctx, NGX_HTTP_OK, NULL);
+    }
+
+    ngx_http_totp_pages_done(r, rc);
+}
+
+
+/*
+ * The session belongs to the enrollment Redis holds now: a reset, a new
+ * enrollment or an ops DEL since it was made ends it.
+ */
+
+static ngx_uint_t
+ngx_http_totp_signin_current(ngx_http_totp_page_ctx_t *ctx)
+{
+    return ctx->rec.enrolled
+           && totp_memeq(ctx->rec.epoch, ctx->session.epoch, TOTP_EPOCH_LEN);
 }
 
 
@@ -921,32 +932,10 @@ ngx_http_totp_signin_codes(ngx_http_request_t *r,
         return ngx_http_totp_pages_go(r, ctx, "login");
     }
 
+    ctx->show = ngx_http_totp_view_show_codes;
+
     return ngx_http_totp_signin_fetch(r, ctx,
-                                      ngx_http_totp_signin_codes_fetched);
-}
-
-
-static void
-ngx_http_totp_signin_codes_fetched(ngx_http_request_t *r, ngx_int_t rc)
-{
-    ngx_http_totp_page_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
-
-    if (rc != NGX_OK) {
-        rc = ngx_http_totp_pages_done_error(r, ctx);
-
-    } else if (!ctx->rec.enrolled
-               || !totp_memeq(ctx->rec.epoch, ctx->session.epoch,
-                              TOTP_EPOCH_LEN))
-    {
-        rc = ngx_http_totp_pages_go(r, ctx, "login");
-
-    } else {
-        rc = ngx_http_totp_view_show_codes(r, ctx, NGX_HTTP_OK, NULL);
-    }
-
-    ngx_http_totp_pages_done(r, rc);
+                                      ngx_http_totp_signin_show_current);
 }
 
 
@@ -971,9 +960,7 @@ ngx_http_totp_signin_codes_checked(ngx_http_request_t *r, ngx_int_t rc)
         goto done;
     }
 
-    if (!ctx->rec.enrolled
-        || !totp_memeq(ctx->rec.epoch, ctx->session.epoch, TOTP_EPOCH_LEN))
-    {
+    if (!ngx_http_totp_signin_current(ctx)) {
         rc = ngx_http_totp_pages_go(r, ctx, "login");
         goto done;
     }

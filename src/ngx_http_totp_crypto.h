@@ -15,6 +15,15 @@
 #include <stdint.h>
 
 
+/*
+ * nginx loads modules with RTLD_GLOBAL: the core's plain names stay
+ * inside the module's shared object.
+ */
+#if (defined __GNUC__ && __GNUC__ >= 4)
+#pragma GCC visibility push(hidden)
+#endif
+
+
 #define TOTP_KEY_LEN        32      /* every derived key */
 #define TOTP_MAC_LEN        32      /* HMAC-SHA256 */
 #define TOTP_EPOCH_LEN      16      /* a user's enrollment epoch, random */
@@ -193,6 +202,11 @@ int totp_unseal(unsigned char *dst, size_t *n,
     const unsigned char *const *keys, size_t nkeys,
     const unsigned char *sealed, size_t len, const unsigned char *aad,
     size_t aad_len);
+
+
+#if (defined __GNUC__ && __GNUC__ >= 4)
+#pragma GCC visibility pop
+#endif
 
 
 #endif /* _NGX_HTTP_TOTP_CRYPTO_H_INCLUDED_ */

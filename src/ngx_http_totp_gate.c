@@ -16,12 +16,18 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_totp_module.h"
+#include "ngx_http_totp_cache.h"
+#include "ngx_http_totp_conf.h"
+#include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_form.h"
-#include "ngx_http_totp_session.h"
+#include "ngx_http_totp_gate.h"
+#include "ngx_http_totp_module.h"
+#include "ngx_http_totp_state.h"
 #include "ngx_http_totp_store.h"
+#include "ngx_http_totp_view.h"
 
 
+/* the gate's progress through a request, ctx->step */
 enum {
     NGX_HTTP_TOTP_GATE_START = 0,
     NGX_HTTP_TOTP_GATE_SESSION,
@@ -30,27 +36,47 @@ enum {
 };
 
 
+typedef struct {
+    ngx_http_totp_state_t        state;       /* first: the variables */
+    ngx_http_totp_loc_conf_t    *conf;
+    ngx_str_t                    identity;    /* totp_user's value */
+
+    ngx_uint_t                   step;
+    ngx_int_t                    rc;          /* the verdict */
+
+    /* what Redis said of the user in question, and whether it answered */
+    ngx_int_t                    fetch_rc;
+    ngx_msec_t                   fetch_sent;
+    ngx_http_totp_record_t       record;
+
+    totp_token_t                 token;       /* the cookie being checked */
+
+    unsigned                     waiting:1;
+    unsigned                     fetched:1;
+} ngx_http_totp_gate_ctx_t;
+
+
 static ngx_int_t ngx_http_totp_gate_run(ngx_http_request_t *r,
-    ngx_http_totp_ctx_t *ctx);
+    ngx_http_totp_gate_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_gate_epoch(ngx_http_request_t *r,
-    ngx_http_totp_ctx_t *ctx);
+    ngx_http_totp_gate_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_gate_fetch(ngx_http_request_t *r,
-    ngx_http_totp_ctx_t *ctx, ngx_str_t *user);
+    ngx_http_totp_gate_ctx_t *ctx, ngx_str_t *user);
 static void ngx_http_totp_gate_fetched(ngx_http_request_t *r, ngx_int_t rc);
 static ngx_int_t ngx_http_totp_gate_no_session(ngx_http_request_t *r,
-    ngx_http_totp_ctx_t *ctx);
+    ngx_http_totp_gate_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_gate_identity(ngx_http_request_t *r,
-    ngx_http_totp_ctx_t *ctx);
+    ngx_http_totp_gate_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_gate_pass(ngx_http_request_t *r,
-    ngx_http_totp_ctx_t *ctx, ngx_uint_t status);
+    ngx_http_totp_gate_ctx_t *ctx, ngx_uint_t status);
 static ngx_int_t ngx_http_totp_gate_to_login(ngx_http_request_t *r,
-    ngx_http_totp_ctx_t *ctx);
+    ngx_http_totp_gate_ctx_t *ctx);
 
 
 ngx_int_t
 ngx_http_totp_gate_handler(ngx_http_request_t *r)
 {
-    ngx_http_totp_ctx_t       *ctx;
+    ngx_http_totp_gate_ctx_t  *ctx;
     ngx_http_totp_loc_conf_t  *conf;
 
     /* subrequests act for their main request, as in the access phase */
@@ -65,9 +91,15 @@ ngx_http_totp_gate_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    ctx = ngx_http_totp_get_ctx(r);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
     if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_totp_gate_ctx_t));
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_totp_module);
     }
 
     if (ctx->waiting) {
@@ -79,7 +111,7 @@ ngx_http_totp_gate_handler(ngx_http_request_t *r)
         /* a first visit, or an internal redirect to another location */
 
         ctx->conf = conf;
-        ctx->state = NGX_HTTP_TOTP_GATE_START;
+        ctx->step = NGX_HTTP_TOTP_GATE_START;
         ctx->fetched = 0;
         ctx->rc = NGX_DONE;
     }
@@ -98,13 +130,14 @@ ngx_http_totp_gate_handler(ngx_http_request_t *r)
 
 
 static ngx_int_t
-ngx_http_totp_gate_run(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
+ngx_http_totp_gate_run(ngx_http_request_t *r,
+    ngx_http_totp_gate_ctx_t *ctx)
 {
     ngx_int_t  rc;
 
     for ( ;; ) {
 
-        switch (ctx->state) {
+        switch (ctx->step) {
 
         case NGX_HTTP_TOTP_GATE_START:
 
@@ -129,10 +162,10 @@ ngx_http_totp_gate_run(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
                                       ctx->identity.len)
                            == 0)))
             {
-                ctx->state = NGX_HTTP_TOTP_GATE_SESSION;
+                ctx->step = NGX_HTTP_TOTP_GATE_SESSION;
 
             } else {
-                ctx->state = NGX_HTTP_TOTP_GATE_NO_SESSION;
+                ctx->step = NGX_HTTP_TOTP_GATE_NO_SESSION;
             }
 
             break;
@@ -153,7 +186,7 @@ ngx_http_totp_gate_run(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
             /* the user was reset: the session ended with the enrollment */
 
             ctx->fetched = 0;
-            ctx->state = NGX_HTTP_TOTP_GATE_NO_SESSION;
+            ctx->step = NGX_HTTP_TOTP_GATE_NO_SESSION;
             break;
 
         case NGX_HTTP_TOTP_GATE_NO_SESSION:
@@ -164,7 +197,7 @@ ngx_http_totp_gate_run(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
                 return rc;
             }
 
-            ctx->state = NGX_HTTP_TOTP_GATE_TRUST;
+            ctx->step = NGX_HTTP_TOTP_GATE_TRUST;
             break;
 
         default: /* NGX_HTTP_TOTP_GATE_TRUST */
@@ -202,7 +235,8 @@ ngx_http_totp_gate_run(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
  */
 
 static ngx_int_t
-ngx_http_totp_gate_epoch(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
+ngx_http_totp_gate_epoch(ngx_http_request_t *r,
+    ngx_http_totp_gate_ctx_t *ctx)
 {
     u_char                      epoch[TOTP_EPOCH_LEN];
     time_t                      checked, ttl;
@@ -210,14 +244,14 @@ ngx_http_totp_gate_epoch(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
     ngx_uint_t                  enrolled;
     ngx_http_totp_main_conf_t  *mcf;
 
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
+    mcf = ctx->conf->main;
 
     user.data = ctx->token.user;
     user.len = ctx->token.user_len;
 
     if (ctx->fetched) {
         if (ctx->fetch_rc != NGX_OK) {
-            ctx->status = NGX_HTTP_TOTP_ERROR;
+            ctx->state.status = NGX_HTTP_TOTP_ERROR;
             return NGX_HTTP_SERVICE_UNAVAILABLE;
         }
 
@@ -257,21 +291,18 @@ ngx_http_totp_gate_epoch(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
 
 
 static ngx_int_t
-ngx_http_totp_gate_fetch(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx,
-    ngx_str_t *user)
+ngx_http_totp_gate_fetch(ngx_http_request_t *r,
+    ngx_http_totp_gate_ctx_t *ctx, ngx_str_t *user)
 {
-    ngx_http_totp_main_conf_t  *mcf;
-
     ctx->fetch_sent = ngx_current_msec;
 
-    if (ngx_http_totp_store_fetch(r, user, &ctx->record,
-                                  ngx_http_totp_gate_fetched)
+    if (ngx_http_totp_store_fetch(r, &ctx->conf->keyspace, user,
+                                  &ctx->record, ngx_http_totp_gate_fetched)
         != NGX_OK)
     {
-        mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
-        ngx_http_totp_cache_unask(mcf->shm_zone, user);
+        ngx_http_totp_cache_unask(ctx->conf->main->shm_zone, user);
 
-        ctx->status = NGX_HTTP_TOTP_ERROR;
+        ctx->state.status = NGX_HTTP_TOTP_ERROR;
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
@@ -289,12 +320,12 @@ ngx_http_totp_gate_fetched(ngx_http_request_t *r, ngx_int_t rc)
 {
     ngx_str_t                   user;
     ngx_connection_t           *c;
-    ngx_http_totp_ctx_t        *ctx;
+    ngx_http_totp_gate_ctx_t   *ctx;
     ngx_http_totp_main_conf_t  *mcf;
 
     c = r->connection;
     ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
+    mcf = ctx->conf->main;
 
     ctx->waiting = 0;
     ctx->fetched = 1;
@@ -326,10 +357,11 @@ ngx_http_totp_gate_fetched(ngx_http_request_t *r, ngx_int_t rc)
  */
 
 static ngx_int_t
-ngx_http_totp_gate_no_session(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
+ngx_http_totp_gate_no_session(ngx_http_request_t *r,
+    ngx_http_totp_gate_ctx_t *ctx)
 {
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        ctx->status = NGX_HTTP_TOTP_DENIED;
+        ctx->state.status = NGX_HTTP_TOTP_DENIED;
         return NGX_HTTP_UNAUTHORIZED;
     }
 
@@ -353,7 +385,8 @@ ngx_http_totp_gate_no_session(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
 /* with totp_user: the identity that the earlier authentication set */
 
 static ngx_int_t
-ngx_http_totp_gate_identity(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
+ngx_http_totp_gate_identity(ngx_http_request_t *r,
+    ngx_http_totp_gate_ctx_t *ctx)
 {
     ngx_str_t  user;
 
@@ -371,14 +404,14 @@ ngx_http_totp_gate_identity(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "totp: \"totp_user\" is empty: no earlier "
                       "authentication established who this is");
-        ctx->status = NGX_HTTP_TOTP_DENIED;
+        ctx->state.status = NGX_HTTP_TOTP_DENIED;
         return NGX_HTTP_BAD_REQUEST;
     }
 
     if (!ngx_http_totp_user_valid(&user)) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "totp: \"totp_user\" is not a valid user name");
-        ctx->status = NGX_HTTP_TOTP_DENIED;
+        ctx->state.status = NGX_HTTP_TOTP_DENIED;
         return NGX_HTTP_BAD_REQUEST;
     }
 
@@ -389,21 +422,15 @@ ngx_http_totp_gate_identity(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
 
 
 static ngx_int_t
-ngx_http_totp_gate_pass(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx,
-    ngx_uint_t status)
+ngx_http_totp_gate_pass(ngx_http_request_t *r,
+    ngx_http_totp_gate_ctx_t *ctx, ngx_uint_t status)
 {
-    u_char  *p;
-
-    p = ngx_pnalloc(r->pool, ctx->token.user_len);
-    if (p == NULL) {
+    if (ngx_http_totp_state_pass(r, &ctx->state, status, ctx->token.user,
+                                 ctx->token.user_len)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_memcpy(p, ctx->token.user, ctx->token.user_len);
-
-    ctx->user.data = p;
-    ctx->user.len = ctx->token.user_len;
-    ctx->status = status;
 
     /* NGX_DECLINED, not NGX_OK: try_files and others still have to run */
 
@@ -419,13 +446,14 @@ ngx_http_totp_gate_pass(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx,
  */
 
 static ngx_int_t
-ngx_http_totp_gate_to_login(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
+ngx_http_totp_gate_to_login(ngx_http_request_t *r,
+    ngx_http_totp_gate_ctx_t *ctx)
 {
     u_char                    *p;
     ngx_str_t                  next, location;
     ngx_http_totp_srv_conf_t  *tscf;
 
-    ctx->status = NGX_HTTP_TOTP_LOGIN;
+    ctx->state.status = NGX_HTTP_TOTP_LOGIN;
 
     if (ctx->conf->user
         && ngx_http_totp_issue_pre(r, ctx->conf, &ctx->identity,
@@ -451,5 +479,5 @@ ngx_http_totp_gate_to_login(ngx_http_request_t *r, ngx_http_totp_ctx_t *ctx)
     location.data = p;
     ngx_sprintf(p, "%Vlogin?next=%V", &tscf->path, &next);
 
-    return ngx_http_totp_redirect(r, &location);
+    return ngx_http_totp_view_redirect(r, &location);
 }

@@ -13,7 +13,8 @@
 
 #include <time.h>
 
-#include "ngx_http_totp_module.h"
+#include "ngx_http_totp_health.h"
+#include "ngx_http_totp_redis.h"
 
 
 typedef struct {

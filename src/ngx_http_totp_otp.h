@@ -15,6 +15,15 @@
 #include <stdint.h>
 
 
+/*
+ * nginx loads modules with RTLD_GLOBAL: the core's plain names stay
+ * inside the module's shared object.
+ */
+#if (defined __GNUC__ && __GNUC__ >= 4)
+#pragma GCC visibility push(hidden)
+#endif
+
+
 typedef enum {
     TOTP_SHA1 = 0,
     TOTP_SHA256,
@@ -78,6 +87,11 @@ int totp_base32_decode(unsigned char *dst, size_t *dst_len,
 
 /* a wipe that the compiler cannot elide */
 void totp_wipe(void *p, size_t n);
+
+
+#if (defined __GNUC__ && __GNUC__ >= 4)
+#pragma GCC visibility pop
+#endif
 
 
 #endif /* _NGX_HTTP_TOTP_OTP_H_INCLUDED_ */

@@ -22,6 +22,15 @@
 #include "ngx_http_totp_otp.h"
 
 
+/*
+ * nginx loads modules with RTLD_GLOBAL: the core's plain names stay
+ * inside the module's shared object.
+ */
+#if (defined __GNUC__ && __GNUC__ >= 4)
+#pragma GCC visibility push(hidden)
+#endif
+
+
 /* the size the SVG asks for, in CSS pixels, give or take half a module */
 #define TOTP_QR_SIZE        220
 #define TOTP_QR_QUIET_ZONE  4
@@ -61,6 +70,11 @@ size_t totp_otpauth_uri(unsigned char *dst, const unsigned char *issuer,
 /* "ABCD EFGH IJKL ...": groups of 4 joined by single spaces */
 size_t totp_group_secret(unsigned char *dst, const unsigned char *b32,
     size_t len);
+
+
+#if (defined __GNUC__ && __GNUC__ >= 4)
+#pragma GCC visibility pop
+#endif
 
 
 #endif /* _NGX_HTTP_TOTP_QR_CORE_H_INCLUDED_ */

@@ -19,15 +19,13 @@
 #include <hiredis/async.h>
 #include <openssl/evp.h>
 
-#include "ngx_http_totp_module.h"
 #include "ngx_http_totp_otp.h"
+#include "ngx_http_totp_redis.h"
 
 
 #define NGX_HTTP_TOTP_REDIS_DEFAULT_ADDR  "127.0.0.1:6379"
 #define NGX_HTTP_TOTP_REDIS_DEFAULT_HOST  "127.0.0.1"
 #define NGX_HTTP_TOTP_REDIS_DEFAULT_PORT  6379
-#define NGX_HTTP_TOTP_REDIS_PASSWORD_MAX  512
-#define NGX_HTTP_TOTP_REDIS_PREFIX_MAX    64
 
 /*
  * A dead Redis sees one connect per worker per this much at most; and a
@@ -220,109 +218,12 @@ ngx_http_totp_redis_set_addr(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 char *
-ngx_http_totp_redis_set_password(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    char  *p = conf;
-
-    char                        *rv;
-    ngx_str_t                   *value;
-    ngx_http_totp_redis_conf_t  *rcf;
-
-    rcf = (ngx_http_totp_redis_conf_t *) (p + cmd->offset);
-
-    if (rcf->password.data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    rv = ngx_http_totp_read_secret_file(cf, &rcf->password, 1,
-                                        NGX_HTTP_TOTP_REDIS_PASSWORD_MAX);
-    if (rv != NGX_CONF_OK) {
-        return rv;
-    }
-
-    /* editors and "echo" end the file with a line break; Redis would not */
-
-    while (rcf->password.len
-           && (rcf->password.data[rcf->password.len - 1] == LF
-               || rcf->password.data[rcf->password.len - 1] == CR))
-    {
-        rcf->password.len--;
-    }
-
-    if (rcf->password.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"totp_redis_password\" file \"%V\" is empty",
-                           &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-char *
-ngx_http_totp_redis_set_prefix(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    char  *p = conf;
-
-    ngx_str_t                   *value;
-    ngx_uint_t                   i;
-    ngx_http_totp_redis_conf_t  *rcf;
-
-    rcf = (ngx_http_totp_redis_conf_t *) (p + cmd->offset);
-
-    if (rcf->prefix.data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (value[1].len > NGX_HTTP_TOTP_REDIS_PREFIX_MAX) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"totp_redis_prefix\" \"%V\" is longer than "
-                           "%d bytes", &value[1],
-                           NGX_HTTP_TOTP_REDIS_PREFIX_MAX);
-        return NGX_CONF_ERROR;
-    }
-
-    /*
-     * The prefix is typed into redis-cli by ops, and braces would move
-     * the Redis Cluster hash tag away from {NAME}.
-     */
-
-    for (i = 0; i < value[1].len; i++) {
-        if (value[1].data[i] <= ' ' || value[1].data[i] >= 0x7f
-            || value[1].data[i] == '{' || value[1].data[i] == '}')
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"totp_redis_prefix\" \"%V\" may hold only "
-                               "printable characters other than space, "
-                               "\"{\" and \"}\"", &value[1]);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    rcf->prefix = value[1];
-
-    return NGX_CONF_OK;
-}
-
-
-char *
 ngx_http_totp_redis_init_conf(ngx_conf_t *cf, ngx_http_totp_redis_conf_t *rcf)
 {
     if (rcf->addr.data == NULL) {
         ngx_str_set(&rcf->addr, NGX_HTTP_TOTP_REDIS_DEFAULT_ADDR);
         ngx_str_set(&rcf->host, NGX_HTTP_TOTP_REDIS_DEFAULT_HOST);
         rcf->port = NGX_HTTP_TOTP_REDIS_DEFAULT_PORT;
-    }
-
-    if (rcf->prefix.data == NULL) {
-        ngx_str_set(&rcf->prefix, "totp:");
     }
 
     ngx_conf_init_value(rcf->db, 0);

@@ -21,9 +21,8 @@ typedef struct {
     ngx_str_t                  host;      /* IP literal or socket path,
                                              NUL-terminated */
     ngx_int_t                  port;      /* 0 for a unix socket */
-    ngx_str_t                  password;
+    ngx_str_t                  password;  /* read at configuration time */
     ngx_int_t                  db;
-    ngx_str_t                  prefix;
     ngx_msec_t                 timeout;
 } ngx_http_totp_redis_conf_t;
 
@@ -50,12 +49,10 @@ typedef void (*ngx_http_totp_redis_handler_pt)(void *data,
     redisReply *reply);
 
 
+/* "totp_redis": an address literal or unix:/path; a name resolved once */
 char *ngx_http_totp_redis_set_addr(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-char *ngx_http_totp_redis_set_password(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_totp_redis_set_prefix(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
+/* the defaults for what the directives left unset */
 char *ngx_http_totp_redis_init_conf(ngx_conf_t *cf,
     ngx_http_totp_redis_conf_t *rcf);
 

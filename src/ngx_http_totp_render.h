@@ -21,6 +21,15 @@
 #include <stddef.h>
 
 
+/*
+ * nginx loads modules with RTLD_GLOBAL: the core's plain names stay
+ * inside the module's shared object.
+ */
+#if (defined __GNUC__ && __GNUC__ >= 4)
+#pragma GCC visibility push(hidden)
+#endif
+
+
 /* sections nested deeper than this are refused by totp_render_check() */
 #define TOTP_RENDER_DEPTH_MAX  16
 
@@ -54,6 +63,11 @@ int totp_render_check(const unsigned char *tpl, size_t len,
  */
 size_t totp_render(unsigned char *dst, const unsigned char *tpl, size_t len,
     const totp_render_var_t *vars, size_t nvars);
+
+
+#if (defined __GNUC__ && __GNUC__ >= 4)
+#pragma GCC visibility pop
+#endif
 
 
 #endif /* _NGX_HTTP_TOTP_RENDER_H_INCLUDED_ */

@@ -13,6 +13,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_totp_redis.h"
 #include "ngx_http_totp_store.h"
 
 
@@ -37,9 +38,9 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_totp_store_keys(ngx_http_request_t *r,
-    ngx_str_t *user, ngx_str_t *keys);
+    ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *keys);
 static ngx_int_t ngx_http_totp_store_ip_key(ngx_http_request_t *r,
-    ngx_str_t *key);
+    ngx_str_t *keyspace, ngx_str_t *key);
 static ngx_http_totp_store_op_t *ngx_http_totp_store_op(
     ngx_http_request_t *r, ngx_http_totp_store_pt done);
 static void ngx_http_totp_store_fetched(void *data, redisReply *reply);
@@ -217,8 +218,8 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_codes_script =
 
 
 ngx_int_t
-ngx_http_totp_store_fetch(ngx_http_request_t *r, ngx_str_t *user,
-    ngx_http_totp_record_t *rec, ngx_http_totp_store_pt done)
+ngx_http_totp_store_fetch(ngx_http_request_t *r, ngx_str_t *keyspace,
+    ngx_str_t *user, ngx_http_totp_record_t *rec, ngx_http_totp_store_pt done)
 {
     ngx_str_t                  argv[2 + NGX_HTTP_TOTP_FIELDS];
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS];
@@ -226,7 +227,9 @@ ngx_http_totp_store_fetch(ngx_http_request_t *r, ngx_str_t *user,
     ngx_http_totp_store_op_t  *op;
 
     op = ngx_http_totp_store_op(r, done);
-    if (op == NULL || ngx_http_totp_store_keys(r, user, keys) != NGX_OK) {
+    if (op == NULL
+        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -245,8 +248,8 @@ ngx_http_totp_store_fetch(ngx_http_request_t *r, ngx_str_t *user,
 
 
 ngx_int_t
-ngx_http_totp_store_enroll_begin(ngx_http_request_t *r, ngx_str_t *user,
-    ngx_str_t *candidate, time_t ttl, ngx_str_t *pending,
+ngx_http_totp_store_enroll_begin(ngx_http_request_t *r, ngx_str_t *keyspace,
+    ngx_str_t *user, ngx_str_t *candidate, time_t ttl, ngx_str_t *pending,
     ngx_http_totp_store_pt done)
 {
     u_char                     ttl_buf[NGX_TIME_T_LEN];
@@ -254,7 +257,9 @@ ngx_http_totp_store_enroll_begin(ngx_http_request_t *r, ngx_str_t *user,
     ngx_http_totp_store_op_t  *op;
 
     op = ngx_http_totp_store_op(r, done);
-    if (op == NULL || ngx_http_totp_store_keys(r, user, argv) != NGX_OK) {
+    if (op == NULL
+        || ngx_http_totp_store_keys(r, keyspace, user, argv) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -279,9 +284,10 @@ ngx_http_totp_store_enroll_begin(ngx_http_request_t *r, ngx_str_t *user,
 
 
 ngx_int_t
-ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r, ngx_str_t *user,
-    ngx_str_t *pending, ngx_http_totp_record_t *rec, ngx_array_t *codes,
-    ngx_int_t *result, ngx_http_totp_store_pt done)
+ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
+    ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *pending,
+    ngx_http_totp_record_t *rec, ngx_array_t *codes, ngx_int_t *result,
+    ngx_http_totp_store_pt done)
 {
     u_char                     digits[NGX_INT_T_LEN], period[NGX_TIME_T_LEN],
                                last[NGX_INT64_LEN], created[NGX_TIME_T_LEN],
@@ -297,7 +303,7 @@ ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r, ngx_str_t *user,
                                * sizeof(ngx_str_t));
 
     if (op == NULL || argv == NULL
-        || ngx_http_totp_store_keys(r, user, argv) != NGX_OK)
+        || ngx_http_totp_store_keys(r, keyspace, user, argv) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -333,16 +339,18 @@ ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r, ngx_str_t *user,
 
 
 ngx_int_t
-ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *user,
-    u_char *epoch, uint64_t step, ngx_uint_t reset, ngx_str_t *resealed,
-    ngx_int_t *result, ngx_http_totp_store_pt done)
+ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *keyspace,
+    ngx_str_t *user, u_char *epoch, uint64_t step, ngx_uint_t reset,
+    ngx_str_t *resealed, ngx_int_t *result, ngx_http_totp_store_pt done)
 {
     u_char                     hex[2 * TOTP_EPOCH_LEN], step_buf[NGX_INT64_LEN];
     ngx_str_t                  argv[NGX_HTTP_TOTP_KEYS + 4];
     ngx_http_totp_store_op_t  *op;
 
     op = ngx_http_totp_store_op(r, done);
-    if (op == NULL || ngx_http_totp_store_keys(r, user, argv) != NGX_OK) {
+    if (op == NULL
+        || ngx_http_totp_store_keys(r, keyspace, user, argv) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -377,9 +385,9 @@ ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *user,
 
 
 ngx_int_t
-ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *user,
-    ngx_http_totp_loc_conf_t *conf, u_char *trust_epoch, ngx_int_t *result,
-    ngx_http_totp_store_pt done)
+ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *keyspace,
+    ngx_str_t *user, ngx_http_totp_limits_t *limits, u_char *trust_epoch,
+    ngx_int_t *result, ngx_http_totp_store_pt done)
 {
     u_char                     buf[5][NGX_TIME_T_LEN],
                                hex[2 * TOTP_EPOCH_LEN];
@@ -388,8 +396,8 @@ ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *user,
 
     op = ngx_http_totp_store_op(r, done);
     if (op == NULL
-        || ngx_http_totp_store_keys(r, user, keys) != NGX_OK
-        || ngx_http_totp_store_ip_key(r, &argv[2]) != NGX_OK)
+        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK
+        || ngx_http_totp_store_ip_key(r, keyspace, &argv[2]) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -400,11 +408,11 @@ ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *user,
     argv[1] = keys[NGX_HTTP_TOTP_KEY_LOCK];
     argv[3] = keys[NGX_HTTP_TOTP_KEY_USER];
 
-    ngx_http_totp_store_number_arg(&argv[4], buf[0], conf->fail.limit);
-    ngx_http_totp_store_number_arg(&argv[5], buf[1], conf->fail.window);
-    ngx_http_totp_store_number_arg(&argv[6], buf[2], conf->fail_ip.limit);
-    ngx_http_totp_store_number_arg(&argv[7], buf[3], conf->fail_ip.window);
-    ngx_http_totp_store_number_arg(&argv[8], buf[4], conf->lockout);
+    ngx_http_totp_store_number_arg(&argv[4], buf[0], limits->user.limit);
+    ngx_http_totp_store_number_arg(&argv[5], buf[1], limits->user.window);
+    ngx_http_totp_store_number_arg(&argv[6], buf[2], limits->client.limit);
+    ngx_http_totp_store_number_arg(&argv[7], buf[3], limits->client.window);
+    ngx_http_totp_store_number_arg(&argv[8], buf[4], limits->lockout);
 
     if (trust_epoch) {
         argv[9].data = hex;
@@ -421,9 +429,9 @@ ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *user,
 
 
 ngx_int_t
-ngx_http_totp_store_settle(ngx_http_request_t *r, ngx_str_t *user,
-    ngx_http_totp_loc_conf_t *conf, const char *outcome, ngx_int_t *result,
-    ngx_http_totp_store_pt done)
+ngx_http_totp_store_settle(ngx_http_request_t *r, ngx_str_t *keyspace,
+    ngx_str_t *user, ngx_http_totp_limits_t *limits, const char *outcome,
+    ngx_int_t *result, ngx_http_totp_store_pt done)
 {
     u_char                     buf[3][NGX_TIME_T_LEN];
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[7];
@@ -431,8 +439,8 @@ ngx_http_totp_store_settle(ngx_http_request_t *r, ngx_str_t *user,
 
     op = ngx_http_totp_store_op(r, done);
     if (op == NULL
-        || ngx_http_totp_store_keys(r, user, keys) != NGX_OK
-        || ngx_http_totp_store_ip_key(r, &argv[2]) != NGX_OK)
+        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK
+        || ngx_http_totp_store_ip_key(r, keyspace, &argv[2]) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -444,9 +452,9 @@ ngx_http_totp_store_settle(ngx_http_request_t *r, ngx_str_t *user,
     argv[3].data = (u_char *) outcome;
     argv[3].len = ngx_strlen(outcome);
 
-    ngx_http_totp_store_number_arg(&argv[4], buf[0], conf->fail.limit);
-    ngx_http_totp_store_number_arg(&argv[5], buf[1], conf->fail_ip.limit);
-    ngx_http_totp_store_number_arg(&argv[6], buf[2], conf->lockout);
+    ngx_http_totp_store_number_arg(&argv[4], buf[0], limits->user.limit);
+    ngx_http_totp_store_number_arg(&argv[5], buf[1], limits->client.limit);
+    ngx_http_totp_store_number_arg(&argv[6], buf[2], limits->lockout);
 
     return ngx_http_totp_redis_eval(r->pool,
                                     &ngx_http_totp_store_settle_script, 3, 7,
@@ -455,8 +463,8 @@ ngx_http_totp_store_settle(ngx_http_request_t *r, ngx_str_t *user,
 
 
 ngx_int_t
-ngx_http_totp_store_recovery_use(ngx_http_request_t *r, ngx_str_t *user,
-    ngx_str_t *hashes, ngx_uint_t n, ngx_int_t *result,
+ngx_http_totp_store_recovery_use(ngx_http_request_t *r, ngx_str_t *keyspace,
+    ngx_str_t *user, ngx_str_t *hashes, ngx_uint_t n, ngx_int_t *result,
     ngx_http_totp_store_pt done)
 {
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[4];
@@ -464,7 +472,7 @@ ngx_http_totp_store_recovery_use(ngx_http_request_t *r, ngx_str_t *user,
 
     op = ngx_http_totp_store_op(r, done);
     if (n == 0 || n > 2 || op == NULL
-        || ngx_http_totp_store_keys(r, user, keys) != NGX_OK)
+        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -483,8 +491,8 @@ ngx_http_totp_store_recovery_use(ngx_http_request_t *r, ngx_str_t *user,
 
 
 ngx_int_t
-ngx_http_totp_store_codes_replace(ngx_http_request_t *r, ngx_str_t *user,
-    u_char *epoch, ngx_array_t *codes, ngx_int_t *result,
+ngx_http_totp_store_codes_replace(ngx_http_request_t *r, ngx_str_t *keyspace,
+    ngx_str_t *user, u_char *epoch, ngx_array_t *codes, ngx_int_t *result,
     ngx_http_totp_store_pt done)
 {
     u_char                     hex[2 * TOTP_EPOCH_LEN];
@@ -495,7 +503,7 @@ ngx_http_totp_store_codes_replace(ngx_http_request_t *r, ngx_str_t *user,
     argv = ngx_palloc(r->pool, (3 + codes->nelts) * sizeof(ngx_str_t));
 
     if (op == NULL || argv == NULL
-        || ngx_http_totp_store_keys(r, user, keys) != NGX_OK)
+        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -524,18 +532,17 @@ ngx_http_totp_store_number_arg(ngx_str_t *arg, u_char *buf, ngx_uint_t n)
 
 
 /*
- * keys[NGX_HTTP_TOTP_KEY_USER]: PREFIX "user:{" NAME "}", and the others
+ * keys[NGX_HTTP_TOTP_KEY_USER]: KEYSPACE "user:{" NAME "}", and the others
  * that name with their suffix
  */
 
 static ngx_int_t
-ngx_http_totp_store_keys(ngx_http_request_t *r, ngx_str_t *user,
-    ngx_str_t *keys)
+ngx_http_totp_store_keys(ngx_http_request_t *r, ngx_str_t *keyspace,
+    ngx_str_t *user, ngx_str_t *keys)
 {
-    u_char                     *p;
-    size_t                      len;
-    ngx_uint_t                  i;
-    ngx_http_totp_main_conf_t  *mcf;
+    u_char      *p;
+    size_t       len;
+    ngx_uint_t   i;
 
     static ngx_str_t  suffixes[NGX_HTTP_TOTP_KEYS] = {
         ngx_null_string,
@@ -545,9 +552,7 @@ ngx_http_totp_store_keys(ngx_http_request_t *r, ngx_str_t *user,
         ngx_string(":lock")
     };
 
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
-
-    len = mcf->redis.prefix.len + sizeof("user:{}") - 1 + user->len;
+    len = keyspace->len + sizeof("user:{}") - 1 + user->len;
 
     p = ngx_pnalloc(r->pool,
                     NGX_HTTP_TOTP_KEYS * (len + sizeof(":recovery") - 1));
@@ -557,8 +562,7 @@ ngx_http_totp_store_keys(ngx_http_request_t *r, ngx_str_t *user,
 
     for (i = 0; i < NGX_HTTP_TOTP_KEYS; i++) {
         keys[i].data = p;
-        p = ngx_sprintf(p, "%Vuser:{%V}%V", &mcf->redis.prefix, user,
-                        &suffixes[i]);
+        p = ngx_sprintf(p, "%Vuser:{%V}%V", keyspace, user, &suffixes[i]);
         keys[i].len = p - keys[i].data;
     }
 
@@ -566,25 +570,23 @@ ngx_http_totp_store_keys(ngx_http_request_t *r, ngx_str_t *user,
 }
 
 
-/* PREFIX "ip:{" ADDR "}:fail", ADDR as $remote_addr has it */
+/* KEYSPACE "ip:{" ADDR "}:fail", ADDR as $remote_addr has it */
 
 static ngx_int_t
-ngx_http_totp_store_ip_key(ngx_http_request_t *r, ngx_str_t *key)
+ngx_http_totp_store_ip_key(ngx_http_request_t *r, ngx_str_t *keyspace,
+    ngx_str_t *key)
 {
-    ngx_str_t                  *addr;
-    ngx_http_totp_main_conf_t  *mcf;
+    ngx_str_t  *addr;
 
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_totp_module);
     addr = &r->connection->addr_text;
 
-    key->data = ngx_pnalloc(r->pool, mcf->redis.prefix.len
+    key->data = ngx_pnalloc(r->pool, keyspace->len
                                      + sizeof("ip:{}:fail") - 1 + addr->len);
     if (key->data == NULL) {
         return NGX_ERROR;
     }
 
-    key->len = ngx_sprintf(key->data, "%Vip:{%V}:fail", &mcf->redis.prefix,
-                           addr)
+    key->len = ngx_sprintf(key->data, "%Vip:{%V}:fail", keyspace, addr)
                - key->data;
 
     return NGX_OK;

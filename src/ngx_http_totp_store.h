@@ -13,8 +13,35 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_totp_module.h"
+#include "ngx_http_totp_crypto.h"
 #include "ngx_http_totp_otp.h"
+
+
+/* a user's enrollment as Redis holds it */
+typedef struct {
+    ngx_uint_t                   enrolled;
+    ngx_str_t                    secret;       /* sealed, base64url */
+    totp_alg_t                   algorithm;
+    ngx_uint_t                   digits;
+    time_t                       period;
+    u_char                       epoch[TOTP_EPOCH_LEN];
+    uint64_t                     last;         /* last accepted step */
+} ngx_http_totp_record_t;
+
+
+/* totp_fail_limit's and totp_fail_limit_ip's values */
+typedef struct {
+    ngx_uint_t                   limit;
+    time_t                       window;
+} ngx_http_totp_limit_t;
+
+
+/* how failures are counted, and how long what reaches a limit is locked */
+typedef struct {
+    ngx_http_totp_limit_t        user;
+    ngx_http_totp_limit_t        client;
+    time_t                       lockout;
+} ngx_http_totp_limits_t;
 
 
 /*
@@ -25,9 +52,15 @@
 typedef void (*ngx_http_totp_store_pt)(ngx_http_request_t *r, ngx_int_t rc);
 
 
+/*
+ * Every operation takes the keyspace, where its keys begin (totp_redis_prefix
+ * and the realm), and the user's name as the client gave it.
+ */
+
 /* reads NAME's enrollment into rec; rec->enrolled 0 when there is none */
-ngx_int_t ngx_http_totp_store_fetch(ngx_http_request_t *r, ngx_str_t *user,
-    ngx_http_totp_record_t *rec, ngx_http_totp_store_pt done);
+ngx_int_t ngx_http_totp_store_fetch(ngx_http_request_t *r,
+    ngx_str_t *keyspace, ngx_str_t *user, ngx_http_totp_record_t *rec,
+    ngx_http_totp_store_pt done);
 
 /*
  * Returns the pending enrollment in *pending: the one already waiting, or
@@ -36,8 +69,8 @@ ngx_int_t ngx_http_totp_store_fetch(ngx_http_request_t *r, ngx_str_t *user,
  * is NULL (a confirmation after the pending entry expired).
  */
 ngx_int_t ngx_http_totp_store_enroll_begin(ngx_http_request_t *r,
-    ngx_str_t *user, ngx_str_t *candidate, time_t ttl, ngx_str_t *pending,
-    ngx_http_totp_store_pt done);
+    ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *candidate, time_t ttl,
+    ngx_str_t *pending, ngx_http_totp_store_pt done);
 
 /*
  * Stores rec as NAME's enrollment, with the recovery codes' hashes (an
@@ -45,8 +78,9 @@ ngx_int_t ngx_http_totp_store_enroll_begin(ngx_http_request_t *r,
  * NAME has none; *result 1 when stored, 0 when not.
  */
 ngx_int_t ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
-    ngx_str_t *user, ngx_str_t *pending, ngx_http_totp_record_t *rec,
-    ngx_array_t *codes, ngx_int_t *result, ngx_http_totp_store_pt done);
+    ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *pending,
+    ngx_http_totp_record_t *rec, ngx_array_t *codes, ngx_int_t *result,
+    ngx_http_totp_store_pt done);
 
 /* a reset with no code to check: a recovery code signed the user in */
 #define NGX_HTTP_TOTP_NO_STEP  UINT64_MAX
@@ -59,9 +93,10 @@ ngx_int_t ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
  * enrollment instead.  *result 1 accepted, 0 the enrollment changed, -1 a
  * replayed code.
  */
-ngx_int_t ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *user,
-    u_char *epoch, uint64_t step, ngx_uint_t reset, ngx_str_t *resealed,
-    ngx_int_t *result, ngx_http_totp_store_pt done);
+ngx_int_t ngx_http_totp_store_accept(ngx_http_request_t *r,
+    ngx_str_t *keyspace, ngx_str_t *user, u_char *epoch, uint64_t step,
+    ngx_uint_t reset, ngx_str_t *resealed, ngx_int_t *result,
+    ngx_http_totp_store_pt done);
 
 
 /*
@@ -71,12 +106,12 @@ ngx_int_t ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *user,
  * *result for a failure 1, 2 or 3 when it locked the user, the address
  * or both.
  */
-ngx_int_t ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *user,
-    ngx_http_totp_loc_conf_t *conf, u_char *trust_epoch, ngx_int_t *result,
-    ngx_http_totp_store_pt done);
-ngx_int_t ngx_http_totp_store_settle(ngx_http_request_t *r, ngx_str_t *user,
-    ngx_http_totp_loc_conf_t *conf, const char *outcome, ngx_int_t *result,
-    ngx_http_totp_store_pt done);
+ngx_int_t ngx_http_totp_store_attempt(ngx_http_request_t *r,
+    ngx_str_t *keyspace, ngx_str_t *user, ngx_http_totp_limits_t *limits,
+    u_char *trust_epoch, ngx_int_t *result, ngx_http_totp_store_pt done);
+ngx_int_t ngx_http_totp_store_settle(ngx_http_request_t *r,
+    ngx_str_t *keyspace, ngx_str_t *user, ngx_http_totp_limits_t *limits,
+    const char *outcome, ngx_int_t *result, ngx_http_totp_store_pt done);
 
 /*
  * Removes a recovery code, given as its hash under each configured key
@@ -84,13 +119,13 @@ ngx_int_t ngx_http_totp_store_settle(ngx_http_request_t *r, ngx_str_t *user,
  * is not enrolled.
  */
 ngx_int_t ngx_http_totp_store_recovery_use(ngx_http_request_t *r,
-    ngx_str_t *user, ngx_str_t *hashes, ngx_uint_t n, ngx_int_t *result,
-    ngx_http_totp_store_pt done);
+    ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *hashes, ngx_uint_t n,
+    ngx_int_t *result, ngx_http_totp_store_pt done);
 
 /* a new set of recovery codes if NAME is still enrolled with epoch */
 ngx_int_t ngx_http_totp_store_codes_replace(ngx_http_request_t *r,
-    ngx_str_t *user, u_char *epoch, ngx_array_t *codes, ngx_int_t *result,
-    ngx_http_totp_store_pt done);
+    ngx_str_t *keyspace, ngx_str_t *user, u_char *epoch, ngx_array_t *codes,
+    ngx_int_t *result, ngx_http_totp_store_pt done);
 
 
 #endif /* _NGX_HTTP_TOTP_STORE_H_INCLUDED_ */

@@ -1,20 +1,21 @@
 
 /*
- * The gate's cookies (session, trust, pre-session) and the revalidation
- * cache: each user's enrollment epoch as Redis last said it, shared by the
- * workers, so that a valid session costs no Redis round trip per request.
+ * The gate's cookies: the session, "trust this browser" and the
+ * pre-session (the CSRF nonce, and who passed the first factor).  Each is
+ * a signed token under the keys of the location's first factor.
  */
 
 
-#ifndef _NGX_HTTP_TOTP_SESSION_H_INCLUDED_
-#define _NGX_HTTP_TOTP_SESSION_H_INCLUDED_
+#ifndef _NGX_HTTP_TOTP_COOKIE_H_INCLUDED_
+#define _NGX_HTTP_TOTP_COOKIE_H_INCLUDED_
 
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_totp_module.h"
+#include "ngx_http_totp_conf.h"
+#include "ngx_http_totp_crypto.h"
 
 
 /* a pre-session (CSRF, and who passed the first factor) lasts this long */
@@ -29,9 +30,8 @@
  */
 #define NGX_HTTP_TOTP_SESSION_RECOVERED  0x01
 
-#define NGX_HTTP_TOTP_CACHE_SIZE     (1024 * 1024)
 
-
+/* NGX_OK and t filled in for a valid cookie of purpose, else NGX_DECLINED */
 ngx_int_t ngx_http_totp_cookie_read(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, u_char purpose, totp_token_t *t);
 ngx_int_t ngx_http_totp_cookie_write(ngx_http_request_t *r,
@@ -50,20 +50,5 @@ ngx_int_t ngx_http_totp_issue_pre(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, ngx_str_t *user, ngx_uint_t flags,
     totp_token_t *token);
 
-size_t ngx_http_totp_cache_ctx_size(void);
-ngx_int_t ngx_http_totp_cache_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
-/*
- * NGX_OK with what Redis said, and when it was asked, if fresh enough or
- * if another request is asking again (for up to grace); NGX_DECLINED
- * tells the caller to ask.
- */
-ngx_int_t ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *user, ngx_msec_t max_age, ngx_msec_t grace, u_char *epoch,
-    ngx_uint_t *enrolled, time_t *checked);
-void ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_str_t *user);
-void ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
-    ngx_uint_t enrolled, u_char *epoch, ngx_msec_t checked);
 
-
-#endif /* _NGX_HTTP_TOTP_SESSION_H_INCLUDED_ */
+#endif /* _NGX_HTTP_TOTP_COOKIE_H_INCLUDED_ */

@@ -1,0 +1,431 @@
+
+/*
+ * What a signed-in user does.  Every action checks first that the session
+ * still belongs to the user's current enrollment: a reset, a new
+ * enrollment or an ops DEL since it was made ends it here too.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_totp_account.h"
+#include "ngx_http_totp_cache.h"
+#include "ngx_http_totp_cookie.h"
+#include "ngx_http_totp_lockout.h"
+#include "ngx_http_totp_module.h"
+#include "ngx_http_totp_recovery.h"
+
+
+static void ngx_http_totp_account_reset_checked(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_account_reset_accepted(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_account_codes_checked(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_account_codes_accepted(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_totp_account_codes_replaced(ngx_http_request_t *r,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_totp_account_show_reset(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error);
+static ngx_int_t ngx_http_totp_account_signed_out(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+
+
+/* reset: a signed-in user moves to a new device, proving the old one */
+
+ngx_int_t
+ngx_http_totp_account_reset(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_flow_signed_in(r, ctx) != NGX_OK) {
+        return ngx_http_totp_flow_go(r, ctx, "login");
+    }
+
+    if (ngx_http_totp_flow_pre(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->show = ngx_http_totp_account_show_reset;
+
+    return ngx_http_totp_flow_fetch(r, ctx, ngx_http_totp_flow_show_current);
+}
+
+
+ngx_int_t
+ngx_http_totp_account_reset_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_flow_signed_in(r, ctx) != NGX_OK) {
+        return ngx_http_totp_flow_go(r, ctx, "login");
+    }
+
+    return ngx_http_totp_flow_fetch(r, ctx,
+                                    ngx_http_totp_account_reset_checked);
+}
+
+
+static void
+ngx_http_totp_account_reset_checked(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
+        return;
+    }
+
+    if (!ngx_http_totp_flow_current(ctx)) {
+        ngx_http_totp_flow_done(r, ngx_http_totp_flow_go(r, ctx, "login"));
+        return;
+    }
+
+    /*
+     * A session a recovery code made has no device to prove: the reset
+     * is its way to a new one.  The replay rule has no step to check.
+     */
+
+    if (ctx->session.flags & NGX_HTTP_TOTP_SESSION_RECOVERED) {
+        ctx->step = NGX_HTTP_TOTP_NO_STEP;
+        goto accept;
+    }
+
+    rc = ngx_http_totp_secret_check(r, ctx->conf, &ctx->user, &ctx->rec,
+                                    &ctx->form.code, &ctx->step,
+                                    &ctx->resealed);
+
+    if (rc != NGX_OK) {
+        if (rc == NGX_ERROR) {
+            rc = ngx_http_totp_flow_error(r, ctx);
+
+        } else {
+            rc = ngx_http_totp_lockout_failed(r, ctx, "failed code at reset",
+                     ngx_http_totp_account_show_reset,
+                     "That code is not right. Enter the code your current "
+                     "app shows now.");
+        }
+
+        ngx_http_totp_flow_done(r, rc);
+        return;
+    }
+
+accept:
+
+    if (ngx_http_totp_store_accept(r, &ctx->conf->keyspace, &ctx->user,
+                                   ctx->rec.epoch, ctx->step, 1, NULL,
+                                   &ctx->result,
+                                   ngx_http_totp_account_reset_accepted)
+        != NGX_OK)
+    {
+        ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
+    }
+}
+
+
+static void
+ngx_http_totp_account_reset_accepted(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_flow_error(r, ctx);
+
+    } else if (ctx->result == 0) {
+        rc = ngx_http_totp_flow_go(r, ctx, "login");
+
+    } else if (ctx->result < 0) {
+        rc = ngx_http_totp_lockout_failed(r, ctx,
+                 "failed code at reset (already used)",
+                 ngx_http_totp_account_show_reset,
+                 "That code was already used. Wait for the next code "
+                 "and enter it.");
+
+    } else {
+        ngx_http_totp_flow_audit(r, ctx, "reset");
+        ngx_http_totp_lockout_succeeded(r, ctx, "pass");
+
+        /* this machine's sessions end now, others' within revalidate */
+
+        ngx_http_totp_cache_store(ctx->conf->main->shm_zone, &ctx->user, 0,
+                                  NULL, ngx_current_msec);
+
+        if (ngx_http_totp_cookie_clear(r, ctx->conf, TOTP_TOKEN_SESSION)
+            != NGX_OK)
+        {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+        } else {
+            rc = ngx_http_totp_flow_go(r, ctx, "enroll");
+        }
+    }
+
+    ngx_http_totp_flow_done(r, rc);
+}
+
+
+/* codes: a signed-in user replaces the recovery codes, proving a code */
+
+ngx_int_t
+ngx_http_totp_account_codes(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_flow_signed_in(r, ctx) != NGX_OK) {
+        return ngx_http_totp_flow_go(r, ctx, "login");
+    }
+
+    ctx->show = ngx_http_totp_account_show_codes;
+
+    return ngx_http_totp_flow_fetch(r, ctx, ngx_http_totp_flow_show_current);
+}
+
+
+ngx_int_t
+ngx_http_totp_account_codes_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    return ngx_http_totp_flow_fetch(r, ctx,
+                                    ngx_http_totp_account_codes_checked);
+}
+
+
+static void
+ngx_http_totp_account_codes_checked(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_flow_error(r, ctx);
+        goto done;
+    }
+
+    if (!ngx_http_totp_flow_current(ctx)) {
+        rc = ngx_http_totp_flow_go(r, ctx, "login");
+        goto done;
+    }
+
+    rc = ngx_http_totp_secret_check(r, ctx->conf, &ctx->user, &ctx->rec,
+                                    &ctx->form.code, &ctx->step,
+                                    &ctx->resealed);
+
+    if (rc == NGX_ERROR) {
+        rc = ngx_http_totp_flow_error(r, ctx);
+        goto done;
+    }
+
+    if (rc == NGX_DECLINED) {
+        rc = ngx_http_totp_lockout_failed(r, ctx,
+                 "failed code for new recovery codes",
+                 ngx_http_totp_account_show_codes,
+                 "That code is not right. Enter the code your app shows "
+                 "now.");
+        goto done;
+    }
+
+    if (ngx_http_totp_store_accept(r, &ctx->conf->keyspace, &ctx->user,
+                                   ctx->rec.epoch, ctx->step, 0,
+                                   &ctx->resealed, &ctx->result,
+                                   ngx_http_totp_account_codes_accepted)
+        != NGX_OK)
+    {
+        rc = ngx_http_totp_flow_error(r, ctx);
+        goto done;
+    }
+
+    return;
+
+done:
+
+    ngx_http_totp_flow_done(r, rc);
+}
+
+
+static void
+ngx_http_totp_account_codes_accepted(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_flow_error(r, ctx);
+
+    } else if (ctx->result == 0) {
+        rc = ngx_http_totp_flow_go(r, ctx, "login");
+
+    } else if (ctx->result < 0) {
+        rc = ngx_http_totp_lockout_failed(r, ctx,
+                 "failed code for new recovery codes (already used)",
+                 ngx_http_totp_account_show_codes,
+                 "That code was already used. Wait for the next code "
+                 "and enter it.");
+
+    } else if (ngx_http_totp_recovery_make(r, ctx->conf->main, &ctx->user,
+                                           ctx->conf->recovery_codes,
+                                           &ctx->codes, &ctx->code_hashes)
+               != NGX_OK)
+    {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    } else if (ngx_http_totp_store_codes_replace(r, &ctx->conf->keyspace,
+                   &ctx->user, ctx->rec.epoch, ctx->code_hashes,
+                   &ctx->result, ngx_http_totp_account_codes_replaced)
+               != NGX_OK)
+    {
+        rc = ngx_http_totp_flow_error(r, ctx);
+
+    } else {
+        return;
+    }
+
+    ngx_http_totp_flow_done(r, rc);
+}
+
+
+static void
+ngx_http_totp_account_codes_replaced(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_flow_error(r, ctx);
+
+    } else if (ctx->result != 1) {
+        rc = ngx_http_totp_flow_go(r, ctx, "login");
+
+    } else {
+        ngx_http_totp_flow_audit(r, ctx, "made new recovery codes");
+        ngx_http_totp_lockout_succeeded(r, ctx, "pass");
+        ctx->codes_replaced = 1;
+        rc = ngx_http_totp_account_show_codes(r, ctx, NGX_HTTP_OK, NULL);
+    }
+
+    ngx_http_totp_flow_done(r, rc);
+}
+
+
+/* logout ends the session; the trust cookie stays, as promised */
+
+ngx_int_t
+ngx_http_totp_account_logout(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_flow_signed_in(r, ctx) != NGX_OK) {
+        return ngx_http_totp_account_signed_out(r, ctx);
+    }
+
+    if (ngx_http_totp_flow_form(r, ctx, "logout") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_totp_view_send(r, &ctx->view, NGX_HTTP_TOTP_PAGE_LOGOUT,
+                                   NGX_HTTP_OK);
+}
+
+
+ngx_int_t
+ngx_http_totp_account_logout_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_flow_signed_in(r, ctx) == NGX_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "totp: user \"%V\" signed out", &ctx->user);
+    }
+
+    ngx_str_null(&ctx->user);
+
+    if (ngx_http_totp_cookie_clear(r, ctx->conf, TOTP_TOKEN_SESSION)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_totp_account_signed_out(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_totp_account_signed_out(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_OK,
+                                      "You are signed out",
+                                      "Your session in this browser has "
+                                      "ended.");
+}
+
+
+static ngx_int_t
+ngx_http_totp_account_show_reset(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error)
+{
+    u_char                *p;
+    ngx_http_totp_view_t  *v;
+
+    v = &ctx->view;
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL || ngx_http_totp_flow_form(r, ctx, "reset") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_totp_view_var(v, "title", (u_char *) "Change your device",
+                           sizeof("Change your device") - 1);
+    ngx_http_totp_view_var(v, "digits", p,
+                           ngx_sprintf(p, "%ui", ctx->rec.digits) - p);
+    ngx_http_totp_view_var(v, "cancel", (u_char *) "/", 1);
+
+    if (ctx->session.flags & NGX_HTTP_TOTP_SESSION_RECOVERED) {
+        ngx_http_totp_view_var(v, "recovered", (u_char *) "1", 1);
+    }
+
+    if (error) {
+        ngx_http_totp_view_var(v, "error", (u_char *) error,
+                               ngx_strlen(error));
+    }
+
+    return ngx_http_totp_view_send(r, v, NGX_HTTP_TOTP_PAGE_RESET, status);
+}
+
+
+ngx_int_t
+ngx_http_totp_account_show_codes(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error)
+{
+    u_char                *p;
+    ngx_http_totp_view_t  *v;
+
+    v = &ctx->view;
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL || ngx_http_totp_flow_form(r, ctx, "codes") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_totp_view_var(v, "title", (u_char *) "Recovery codes",
+                           sizeof("Recovery codes") - 1);
+    ngx_http_totp_view_var(v, "digits", p,
+                           ngx_sprintf(p, "%ui", ctx->rec.digits) - p);
+    ngx_http_totp_view_var(v, "codes", ctx->codes.data, ctx->codes.len);
+    ngx_http_totp_view_var(v, "continue", v->next.data, v->next.len);
+
+    if (ctx->codes_replaced) {
+        ngx_http_totp_view_var(v, "replaced", (u_char *) "1", 1);
+    }
+
+    if (error) {
+        ngx_http_totp_view_var(v, "error", (u_char *) error,
+                               ngx_strlen(error));
+    }
+
+    return ngx_http_totp_view_send(r, v, NGX_HTTP_TOTP_PAGE_CODES, status);
+}

@@ -1,0 +1,40 @@
+
+/*
+ * What a signed-in user does: change device (reset), make new recovery
+ * codes (codes), sign out (logout).
+ */
+
+
+#ifndef _NGX_HTTP_TOTP_ACCOUNT_H_INCLUDED_
+#define _NGX_HTTP_TOTP_ACCOUNT_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_totp_flow.h"
+
+
+ngx_int_t ngx_http_totp_account_reset(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+ngx_int_t ngx_http_totp_account_reset_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+ngx_int_t ngx_http_totp_account_codes(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+ngx_int_t ngx_http_totp_account_codes_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+ngx_int_t ngx_http_totp_account_logout(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+ngx_int_t ngx_http_totp_account_logout_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+
+/*
+ * The recovery codes page: the codes in ctx->codes, shown this once;
+ * without codes, the form that makes a new set.
+ */
+ngx_int_t ngx_http_totp_account_show_codes(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error);
+
+
+#endif /* _NGX_HTTP_TOTP_ACCOUNT_H_INCLUDED_ */

@@ -1,0 +1,358 @@
+
+/*
+ * The revalidation cache: a red-black tree of users in a slab pool, with
+ * the least recently stored entries evicted first when it is full.  An
+ * entry is never trusted beyond the age its reader allows, and an answer
+ * that was overtaken by a newer one is dropped.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_totp_cache.h"
+#include "ngx_http_totp_crypto.h"
+
+
+typedef struct {
+    ngx_rbtree_t                 rbtree;
+    ngx_rbtree_node_t            sentinel;
+    ngx_queue_t                  queue;      /* least recently stored last */
+} ngx_http_totp_cache_sh_t;
+
+
+typedef struct {
+    ngx_http_totp_cache_sh_t    *sh;
+    ngx_slab_pool_t             *shpool;
+} ngx_http_totp_cache_t;
+
+
+typedef struct {
+    ngx_queue_t                  queue;
+    ngx_msec_t                   checked;
+    time_t                       checked_at;  /* the same, wall clock */
+    ngx_msec_t                   asking;      /* a refresh asked Redis */
+    u_char                       asking_set;
+    u_char                       enrolled;
+    u_char                       epoch[TOTP_EPOCH_LEN];
+    u_short                      len;
+    u_char                       name[1];
+} ngx_http_totp_cache_entry_t;
+
+
+static void ngx_http_totp_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_http_totp_cache_entry_t *ngx_http_totp_cache_find(
+    ngx_http_totp_cache_t *cache, ngx_str_t *user, uint32_t hash);
+static void ngx_http_totp_cache_evict(ngx_http_totp_cache_t *cache,
+    ngx_uint_t n);
+
+
+#define ngx_http_totp_cache_entry(node)                                      \
+    ((ngx_http_totp_cache_entry_t *) ((u_char *) (node)                      \
+                                      + sizeof(ngx_rbtree_node_t)))
+
+
+size_t
+ngx_http_totp_cache_ctx_size(void)
+{
+    return sizeof(ngx_http_totp_cache_t);
+}
+
+
+ngx_int_t
+ngx_http_totp_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_totp_cache_t  *ocache = data;
+
+    size_t                  len;
+    ngx_http_totp_cache_t  *cache;
+
+    cache = shm_zone->data;
+
+    /* a reload keeps what the workers already know */
+
+    if (ocache) {
+        cache->sh = ocache->sh;
+        cache->shpool = ocache->shpool;
+        return NGX_OK;
+    }
+
+    cache->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        cache->sh = cache->shpool->data;
+        return NGX_OK;
+    }
+
+    cache->sh = ngx_slab_alloc(cache->shpool, sizeof(ngx_http_totp_cache_sh_t));
+    if (cache->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    cache->shpool->data = cache->sh;
+
+    ngx_rbtree_init(&cache->sh->rbtree, &cache->sh->sentinel,
+                    ngx_http_totp_cache_rbtree_insert_value);
+
+    ngx_queue_init(&cache->sh->queue);
+
+    len = sizeof(" in totp zone \"\"") + shm_zone->shm.name.len;
+
+    cache->shpool->log_ctx = ngx_slab_alloc(cache->shpool, len);
+    if (cache->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(cache->shpool->log_ctx, " in totp zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    /* a full cache evicts; running out is expected, not worth a log line */
+
+    cache->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
+    ngx_msec_t max_age, ngx_msec_t grace, u_char *epoch, ngx_uint_t *enrolled,
+    time_t *checked)
+{
+    ngx_int_t                     rc;
+    ngx_msec_int_t                age, asking;
+    ngx_http_totp_cache_t        *cache;
+    ngx_http_totp_cache_entry_t  *e;
+
+    cache = shm_zone->data;
+    rc = NGX_DECLINED;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    e = ngx_http_totp_cache_find(cache, user,
+                                 ngx_crc32_short(user->data, user->len));
+
+    if (e) {
+        age = (ngx_msec_int_t) (ngx_current_msec - e->checked);
+        asking = (ngx_msec_int_t) (ngx_current_msec - e->asking);
+
+        /*
+         * Stale: the first request to see it asks Redis, the others go on
+         * with the entry while that answer is on its way (grace, the
+         * Redis timeout, bounds the wait): one round trip per user and
+         * totp_revalidate, not one per request that came meanwhile.
+         */
+
+        if (age >= 0 && (ngx_msec_t) age >= max_age
+            && !(e->asking_set && asking >= 0 && (ngx_msec_t) asking < grace))
+        {
+            e->asking = ngx_current_msec;
+            e->asking_set = 1;
+
+        } else if (age >= 0) {
+            *enrolled = e->enrolled;
+            *checked = e->checked_at;
+            ngx_memcpy(epoch, e->epoch, TOTP_EPOCH_LEN);
+            rc = NGX_OK;
+        }
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return rc;
+}
+
+
+/* the request asking Redis failed: the next one asks, none goes on stale */
+
+void
+ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_str_t *user)
+{
+    ngx_http_totp_cache_t        *cache;
+    ngx_http_totp_cache_entry_t  *e;
+
+    cache = shm_zone->data;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    e = ngx_http_totp_cache_find(cache, user,
+                                 ngx_crc32_short(user->data, user->len));
+    if (e) {
+        e->asking_set = 0;
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+/*
+ * checked: when Redis was asked.  An answer that was overtaken by a newer
+ * one (a slow reply after a reset was stored) is dropped, so that it
+ * cannot make an old epoch look fresh again.
+ */
+
+void
+ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
+    ngx_uint_t enrolled, u_char *epoch, ngx_msec_t checked)
+{
+    size_t                        size;
+    uint32_t                      hash;
+    ngx_rbtree_node_t            *node;
+    ngx_http_totp_cache_t        *cache;
+    ngx_http_totp_cache_entry_t  *e;
+
+    cache = shm_zone->data;
+    hash = ngx_crc32_short(user->data, user->len);
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    e = ngx_http_totp_cache_find(cache, user, hash);
+
+    if (e == NULL) {
+        size = sizeof(ngx_rbtree_node_t)
+               + offsetof(ngx_http_totp_cache_entry_t, name) + user->len;
+
+        node = ngx_slab_alloc_locked(cache->shpool, size);
+
+        if (node == NULL) {
+            ngx_http_totp_cache_evict(cache, 16);
+            node = ngx_slab_alloc_locked(cache->shpool, size);
+
+            if (node == NULL) {
+                /* the next request asks Redis again: slower, still right */
+                ngx_shmtx_unlock(&cache->shpool->mutex);
+                return;
+            }
+        }
+
+        node->key = hash;
+        e = ngx_http_totp_cache_entry(node);
+        e->len = (u_short) user->len;
+        ngx_memcpy(e->name, user->data, user->len);
+
+        ngx_rbtree_insert(&cache->sh->rbtree, node);
+
+    } else {
+        if ((ngx_msec_int_t) (checked - e->checked) < 0) {
+            ngx_shmtx_unlock(&cache->shpool->mutex);
+            return;
+        }
+
+        ngx_queue_remove(&e->queue);
+    }
+
+    ngx_queue_insert_head(&cache->sh->queue, &e->queue);
+
+    e->asking_set = 0;
+    e->checked = checked;
+    e->checked_at = ngx_time() - (ngx_msec_int_t) (ngx_current_msec - checked)
+                                 / 1000;
+    e->enrolled = enrolled ? 1 : 0;
+
+    if (enrolled) {
+        ngx_memcpy(e->epoch, epoch, TOTP_EPOCH_LEN);
+
+    } else {
+        ngx_memzero(e->epoch, TOTP_EPOCH_LEN);
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+static ngx_http_totp_cache_entry_t *
+ngx_http_totp_cache_find(ngx_http_totp_cache_t *cache, ngx_str_t *user,
+    uint32_t hash)
+{
+    ngx_int_t                     rc;
+    ngx_rbtree_node_t            *node, *sentinel;
+    ngx_http_totp_cache_entry_t  *e;
+
+    node = cache->sh->rbtree.root;
+    sentinel = cache->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        e = ngx_http_totp_cache_entry(node);
+
+        rc = ngx_memn2cmp(user->data, e->name, user->len, (size_t) e->len);
+
+        if (rc == 0) {
+            return e;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_totp_cache_evict(ngx_http_totp_cache_t *cache, ngx_uint_t n)
+{
+    ngx_queue_t                  *q;
+    ngx_rbtree_node_t            *node;
+    ngx_http_totp_cache_entry_t  *e;
+
+    while (n-- && !ngx_queue_empty(&cache->sh->queue)) {
+        q = ngx_queue_last(&cache->sh->queue);
+        ngx_queue_remove(q);
+
+        e = ngx_queue_data(q, ngx_http_totp_cache_entry_t, queue);
+        node = (ngx_rbtree_node_t *) ((u_char *) e
+                                      - sizeof(ngx_rbtree_node_t));
+
+        ngx_rbtree_delete(&cache->sh->rbtree, node);
+        ngx_slab_free_locked(cache->shpool, node);
+    }
+}
+
+
+static void
+ngx_http_totp_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t            **p;
+    ngx_http_totp_cache_entry_t   *e, *et;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else {
+            e = ngx_http_totp_cache_entry(node);
+            et = ngx_http_totp_cache_entry(temp);
+
+            p = (ngx_memn2cmp(e->name, et->name, e->len, et->len) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}

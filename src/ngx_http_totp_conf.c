@@ -1,0 +1,1247 @@
+
+/*
+ * The directives: their table, the handlers that parse them, the checks
+ * of their values, and the configuration's creation and merge.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_totp_cache.h"
+#include "ngx_http_totp_conf.h"
+#include "ngx_http_totp_health.h"
+#include "ngx_http_totp_module.h"
+
+
+/* HMAC and sealing keys are derived from it; 256 bits of entropy at least */
+#define NGX_HTTP_TOTP_KEY_MIN            32
+#define NGX_HTTP_TOTP_KEY_MAX            4096
+
+#define NGX_HTTP_TOTP_RECOVERY_MAX       20
+
+/* failure windows and lockouts, kept in Redis as TTLs */
+#define NGX_HTTP_TOTP_LIMIT_TIME_MAX     (30 * 86400)
+
+#define NGX_HTTP_TOTP_REDIS_PASSWORD_MAX 512
+#define NGX_HTTP_TOTP_REDIS_PREFIX_MAX   64
+
+
+static ngx_int_t ngx_http_totp_derive_keys(ngx_conf_t *cf,
+    ngx_http_totp_main_conf_t *mcf);
+static void ngx_http_totp_wipe_keys(void *data);
+static char *ngx_http_totp_gated(ngx_conf_t *cf,
+    ngx_http_totp_loc_conf_t *conf);
+static ngx_int_t ngx_http_totp_realm(ngx_conf_t *cf,
+    ngx_http_totp_main_conf_t *mcf, ngx_http_totp_loc_conf_t *conf);
+static char *ngx_http_totp_read_secret_file(ngx_conf_t *cf,
+    ngx_str_t *secret, size_t min, size_t max);
+static void ngx_http_totp_wipe_secret(void *data);
+static void ngx_http_totp_merge_limit(ngx_http_totp_limit_t *conf,
+    ngx_http_totp_limit_t *prev, ngx_uint_t limit, time_t window);
+
+static char *ngx_http_totp_set_password_file(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_totp_set_trust_ttl(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_totp_set_path(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_totp_set_cookie_secure(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_totp_set_templates(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_totp_set_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_totp_set_algorithm(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_totp_set_fail_limit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_totp_set_health(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_totp_set_redis_password(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_totp_set_redis_prefix(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+
+static char *ngx_http_totp_digits(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_http_totp_period(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_http_totp_skew(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_http_totp_ttl(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_http_totp_recovery_codes(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_totp_lockout(ngx_conf_t *cf, void *post, void *data);
+
+
+static ngx_conf_post_handler_pt  ngx_http_totp_digits_post =
+    ngx_http_totp_digits;
+
+static ngx_conf_post_handler_pt  ngx_http_totp_period_post =
+    ngx_http_totp_period;
+
+static ngx_conf_post_handler_pt  ngx_http_totp_skew_post =
+    ngx_http_totp_skew;
+
+static ngx_conf_post_handler_pt  ngx_http_totp_ttl_post =
+    ngx_http_totp_ttl;
+
+static ngx_conf_post_handler_pt  ngx_http_totp_recovery_codes_post =
+    ngx_http_totp_recovery_codes;
+
+static ngx_conf_post_handler_pt  ngx_http_totp_lockout_post =
+    ngx_http_totp_lockout;
+
+
+static ngx_conf_enum_t  ngx_http_totp_cookie_secure_values[] = {
+    { ngx_string("off"), NGX_HTTP_TOTP_COOKIE_OFF },
+    { ngx_string("on"), NGX_HTTP_TOTP_COOKIE_ON },
+    { ngx_string("auto"), NGX_HTTP_TOTP_COOKIE_AUTO },
+    { ngx_null_string, 0 }
+};
+
+
+ngx_command_t  ngx_http_totp_commands[] = {
+
+    { ngx_string("totp"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("totp_user"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, user),
+      NULL },
+
+    { ngx_string("totp_password_file"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_password_file,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, password_file),
+      NULL },
+
+    { ngx_string("totp_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, issuer),
+      NULL },
+
+    { ngx_string("totp_session_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, session_ttl),
+      &ngx_http_totp_ttl_post },
+
+    { ngx_string("totp_trust_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_trust_ttl,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, trust_ttl),
+      NULL },
+
+    { ngx_string("totp_revalidate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, revalidate),
+      NULL },
+
+    { ngx_string("totp_fail_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_totp_set_fail_limit,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, limits.user),
+      NULL },
+
+    { ngx_string("totp_fail_limit_ip"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_totp_set_fail_limit,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, limits.client),
+      NULL },
+
+    { ngx_string("totp_lockout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, limits.lockout),
+      &ngx_http_totp_lockout_post },
+
+    { ngx_string("totp_recovery_codes"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, recovery_codes),
+      &ngx_http_totp_recovery_codes_post },
+
+    { ngx_string("totp_path"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_path,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_totp_srv_conf_t, path),
+      NULL },
+
+    { ngx_string("totp_templates"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_templates,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, templates),
+      NULL },
+
+    { ngx_string("totp_cookie_secure"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_cookie_secure,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, cookie_secure),
+      &ngx_http_totp_cookie_secure_values },
+
+    { ngx_string("totp_key_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_key_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, key),
+      NULL },
+
+    { ngx_string("totp_key_file_previous"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_key_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, key_previous),
+      NULL },
+
+    { ngx_string("totp_algorithm"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_algorithm,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, algorithm),
+      NULL },
+
+    { ngx_string("totp_digits"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, digits),
+      &ngx_http_totp_digits_post },
+
+    { ngx_string("totp_period"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, period),
+      &ngx_http_totp_period_post },
+
+    { ngx_string("totp_skew"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, skew),
+      &ngx_http_totp_skew_post },
+
+    { ngx_string("totp_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_redis_set_addr,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, redis),
+      NULL },
+
+    { ngx_string("totp_redis_password"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_redis_password,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, redis.password),
+      NULL },
+
+    { ngx_string("totp_redis_db"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, redis.db),
+      NULL },
+
+    { ngx_string("totp_redis_prefix"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_redis_prefix,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, prefix),
+      NULL },
+
+    { ngx_string("totp_redis_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, redis.timeout),
+      NULL },
+
+    { ngx_string("totp_health"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_totp_set_health,
+      0,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+
+void *
+ngx_http_totp_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_totp_main_conf_t  *mcf;
+
+    mcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_totp_main_conf_t));
+    if (mcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     mcf->key = { 0, NULL };
+     *     mcf->key_previous = { 0, NULL };
+     *     mcf->redis.* = unset address, no password
+     *     mcf->prefix = { 0, NULL };
+     */
+
+    mcf->redis.db = NGX_CONF_UNSET;
+    mcf->redis.timeout = NGX_CONF_UNSET_MSEC;
+
+    return mcf;
+}
+
+
+char *
+ngx_http_totp_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_totp_main_conf_t  *mcf = conf;
+
+    if (ngx_http_totp_derive_keys(cf, mcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_totp_templates_init(cf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (mcf->prefix.data == NULL) {
+        ngx_str_set(&mcf->prefix, "totp:");
+    }
+
+    return ngx_http_totp_redis_init_conf(cf, &mcf->redis);
+}
+
+
+/* every key the module uses comes from here; the files' bytes stay put */
+
+static ngx_int_t
+ngx_http_totp_derive_keys(ngx_conf_t *cf, ngx_http_totp_main_conf_t *mcf)
+{
+    ngx_str_t           *key[2];
+    ngx_uint_t           i;
+    ngx_pool_cleanup_t  *cln;
+
+    if (mcf->key.len == 0) {
+        if (mcf->key_previous.len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"totp_key_file_previous\" needs "
+                               "\"totp_key_file\"");
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    key[0] = &mcf->key;
+    key[1] = &mcf->key_previous;
+    mcf->nkeys = mcf->key_previous.len ? 2 : 1;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    mcf->keys = ngx_pcalloc(cf->pool, 2 * sizeof(totp_keys_t));
+    if (mcf->keys == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_totp_wipe_keys;
+    cln->data = mcf->keys;
+
+    for (i = 0; i < mcf->nkeys; i++) {
+        if (totp_keys_derive(&mcf->keys[i], key[i]->data, key[i]->len) != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "totp: cannot derive keys from "
+                               "\"totp_key_file\"");
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_totp_wipe_keys(void *data)
+{
+    totp_wipe(data, 2 * sizeof(totp_keys_t));
+}
+
+
+void *
+ngx_http_totp_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_http_totp_srv_conf_t  *tscf;
+
+    tscf = ngx_pcalloc(cf->pool, sizeof(ngx_http_totp_srv_conf_t));
+    if (tscf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     tscf->path = { 0, NULL };
+     *     tscf->pages = NULL;
+     */
+
+    return tscf;
+}
+
+
+char *
+ngx_http_totp_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_totp_srv_conf_t  *prev = parent;
+    ngx_http_totp_srv_conf_t  *conf = child;
+
+    ngx_conf_merge_str_value(conf->path, prev->path, "/_totp/");
+
+    return NGX_CONF_OK;
+}
+
+
+void *
+ngx_http_totp_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_totp_loc_conf_t  *tlcf;
+
+    tlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_totp_loc_conf_t));
+    if (tlcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     tlcf->templates = NULL;
+     */
+
+    tlcf->enable = NGX_CONF_UNSET;
+    tlcf->user = NGX_CONF_UNSET_PTR;
+    tlcf->password_file = NGX_CONF_UNSET_PTR;
+    tlcf->issuer = NGX_CONF_UNSET_PTR;
+    tlcf->algorithm = NGX_CONF_UNSET_UINT;
+    tlcf->digits = NGX_CONF_UNSET_UINT;
+    tlcf->period = NGX_CONF_UNSET;
+    tlcf->skew = NGX_CONF_UNSET_UINT;
+    tlcf->session_ttl = NGX_CONF_UNSET;
+    tlcf->trust_ttl = NGX_CONF_UNSET;
+    tlcf->revalidate = NGX_CONF_UNSET_MSEC;
+    tlcf->limits.user.limit = NGX_CONF_UNSET_UINT;
+    tlcf->limits.client.limit = NGX_CONF_UNSET_UINT;
+    tlcf->limits.lockout = NGX_CONF_UNSET;
+    tlcf->recovery_codes = NGX_CONF_UNSET_UINT;
+    tlcf->cookie_secure = NGX_CONF_UNSET_UINT;
+
+    return tlcf;
+}
+
+
+char *
+ngx_http_totp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_totp_loc_conf_t  *prev = parent;
+    ngx_http_totp_loc_conf_t  *conf = child;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_ptr_value(conf->user, prev->user, NULL);
+    ngx_conf_merge_ptr_value(conf->password_file, prev->password_file,
+                             NULL);
+    ngx_conf_merge_ptr_value(conf->issuer, prev->issuer, NULL);
+    ngx_conf_merge_uint_value(conf->algorithm, prev->algorithm, TOTP_SHA1);
+    ngx_conf_merge_uint_value(conf->digits, prev->digits, 6);
+    ngx_conf_merge_sec_value(conf->period, prev->period, 30);
+    ngx_conf_merge_uint_value(conf->skew, prev->skew, 1);
+    ngx_conf_merge_sec_value(conf->session_ttl, prev->session_ttl,
+                             12 * 3600);
+    ngx_conf_merge_sec_value(conf->trust_ttl, prev->trust_ttl, 30 * 86400);
+    ngx_conf_merge_msec_value(conf->revalidate, prev->revalidate, 10000);
+
+    ngx_http_totp_merge_limit(&conf->limits.user, &prev->limits.user, 5, 300);
+    ngx_http_totp_merge_limit(&conf->limits.client, &prev->limits.client, 20,
+                              300);
+
+    ngx_conf_merge_sec_value(conf->limits.lockout, prev->limits.lockout, 900);
+    ngx_conf_merge_uint_value(conf->recovery_codes, prev->recovery_codes, 10);
+    ngx_conf_merge_uint_value(conf->cookie_secure, prev->cookie_secure,
+                              NGX_HTTP_TOTP_COOKIE_AUTO);
+
+    if (conf->templates == NULL) {
+        conf->templates = prev->templates ? prev->templates
+                                          : ngx_http_totp_templates_builtin();
+    }
+
+    conf->main = ngx_http_conf_get_module_main_conf(cf, ngx_http_totp_module);
+    conf->keyspace = conf->main->prefix;
+
+    if (conf->enable) {
+        return ngx_http_totp_gated(cf, conf);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * A gated location: checks what it cannot work without, and makes it the
+ * one whose settings the server's pages use if it comes first.
+ */
+
+static char *
+ngx_http_totp_gated(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
+{
+    ngx_http_totp_srv_conf_t   *tscf;
+    ngx_http_totp_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_totp_module);
+    tscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_totp_module);
+
+    if (mcf->key.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp on\" needs \"totp_key_file\" "
+                           "in the http block");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->user == NULL && conf->password_file == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp on\" needs \"totp_user\" or "
+                           "\"totp_password_file\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_totp_realm(cf, mcf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    mcf->gated = 1;
+
+    if (tscf->pages == NULL) {
+        tscf->pages = conf;
+        return NGX_CONF_OK;
+    }
+
+    /*
+     * One server's pages sign users in for all its gated locations: they
+     * must agree on who users are and on the cookies' names, or a user
+     * signed in by the pages would be sent back to them forever.
+     */
+
+    if (conf->realm.len != tscf->pages->realm.len
+        || ngx_strncmp(conf->realm.data, tscf->pages->realm.data,
+                       conf->realm.len)
+           != 0
+        || conf->cookie_secure != tscf->pages->cookie_secure)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the gated locations of a server must share "
+                           "\"totp_user\" or \"totp_password_file\", and "
+                           "\"totp_cookie_secure\": its pages serve them all");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The realm is the first factor as configured; the location's cookie keys
+ * are the main ones bound to it by an HMAC.  Sealing and CSRF keys stay
+ * the main ones: enrollments belong to user names, whatever the realm.
+ */
+
+static ngx_int_t
+ngx_http_totp_realm(ngx_conf_t *cf, ngx_http_totp_main_conf_t *mcf,
+    ngx_http_totp_loc_conf_t *conf)
+{
+    u_char              *p;
+    ngx_str_t           *factor;
+    ngx_uint_t           i, k;
+    ngx_pool_cleanup_t  *cln;
+
+    static ngx_uint_t  cookie_keys[] = {
+        TOTP_KEY_SESSION, TOTP_KEY_TRUST, TOTP_KEY_PRE
+    };
+
+    factor = conf->user ? &conf->user->value : &conf->password_file->value;
+
+    p = ngx_pnalloc(cf->pool, sizeof("totp_password_file ") + factor->len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    conf->realm.data = p;
+    p = ngx_sprintf(p, "%s %V", conf->user ? "totp_user"
+                                           : "totp_password_file", factor);
+    conf->realm.len = p - conf->realm.data;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    conf->keys = ngx_pcalloc(cf->pool, 2 * sizeof(totp_keys_t));
+    if (conf->keys == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_totp_wipe_keys;
+    cln->data = conf->keys;
+
+    for (i = 0; i < mcf->nkeys; i++) {
+        conf->keys[i] = mcf->keys[i];
+
+        for (k = 0; k < sizeof(cookie_keys) / sizeof(cookie_keys[0]); k++) {
+            if (totp_hmac_sha256(mcf->keys[i].key[cookie_keys[k]],
+                                 TOTP_KEY_LEN, conf->realm.data,
+                                 conf->realm.len,
+                                 conf->keys[i].key[cookie_keys[k]])
+                != 0)
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_totp_set_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t  *key;
+
+    key = (ngx_str_t *) (p + cmd->offset);
+
+    if (key->data) {
+        return "is duplicate";
+    }
+
+    return ngx_http_totp_read_secret_file(cf, key, NGX_HTTP_TOTP_KEY_MIN,
+                                          NGX_HTTP_TOTP_KEY_MAX);
+}
+
+
+/*
+ * Reads the small file that the directive being parsed names, and that
+ * holds a secret (a key, a password), at configuration time, so workers
+ * never touch the file system for it.  The copy is wiped when the
+ * configuration's pool goes away.
+ */
+
+static char *
+ngx_http_totp_read_secret_file(ngx_conf_t *cf, ngx_str_t *secret,
+    size_t min, size_t max)
+{
+    char                *rv;
+    u_char              *buf;
+    ssize_t              n;
+    ngx_fd_t             fd;
+    ngx_str_t           *value, path;
+    ngx_file_t           file;
+    ngx_file_info_t      fi;
+    ngx_pool_cleanup_t  *cln;
+
+    value = cf->args->elts;
+    path = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%V\" cannot open \"%V\"", &value[0], &path);
+        return NGX_CONF_ERROR;
+    }
+
+    rv = NGX_CONF_ERROR;
+    buf = NULL;
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.fd = fd;
+    file.name = path;
+    file.log = cf->log;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%V\" cannot stat \"%V\"", &value[0], &path);
+        goto done;
+    }
+
+    if (!ngx_is_file(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" file \"%V\" is %s", &value[0], &path,
+                           ngx_is_dir(&fi) ? "a directory"
+                                           : "not a regular file");
+        goto done;
+    }
+
+    if ((size_t) ngx_file_size(&fi) > max) {
+        goto too_large;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        goto done;
+    }
+
+    buf = ngx_pnalloc(cf->pool, max + 1);
+    if (buf == NULL) {
+        goto done;
+    }
+
+    cln->handler = ngx_http_totp_wipe_secret;
+    cln->data = secret;
+
+    /* one byte more than allowed tells a file that grew since fstat() */
+
+    n = ngx_read_file(&file, buf, max + 1, 0);
+    if (n == NGX_ERROR) {
+        goto done;
+    }
+
+    if ((size_t) n > max) {
+        goto too_large;
+    }
+
+    if ((size_t) n < min) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" file \"%V\" holds %z bytes, "
+                           "at least %uz are needed",
+                           &value[0], &path, n, min);
+        goto done;
+    }
+
+    secret->data = buf;
+    secret->len = n;
+    buf = NULL;
+
+    rv = NGX_CONF_OK;
+    goto done;
+
+too_large:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%V\" file \"%V\" is larger than %uz bytes",
+                       &value[0], &path, max);
+
+done:
+
+    if (buf) {
+        totp_wipe(buf, max + 1);
+    }
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
+                           ngx_close_file_n " \"%V\" failed", &path);
+    }
+
+    return rv;
+}
+
+
+static void
+ngx_http_totp_wipe_secret(void *data)
+{
+    ngx_str_t  *secret = data;
+
+    if (secret->data) {
+        totp_wipe(secret->data, secret->len);
+    }
+}
+
+
+static char *
+ngx_http_totp_set_algorithm(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t  *algp;
+    totp_alg_t   alg;
+
+    algp = (ngx_uint_t *) (p + cmd->offset);
+
+    if (*algp != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (totp_alg_parse((char *) value[1].data, value[1].len, &alg) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must be \"sha1\", \"sha256\" or "
+                           "\"sha512\", not \"%V\"", &value[0], &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    *algp = alg;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_totp_digits(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_uint_t  *np = data;
+
+    /* the two lengths every authenticator app understands */
+
+    if (*np != 6 && *np != 8) {
+        return "must be 6 or 8";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_totp_period(ngx_conf_t *cf, void *post, void *data)
+{
+    time_t  *tp = data;
+
+    /* an hour is far beyond what any authenticator app offers */
+
+    if (*tp < 1 || *tp > 3600) {
+        return "must be between 1s and 1h";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_totp_skew(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_uint_t  *np = data;
+
+    /* each step of skew gives a guesser two more codes that pass */
+
+    if (*np > TOTP_SKEW_MAX) {
+        return "must be between 0 and 10";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_totp_ttl(ngx_conf_t *cf, void *post, void *data)
+{
+    time_t  *tp = data;
+
+    if (*tp < 1) {
+        return "must be at least 1s";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_totp_recovery_codes(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_uint_t  *np = data;
+
+    /* a page of them is as many as anyone keeps safe */
+
+    if (*np > NGX_HTTP_TOTP_RECOVERY_MAX) {
+        return "must be between 0 and 20";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_totp_lockout(ngx_conf_t *cf, void *post, void *data)
+{
+    time_t  *tp = data;
+
+    /* Redis keys' TTLs; longer is ops' job (tools/totp-admin), not a TTL's */
+
+    if (*tp < 1 || *tp > NGX_HTTP_TOTP_LIMIT_TIME_MAX) {
+        return "must be between 1s and 30d";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* "totp_fail_limit 5 5m": failures allowed, and the window they count in */
+
+static char *
+ngx_http_totp_set_fail_limit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    ngx_int_t               n;
+    ngx_str_t              *value;
+    ngx_http_totp_limit_t  *lim;
+
+    lim = (ngx_http_totp_limit_t *) (p + cmd->offset);
+
+    if (lim->limit != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n < 1 || n > 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" needs a number of failures from 1 to "
+                           "1000, not \"%V\"", &value[0], &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    lim->limit = n;
+
+    lim->window = ngx_parse_time(&value[2], 1);
+    if (lim->window == (time_t) NGX_ERROR || lim->window < 1
+        || lim->window > NGX_HTTP_TOTP_LIMIT_TIME_MAX)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" needs a time window from 1s to 30d, "
+                           "not \"%V\"", &value[0], &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_totp_merge_limit(ngx_http_totp_limit_t *conf,
+    ngx_http_totp_limit_t *prev, ngx_uint_t limit, time_t window)
+{
+    if (conf->limit != NGX_CONF_UNSET_UINT) {
+        return;
+    }
+
+    if (prev->limit != NGX_CONF_UNSET_UINT) {
+        *conf = *prev;
+        return;
+    }
+
+    conf->limit = limit;
+    conf->window = window;
+}
+
+
+/* a path relative to the configuration prefix, as auth_basic_user_file */
+
+static char *
+ngx_http_totp_set_password_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_totp_loc_conf_t  *tlcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (tlcf->password_file != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    tlcf->password_file = ngx_palloc(cf->pool,
+                                     sizeof(ngx_http_complex_value_t));
+    if (tlcf->password_file == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = tlcf->password_file;
+    ccv.zero = 1;
+    ccv.conf_prefix = 1;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_totp_set_trust_ttl(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_totp_loc_conf_t  *tlcf = conf;
+
+    ngx_str_t  *value;
+
+    if (tlcf->trust_ttl != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        tlcf->trust_ttl = 0;
+        return NGX_CONF_OK;
+    }
+
+    tlcf->trust_ttl = ngx_parse_time(&value[1], 1);
+
+    if (tlcf->trust_ttl == (time_t) NGX_ERROR || tlcf->trust_ttl < 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp_trust_ttl\" must be a time or \"off\", "
+                           "not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * "/_totp/": absolute, ending in "/", and plain enough to be matched
+ * against the normalized URI and written into links and Location.
+ */
+
+static char *
+ngx_http_totp_set_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_totp_srv_conf_t  *tscf = conf;
+
+    u_char      c;
+    ngx_str_t  *value;
+    ngx_uint_t  i;
+
+    if (tscf->path.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len < 2 || value[1].len > 128
+        || value[1].data[0] != '/'
+        || value[1].data[value[1].len - 1] != '/'
+        || ngx_strstr(value[1].data, "//") != NULL
+        || ngx_strstr(value[1].data, "/./") != NULL
+        || ngx_strstr(value[1].data, "/../") != NULL)
+    {
+        goto invalid;
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        c = value[1].data[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '/' || c == '_' || c == '-'
+              || c == '.'))
+        {
+            goto invalid;
+        }
+    }
+
+    tscf->path = value[1];
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"totp_path\" must be an absolute path of letters, "
+                       "digits, \"/\", \"_\", \"-\" and \".\" that ends "
+                       "in \"/\", not \"%V\"", &value[1]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* ngx_conf_set_enum_slot()'s message would not name the directive */
+
+static char *
+ngx_http_totp_set_cookie_secure(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *rv;
+
+    ngx_str_t  *value;
+
+    rv = ngx_conf_set_enum_slot(cf, cmd, conf);
+
+    if (rv == NGX_CONF_ERROR) {
+        value = cf->args->elts;
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp_cookie_secure\" must be \"on\", \"off\" "
+                           "or \"auto\", not \"%V\"", &value[1]);
+    }
+
+    return rv;
+}
+
+
+static char *
+ngx_http_totp_set_templates(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_totp_loc_conf_t  *tlcf = conf;
+
+    ngx_str_t  *value, dir;
+
+    if (tlcf->templates != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    dir = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &dir, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_totp_templates_load(cf, &dir, &tlcf->templates);
+}
+
+
+static char *
+ngx_http_totp_set_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler) {
+        return "is duplicate or conflicts with another content handler";
+    }
+
+    clcf->handler = ngx_http_totp_health_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+
+
+static char *
+ngx_http_totp_set_redis_password(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    char       *rv;
+    ngx_str_t  *value, *password;
+
+    password = (ngx_str_t *) (p + cmd->offset);
+
+    if (password->data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    rv = ngx_http_totp_read_secret_file(cf, password, 1,
+                                        NGX_HTTP_TOTP_REDIS_PASSWORD_MAX);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    /* editors and "echo" end the file with a line break; Redis would not */
+
+    while (password->len
+           && (password->data[password->len - 1] == LF
+               || password->data[password->len - 1] == CR))
+    {
+        password->len--;
+    }
+
+    if (password->len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp_redis_password\" file \"%V\" is empty",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_totp_set_redis_prefix(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t   *value, *prefix;
+    ngx_uint_t   i;
+
+    prefix = (ngx_str_t *) (p + cmd->offset);
+
+    if (prefix->data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len > NGX_HTTP_TOTP_REDIS_PREFIX_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp_redis_prefix\" \"%V\" is longer than "
+                           "%d bytes", &value[1],
+                           NGX_HTTP_TOTP_REDIS_PREFIX_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    /*
+     * The prefix is typed into redis-cli by ops, and braces would move
+     * the Redis Cluster hash tag away from {NAME}.
+     */
+
+    for (i = 0; i < value[1].len; i++) {
+        if (value[1].data[i] <= ' ' || value[1].data[i] >= 0x7f
+            || value[1].data[i] == '{' || value[1].data[i] == '}')
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"totp_redis_prefix\" \"%V\" may hold only "
+                               "printable characters other than space, "
+                               "\"{\" and \"}\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    *prefix = value[1];
+
+    return NGX_CONF_OK;
+}

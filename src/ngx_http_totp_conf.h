@@ -1,0 +1,106 @@
+
+/*
+ * The module's configuration: what the directives of the http block and
+ * of each location set, and the directive handlers that set it.  Every
+ * other file reads these structures; only ngx_http_totp_conf.c writes
+ * them, at configuration time.
+ */
+
+
+#ifndef _NGX_HTTP_TOTP_CONF_H_INCLUDED_
+#define _NGX_HTTP_TOTP_CONF_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_totp_crypto.h"
+#include "ngx_http_totp_otp.h"
+#include "ngx_http_totp_redis.h"
+#include "ngx_http_totp_store.h"
+#include "ngx_http_totp_templates.h"
+
+
+#define NGX_HTTP_TOTP_COOKIE_OFF   0
+#define NGX_HTTP_TOTP_COOKIE_ON    1
+#define NGX_HTTP_TOTP_COOKIE_AUTO  2
+
+
+typedef struct {
+    ngx_str_t                    key;
+    ngx_str_t                    key_previous;
+
+    /* derived from key and key_previous; keys[0] signs, all verify */
+    totp_keys_t                 *keys;
+    ngx_uint_t                   nkeys;
+
+    ngx_http_totp_redis_conf_t   redis;
+    ngx_str_t                    prefix;          /* totp_redis_prefix */
+
+    /* the revalidation cache; created when some location is gated */
+    ngx_shm_zone_t              *shm_zone;
+    ngx_flag_t                   gated;
+} ngx_http_totp_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                   enable;
+    ngx_http_complex_value_t    *user;
+    ngx_http_complex_value_t    *password_file;
+    ngx_http_complex_value_t    *issuer;
+
+    ngx_uint_t                   algorithm;
+    ngx_uint_t                   digits;
+    time_t                       period;
+    ngx_uint_t                   skew;
+
+    time_t                       session_ttl;
+    time_t                       trust_ttl;       /* 0: off */
+    ngx_msec_t                   revalidate;
+
+    ngx_http_totp_limits_t       limits;
+    ngx_uint_t                   recovery_codes;  /* 0: none */
+
+    ngx_http_totp_templates_t   *templates;
+    ngx_uint_t                   cookie_secure;
+
+    /*
+     * Set by the merge, for the location alone: the main configuration,
+     * where Redis keys begin, and the cookie keys, which are the main
+     * keys bound to the first factor ("realm"), so that a session made
+     * where one password file is checked is no session where another is.
+     */
+    ngx_http_totp_main_conf_t   *main;
+    ngx_str_t                    keyspace;
+    ngx_str_t                    realm;
+    totp_keys_t                 *keys;
+} ngx_http_totp_loc_conf_t;
+
+
+typedef struct {
+    ngx_str_t                    path;
+
+    /*
+     * The settings the pages under path work with: those of the server
+     * level when it is gated, else of the server's first gated location.
+     * NULL when nothing in the server is gated: no pages are served.
+     */
+    ngx_http_totp_loc_conf_t    *pages;
+} ngx_http_totp_srv_conf_t;
+
+
+/* the directives; handlers, checks and merges are in ngx_http_totp_conf.c */
+extern ngx_command_t  ngx_http_totp_commands[];
+
+void *ngx_http_totp_create_main_conf(ngx_conf_t *cf);
+char *ngx_http_totp_init_main_conf(ngx_conf_t *cf, void *conf);
+void *ngx_http_totp_create_srv_conf(ngx_conf_t *cf);
+char *ngx_http_totp_merge_srv_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+void *ngx_http_totp_create_loc_conf(ngx_conf_t *cf);
+char *ngx_http_totp_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+
+
+#endif /* _NGX_HTTP_TOTP_CONF_H_INCLUDED_ */

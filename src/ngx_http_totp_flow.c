@@ -1,0 +1,315 @@
+
+/*
+ * The steps that every sign-in flow takes.  Who the page is about comes
+ * from a signed cookie, never from a form field: the pre-session names
+ * who passed the first factor, the session who signed in.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_totp_cookie.h"
+#include "ngx_http_totp_csrf.h"
+#include "ngx_http_totp_flow.h"
+#include "ngx_http_totp_module.h"
+
+
+ngx_int_t
+ngx_http_totp_flow_pre(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ctx->has_pre) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_PRE, &ctx->pre)
+        != NGX_OK
+        && ngx_http_totp_issue_pre(r, ctx->conf, NULL, 0, &ctx->pre)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->has_pre = 1;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_totp_flow_first_factor(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (!ctx->has_pre) {
+        if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_PRE,
+                                      &ctx->pre)
+            != NGX_OK)
+        {
+            return NGX_DECLINED;
+        }
+
+        ctx->has_pre = 1;
+    }
+
+    if (!(ctx->pre.flags & NGX_HTTP_TOTP_PRE_FIRST)
+        || ctx->pre.user_len == 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx->user.data = ctx->pre.user;
+    ctx->user.len = ctx->pre.user_len;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_totp_flow_signed_in(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_SESSION,
+                                  &ctx->session)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx->user.data = ctx->session.user;
+    ctx->user.len = ctx->session.user_len;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_totp_flow_form(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
+    char *page)
+{
+    ngx_str_t  csrf;
+
+    if (ngx_http_totp_flow_pre(r, ctx) != NGX_OK
+        || ngx_http_totp_csrf_token(r, ctx->conf->main, &ctx->pre, 0, &csrf)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_totp_view_form(r, &ctx->view, page, &csrf, &ctx->user);
+}
+
+
+/*
+ * Any user passed on to verify or enroll goes with a fresh pre-session
+ * that names them.
+ */
+
+ngx_int_t
+ngx_http_totp_flow_go(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
+    char *page)
+{
+    ngx_str_t  url;
+
+    if (ctx->user.len
+        && (ngx_strcmp(page, "verify") == 0
+            || ngx_strcmp(page, "enroll") == 0)
+        && !(ctx->has_pre
+             && (ctx->pre.flags & NGX_HTTP_TOTP_PRE_FIRST)
+             && ctx->pre.user_len == ctx->user.len
+             && ngx_memcmp(ctx->pre.user, ctx->user.data, ctx->user.len)
+                == 0))
+    {
+        if (ngx_http_totp_issue_pre(r, ctx->conf, &ctx->user,
+                                    NGX_HTTP_TOTP_PRE_FIRST, NULL)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ngx_http_totp_view_url(r, &ctx->view, page, &url) != NGX_OK
+        || ngx_http_totp_view_headers(r) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_totp_view_redirect(r, &url);
+}
+
+
+ngx_int_t
+ngx_http_totp_flow_sign_in(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t trust)
+{
+    totp_token_t  *t;
+
+    /* ctx->user may point into ctx->session: build in place, by a copy */
+
+    t = ngx_pcalloc(r->pool, sizeof(totp_token_t));
+    if (t == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(t->user, ctx->user.data, ctx->user.len);
+    t->user_len = ctx->user.len;
+    ngx_memcpy(t->epoch, ctx->rec.epoch, TOTP_EPOCH_LEN);
+
+    if (ctx->recovered) {
+        t->flags = NGX_HTTP_TOTP_SESSION_RECOVERED;
+    }
+
+    if (ngx_http_totp_issue_session(r, ctx->conf, t) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (trust && ctx->conf->trust_ttl
+        && ctx->form.trust.len == 1 && ctx->form.trust.data[0] == '1'
+        && ngx_http_totp_issue_trust(r, ctx->conf, &ctx->user,
+                                     ctx->rec.epoch)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_totp_state_pass(r, &ctx->state,
+                                 ctx->trusted ? NGX_HTTP_TOTP_TRUSTED
+                                              : NGX_HTTP_TOTP_VERIFIED,
+                                 ctx->user.data, ctx->user.len)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the pre-session has served its purpose */
+
+    return ngx_http_totp_cookie_clear(r, ctx->conf, TOTP_TOKEN_PRE);
+}
+
+
+ngx_int_t
+ngx_http_totp_flow_finish(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t trust)
+{
+    ngx_str_t  next;
+
+    if (ngx_http_totp_flow_sign_in(r, ctx, trust) != NGX_OK
+        || ngx_http_totp_view_headers(r) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    next = ctx->view.next;
+
+    return ngx_http_totp_view_redirect(r, &next);
+}
+
+
+ngx_int_t
+ngx_http_totp_flow_message(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *heading,
+    char *message)
+{
+    return ngx_http_totp_view_message(r, &ctx->view, status, heading,
+                                      message);
+}
+
+
+ngx_int_t
+ngx_http_totp_flow_error(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
+{
+    ctx->state.status = NGX_HTTP_TOTP_ERROR;
+
+    totp_wipe(&ctx->secret, sizeof(ngx_http_totp_secret_t));
+
+    return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
+               "Sign-in is unavailable",
+               "The sign-in service cannot be reached right now. "
+               "Try again in a moment.");
+}
+
+
+/*
+ * The page waits for Redis: a client that leaves cancels the command, and
+ * a write event must not run the page once more.
+ */
+
+void
+ngx_http_totp_flow_async(ngx_http_request_t *r)
+{
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+    r->main->count++;
+}
+
+
+void
+ngx_http_totp_flow_done(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+ngx_int_t
+ngx_http_totp_flow_fetch(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
+    ngx_http_totp_store_pt done)
+{
+    if (ngx_http_totp_store_fetch(r, &ctx->conf->keyspace, &ctx->user,
+                                  &ctx->rec, done)
+        != NGX_OK)
+    {
+        return ngx_http_totp_flow_error(r, ctx);
+    }
+
+    ngx_http_totp_flow_async(r);
+
+    return NGX_DONE;
+}
+
+
+/*
+ * A reset, a new enrollment or an ops DEL since the session was made
+ * ends it.
+ */
+
+ngx_uint_t
+ngx_http_totp_flow_current(ngx_http_totp_page_ctx_t *ctx)
+{
+    return ctx->rec.enrolled
+           && totp_memeq(ctx->rec.epoch, ctx->session.epoch, TOTP_EPOCH_LEN);
+}
+
+
+void
+ngx_http_totp_flow_show_current(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_flow_error(r, ctx);
+
+    } else if (!ngx_http_totp_flow_current(ctx)) {
+        rc = ngx_http_totp_flow_go(r, ctx, "login");
+
+    } else {
+        rc = ctx->show(r, ctx, NGX_HTTP_OK, NULL);
+    }
+
+    ngx_http_totp_flow_done(r, rc);
+}
+
+
+void
+ngx_http_totp_flow_audit(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
+    char *event)
+{
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "totp: user \"%V\" %s", &ctx->user, event);
+}

@@ -1,0 +1,145 @@
+
+/*
+ * The steps that every sign-in flow takes: the per-request context of a
+ * page, who the page is about (the pre-session or the session), where it
+ * leads next, signing the user in, waiting for Redis.
+ */
+
+
+#ifndef _NGX_HTTP_TOTP_FLOW_H_INCLUDED_
+#define _NGX_HTTP_TOTP_FLOW_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_totp_conf.h"
+#include "ngx_http_totp_form.h"
+#include "ngx_http_totp_secret.h"
+#include "ngx_http_totp_state.h"
+#include "ngx_http_totp_store.h"
+#include "ngx_http_totp_view.h"
+
+
+typedef struct ngx_http_totp_page_ctx_s  ngx_http_totp_page_ctx_t;
+
+typedef ngx_int_t (*ngx_http_totp_page_pt)(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+
+/* a page shown again after a failure, with its error */
+typedef ngx_int_t (*ngx_http_totp_show_pt)(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error);
+
+
+/* whose attempt a POST is, counted before its password or code is checked */
+typedef enum {
+    NGX_HTTP_TOTP_GUARD_NONE = 0,
+    NGX_HTTP_TOTP_GUARD_FORM,         /* the user field: login */
+    NGX_HTTP_TOTP_GUARD_PRE,          /* passed the first factor */
+    NGX_HTTP_TOTP_GUARD_SESSION       /* signed in */
+} ngx_http_totp_guard_e;
+
+
+struct ngx_http_totp_page_ctx_s {
+    ngx_http_totp_state_t        state;       /* first: the variables */
+    ngx_http_totp_loc_conf_t    *conf;
+
+    /* the POST's own step, and whose attempt it counts as */
+    ngx_http_totp_page_pt        post;
+    ngx_http_totp_guard_e        guard;
+
+    ngx_http_totp_form_t         form;
+    ngx_http_totp_view_t         view;
+
+    totp_token_t                 pre;
+    totp_token_t                 session;
+    ngx_str_t                    user;        /* whom the page is about */
+
+    ngx_http_totp_record_t       rec;
+    ngx_str_t                    pending;
+    ngx_int_t                    result;
+
+    /* an enrollment being shown or confirmed, and the step a code hit */
+    ngx_http_totp_secret_t       secret;
+    uint64_t                     step;
+    ngx_str_t                    resealed;
+
+    /* recovery codes: shown once, and their hashes for Redis */
+    ngx_str_t                    codes;
+    ngx_array_t                 *code_hashes;
+    ngx_int_t                    codes_left;
+
+    /* a failure being counted before its page is shown again */
+    ngx_http_totp_show_pt        show;
+    char                        *error;
+    ngx_int_t                    settled;
+
+    unsigned                     has_pre:1;
+    unsigned                     counted:1;      /* an attempt to settle */
+    unsigned                     recovered:1;
+    unsigned                     codes_replaced:1;
+    unsigned                     trusted:1;
+};
+
+
+/* a pre-session (and its CSRF nonce) for the page, made if there is none */
+ngx_int_t ngx_http_totp_flow_pre(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+
+/* NGX_OK and ctx->user set when the pre-session passed the first factor */
+ngx_int_t ngx_http_totp_flow_first_factor(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+
+/*
+ * NGX_OK and ctx->user set for a session that verifies; whether it is
+ * current is for ngx_http_totp_flow_current() to say once fetched
+ */
+ngx_int_t ngx_http_totp_flow_signed_in(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+
+/* a form's values: where it posts, its CSRF token, next, the user */
+ngx_int_t ngx_http_totp_flow_form(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, char *page);
+
+/* a 302 to another page, with a pre-session naming the user if needed */
+ngx_int_t ngx_http_totp_flow_go(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, char *page);
+
+/* the cookies of a signed-in user: a session, trust if asked for */
+ngx_int_t ngx_http_totp_flow_sign_in(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t trust);
+
+/* signed in, then a 302 to where the user first wanted to go */
+ngx_int_t ngx_http_totp_flow_finish(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t trust);
+
+/* a message page */
+ngx_int_t ngx_http_totp_flow_message(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *heading,
+    char *message);
+
+/* Redis could not be asked or did not answer: a 503 page, never a pass */
+ngx_int_t ngx_http_totp_flow_error(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+
+/* the request now waits for Redis; and ends when its callback is done */
+void ngx_http_totp_flow_async(ngx_http_request_t *r);
+void ngx_http_totp_flow_done(ngx_http_request_t *r, ngx_int_t rc);
+
+/* reads ctx->user's record into ctx->rec; done goes on from there */
+ngx_int_t ngx_http_totp_flow_fetch(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_store_pt done);
+
+/* the session belongs to the enrollment fetched into ctx->rec */
+ngx_uint_t ngx_http_totp_flow_current(ngx_http_totp_page_ctx_t *ctx);
+
+/* a store callback: ctx->show once the session is found current */
+void ngx_http_totp_flow_show_current(ngx_http_request_t *r, ngx_int_t rc);
+
+/* the audit line of a security event of ctx->user */
+void ngx_http_totp_flow_audit(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, char *event);
+
+
+#endif /* _NGX_HTTP_TOTP_FLOW_H_INCLUDED_ */

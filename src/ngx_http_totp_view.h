@@ -1,0 +1,77 @@
+
+/*
+ * What the pages send: a template filled with its values, the headers the
+ * pages carry, messages, redirects.
+ */
+
+
+#ifndef _NGX_HTTP_TOTP_VIEW_H_INCLUDED_
+#define _NGX_HTTP_TOTP_VIEW_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_totp_conf.h"
+#include "ngx_http_totp_render.h"
+#include "ngx_http_totp_templates.h"
+
+
+#define NGX_HTTP_TOTP_VARS_MAX    24
+
+
+/* a page being made: its settings, where it leads next, its values */
+typedef struct {
+    ngx_http_totp_loc_conf_t    *conf;
+    ngx_str_t                    path;        /* the pages' prefix */
+    ngx_str_t                    next;        /* validated; "/" at least */
+
+    totp_render_var_t            vars[NGX_HTTP_TOTP_VARS_MAX];
+    ngx_uint_t                   nvars;
+} ngx_http_totp_view_t;
+
+
+/* value is not copied: it must live as long as the request */
+void ngx_http_totp_view_var(ngx_http_totp_view_t *v, const char *name,
+    u_char *value, size_t len);
+
+/* the path of page (NULL: the prefix), with "?next=" unless next is "/" */
+ngx_int_t ngx_http_totp_view_url(ngx_http_request_t *r,
+    ngx_http_totp_view_t *v, char *page, ngx_str_t *url);
+
+/* a form's values, replacing any: action, csrf, next, user */
+ngx_int_t ngx_http_totp_view_form(ngx_http_request_t *r,
+    ngx_http_totp_view_t *v, char *page, ngx_str_t *csrf, ngx_str_t *user);
+
+/* "trust_for": "30 days", "12 hours", or nothing when trust is off */
+ngx_int_t ngx_http_totp_view_trust_for(ngx_http_request_t *r,
+    ngx_http_totp_view_t *v);
+
+/* totp_issuer, else the server's name, else the Host */
+ngx_int_t ngx_http_totp_view_issuer(ngx_http_request_t *r,
+    ngx_http_totp_loc_conf_t *conf, ngx_str_t *issuer);
+
+/* page with the values and the layout's, the pages' headers, status */
+ngx_int_t ngx_http_totp_view_send(ngx_http_request_t *r,
+    ngx_http_totp_view_t *v, ngx_http_totp_page_e page, ngx_uint_t status);
+
+/* the message page: heading, message (or NULL), a link to sign in */
+ngx_int_t ngx_http_totp_view_message(ngx_http_request_t *r,
+    ngx_http_totp_view_t *v, ngx_uint_t status, char *heading,
+    char *message);
+
+ngx_int_t ngx_http_totp_view_output(ngx_http_request_t *r,
+    ngx_uint_t status, char *type, ngx_str_t *body);
+ngx_int_t ngx_http_totp_view_headers(ngx_http_request_t *r);
+ngx_int_t ngx_http_totp_view_header(ngx_http_request_t *r, char *name,
+    char *value);
+ngx_int_t ngx_http_totp_view_retry_after(ngx_http_request_t *r,
+    ngx_int_t seconds);
+
+/* a 302 to location; returns the status for the caller to finalize with */
+ngx_int_t ngx_http_totp_view_redirect(ngx_http_request_t *r,
+    ngx_str_t *location);
+
+
+#endif /* _NGX_HTTP_TOTP_VIEW_H_INCLUDED_ */

@@ -16,8 +16,8 @@
 #include "ngx_http_totp_cache.h"
 #include "ngx_http_totp_conf.h"
 #include "ngx_http_totp_gate.h"
+#include "ngx_http_totp_locations.h"
 #include "ngx_http_totp_module.h"
-#include "ngx_http_totp_pages.h"
 #include "ngx_http_totp_redis.h"
 #include "ngx_http_totp_state.h"
 #include "ngx_http_totp_version.h"
@@ -54,8 +54,8 @@ static ngx_http_module_t  ngx_http_totp_module_ctx = {
     ngx_http_totp_create_main_conf,        /* create main configuration */
     ngx_http_totp_init_main_conf,          /* init main configuration */
 
-    ngx_http_totp_create_srv_conf,         /* create server configuration */
-    ngx_http_totp_merge_srv_conf,          /* merge server configuration */
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
 
     ngx_http_totp_create_loc_conf,         /* create location configuration */
     ngx_http_totp_merge_loc_conf           /* merge location configuration */
@@ -98,24 +98,32 @@ ngx_http_totp_add_variables(ngx_conf_t *cf)
 
 
 /*
- * The pages run in the server rewrite phase, before locations are chosen;
- * the gate in the precontent phase, after every access module (see
- * src/ngx_http_totp_gate.c).  Both decline at once where nothing is gated.
+ * Once every location is merged: the gated locations are matched with
+ * their pages, and the gate runs in the precontent phase, after every
+ * access module (see src/ngx_http_totp_gate.c).  The pages are a content
+ * handler of their own location, set by their directive.
  */
 
 static ngx_int_t
 ngx_http_totp_init(ngx_conf_t *cf)
 {
     ngx_str_t                   name = ngx_string("ngx_http_totp_module");
+    ngx_uint_t                  used;
     ngx_http_handler_pt        *h;
     ngx_http_core_main_conf_t  *cmcf;
     ngx_http_totp_main_conf_t  *mcf;
 
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_totp_module);
 
-    if (!mcf->gated) {
+    if (ngx_http_totp_locations_init(cf, &used) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (used == 0) {
         return NGX_OK;
     }
+
+    mcf->gated = 1;
 
     mcf->shm_zone = ngx_shared_memory_add(cf, &name,
                                           NGX_HTTP_TOTP_CACHE_SIZE,
@@ -135,13 +143,6 @@ ngx_http_totp_init(ngx_conf_t *cf)
     mcf->shm_zone->init = ngx_http_totp_cache_init_zone;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_SERVER_REWRITE_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_totp_pages_handler;
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
     if (h == NULL) {

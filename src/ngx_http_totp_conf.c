@@ -13,6 +13,7 @@
 #include "ngx_http_totp_conf.h"
 #include "ngx_http_totp_health.h"
 #include "ngx_http_totp_module.h"
+#include "ngx_http_totp_pages.h"
 
 
 /* HMAC and sealing keys are derived from it; 256 bits of entropy at least */
@@ -33,14 +34,24 @@ static ngx_int_t ngx_http_totp_derive_keys(ngx_conf_t *cf,
 static void ngx_http_totp_wipe_keys(void *data);
 static char *ngx_http_totp_gated(ngx_conf_t *cf,
     ngx_http_totp_loc_conf_t *conf);
-static ngx_int_t ngx_http_totp_realm(ngx_conf_t *cf,
+static ngx_int_t ngx_http_totp_binding(ngx_conf_t *cf,
     ngx_http_totp_main_conf_t *mcf, ngx_http_totp_loc_conf_t *conf);
+static ngx_int_t ngx_http_totp_profile(ngx_conf_t *cf,
+    ngx_http_totp_loc_conf_t *conf);
 static char *ngx_http_totp_read_secret_file(ngx_conf_t *cf,
     ngx_str_t *secret, size_t min, size_t max);
 static void ngx_http_totp_wipe_secret(void *data);
 static void ngx_http_totp_merge_limit(ngx_http_totp_limit_t *conf,
     ngx_http_totp_limit_t *prev, ngx_uint_t limit, time_t window);
 
+static char *ngx_http_totp_set_enable(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_totp_set_pages(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_totp_set_handler(ngx_conf_t *cf,
+    ngx_http_totp_loc_conf_t *tlcf, ngx_uint_t handler);
+static char *ngx_http_totp_set_user(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_totp_set_password_file(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_totp_set_trust_ttl(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -104,14 +115,21 @@ ngx_command_t  ngx_http_totp_commands[] = {
 
     { ngx_string("totp"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
+      ngx_http_totp_set_enable,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_totp_loc_conf_t, enable),
       NULL },
 
+    { ngx_string("totp_pages"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_totp_set_pages,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("totp_user"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_set_complex_value_slot,
+      ngx_http_totp_set_user,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_totp_loc_conf_t, user),
       NULL },
@@ -180,10 +198,10 @@ ngx_command_t  ngx_http_totp_commands[] = {
       &ngx_http_totp_recovery_codes_post },
 
     { ngx_string("totp_path"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_totp_set_path,
-      NGX_HTTP_SRV_CONF_OFFSET,
-      offsetof(ngx_http_totp_srv_conf_t, path),
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, path),
       NULL },
 
     { ngx_string("totp_templates"),
@@ -280,7 +298,7 @@ ngx_command_t  ngx_http_totp_commands[] = {
     { ngx_string("totp_health"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_totp_set_health,
-      0,
+      NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 
@@ -395,39 +413,6 @@ ngx_http_totp_wipe_keys(void *data)
 
 
 void *
-ngx_http_totp_create_srv_conf(ngx_conf_t *cf)
-{
-    ngx_http_totp_srv_conf_t  *tscf;
-
-    tscf = ngx_pcalloc(cf->pool, sizeof(ngx_http_totp_srv_conf_t));
-    if (tscf == NULL) {
-        return NULL;
-    }
-
-    /*
-     * set by ngx_pcalloc():
-     *
-     *     tscf->path = { 0, NULL };
-     *     tscf->pages = NULL;
-     */
-
-    return tscf;
-}
-
-
-char *
-ngx_http_totp_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
-{
-    ngx_http_totp_srv_conf_t  *prev = parent;
-    ngx_http_totp_srv_conf_t  *conf = child;
-
-    ngx_conf_merge_str_value(conf->path, prev->path, "/_totp/");
-
-    return NGX_CONF_OK;
-}
-
-
-void *
 ngx_http_totp_create_loc_conf(ngx_conf_t *cf)
 {
     ngx_http_totp_loc_conf_t  *tlcf;
@@ -440,7 +425,13 @@ ngx_http_totp_create_loc_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *
+     *     tlcf->handler = NGX_HTTP_TOTP_PLAIN;
+     *     tlcf->pages = NULL;
+     *     tlcf->path = { 0, NULL };
      *     tlcf->templates = NULL;
+     *     tlcf->templates_dir = { 0, NULL };
+     *     tlcf->main = NULL;
+     *     tlcf->keys = NULL;
      */
 
     tlcf->enable = NGX_CONF_UNSET;
@@ -464,13 +455,31 @@ ngx_http_totp_create_loc_conf(ngx_conf_t *cf)
 }
 
 
+/*
+ * Pure: it writes the child's configuration only.  What depends on other
+ * locations (every gated location has its pages, one pages location one
+ * user base) is checked once all are merged (ngx_http_totp_locations.c).
+ */
+
 char *
 ngx_http_totp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
     ngx_http_totp_loc_conf_t  *prev = parent;
     ngx_http_totp_loc_conf_t  *conf = child;
 
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    /* "if" and limit_except blocks serve what their location serves */
+
+    if (clcf->noname && conf->handler == NGX_HTTP_TOTP_PLAIN) {
+        conf->handler = prev->handler;
+        conf->pages = prev->pages;
+    }
+
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_str_value(conf->path, prev->path, "/_totp/");
     ngx_conf_merge_ptr_value(conf->user, prev->user, NULL);
     ngx_conf_merge_ptr_value(conf->password_file, prev->password_file,
                              NULL);
@@ -496,34 +505,48 @@ ngx_http_totp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->templates == NULL) {
         conf->templates = prev->templates ? prev->templates
                                           : ngx_http_totp_templates_builtin();
+        conf->templates_dir = prev->templates_dir;
     }
 
     conf->main = ngx_http_conf_get_module_main_conf(cf, ngx_http_totp_module);
     conf->keyspace = conf->main->prefix;
 
-    if (conf->enable) {
-        return ngx_http_totp_gated(cf, conf);
+    /*
+     * The pages and the health check are never gated: "totp on" written
+     * there is refused by its directive, and one inherited is ignored.
+     */
+
+    if (conf->handler != NGX_HTTP_TOTP_PLAIN) {
+        conf->enable = 0;
     }
 
-    return NGX_CONF_OK;
+    if (!conf->enable) {
+        return NGX_CONF_OK;
+    }
+
+    if (clcf->name.len) {
+        conf->where.len = sizeof("location \"\"") - 1 + clcf->name.len;
+        conf->where.data = ngx_pnalloc(cf->pool, conf->where.len);
+        if (conf->where.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_sprintf(conf->where.data, "location \"%V\"", &clcf->name);
+
+    } else {
+        ngx_str_set(&conf->where, "server level");
+    }
+
+    return ngx_http_totp_gated(cf, conf);
 }
 
 
-/*
- * A gated location: checks what it cannot work without, and makes it the
- * one whose settings the server's pages use if it comes first.
- */
+/* a gated location: what it cannot work without, what it is bound to */
 
 static char *
 ngx_http_totp_gated(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
 {
-    ngx_http_totp_srv_conf_t   *tscf;
-    ngx_http_totp_main_conf_t  *mcf;
-
-    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_totp_module);
-    tscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_totp_module);
-
-    if (mcf->key.len == 0) {
+    if (conf->main->key.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"totp on\" needs \"totp_key_file\" "
                            "in the http block");
@@ -537,33 +560,9 @@ ngx_http_totp_gated(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_http_totp_realm(cf, mcf, conf) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    mcf->gated = 1;
-
-    if (tscf->pages == NULL) {
-        tscf->pages = conf;
-        return NGX_CONF_OK;
-    }
-
-    /*
-     * One server's pages sign users in for all its gated locations: they
-     * must agree on who users are and on the cookies' names, or a user
-     * signed in by the pages would be sent back to them forever.
-     */
-
-    if (conf->realm.len != tscf->pages->realm.len
-        || ngx_strncmp(conf->realm.data, tscf->pages->realm.data,
-                       conf->realm.len)
-           != 0
-        || conf->cookie_secure != tscf->pages->cookie_secure)
+    if (ngx_http_totp_binding(cf, conf->main, conf) != NGX_OK
+        || ngx_http_totp_profile(cf, conf) != NGX_OK)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "the gated locations of a server must share "
-                           "\"totp_user\" or \"totp_password_file\", and "
-                           "\"totp_cookie_secure\": its pages serve them all");
         return NGX_CONF_ERROR;
     }
 
@@ -572,13 +571,13 @@ ngx_http_totp_gated(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
 
 
 /*
- * The realm is the first factor as configured; the location's cookie keys
- * are the main ones bound to it by an HMAC.  Sealing and CSRF keys stay
- * the main ones: enrollments belong to user names, whatever the realm.
+ * The binding is the first factor as configured; the location's cookie
+ * keys are the main ones bound to it by an HMAC.  Sealing and CSRF keys
+ * stay the main ones: enrollments belong to user names.
  */
 
 static ngx_int_t
-ngx_http_totp_realm(ngx_conf_t *cf, ngx_http_totp_main_conf_t *mcf,
+ngx_http_totp_binding(ngx_conf_t *cf, ngx_http_totp_main_conf_t *mcf,
     ngx_http_totp_loc_conf_t *conf)
 {
     u_char              *p;
@@ -597,10 +596,10 @@ ngx_http_totp_realm(ngx_conf_t *cf, ngx_http_totp_main_conf_t *mcf,
         return NGX_ERROR;
     }
 
-    conf->realm.data = p;
+    conf->binding.data = p;
     p = ngx_sprintf(p, "%s %V", conf->user ? "totp_user"
                                            : "totp_password_file", factor);
-    conf->realm.len = p - conf->realm.data;
+    conf->binding.len = p - conf->binding.data;
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {
@@ -620,8 +619,8 @@ ngx_http_totp_realm(ngx_conf_t *cf, ngx_http_totp_main_conf_t *mcf,
 
         for (k = 0; k < sizeof(cookie_keys) / sizeof(cookie_keys[0]); k++) {
             if (totp_hmac_sha256(mcf->keys[i].key[cookie_keys[k]],
-                                 TOTP_KEY_LEN, conf->realm.data,
-                                 conf->realm.len,
+                                 TOTP_KEY_LEN, conf->binding.data,
+                                 conf->binding.len,
                                  conf->keys[i].key[cookie_keys[k]])
                 != 0)
             {
@@ -631,6 +630,54 @@ ngx_http_totp_realm(ngx_conf_t *cf, ngx_http_totp_main_conf_t *mcf,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A digest of the settings the pages sign a user in under.  Gated
+ * locations configured alike share it, on this machine and on others;
+ * after a change of any of them, a pre-session made before names no
+ * profile and the user starts over at the console.
+ */
+
+static ngx_int_t
+ngx_http_totp_profile(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
+{
+    u_char     *p, *buf, mac[TOTP_MAC_LEN];
+    size_t      len;
+    ngx_int_t   rc;
+    ngx_str_t  *issuer, none = ngx_null_string;
+
+    issuer = conf->issuer ? &conf->issuer->value : &none;
+
+    len = 4 * NGX_SIZE_T_LEN + conf->binding.len + issuer->len
+          + conf->templates_dir.len + conf->path.len + 16 * NGX_INT64_LEN;
+
+    buf = ngx_pnalloc(cf->temp_pool, len);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* strings with their lengths first: no two settings read the same */
+
+    p = ngx_sprintf(buf, "%uz:%V %uz:%V %uz:%V %uz:%V",
+                    conf->binding.len, &conf->binding, issuer->len, issuer,
+                    conf->templates_dir.len, &conf->templates_dir,
+                    conf->path.len, &conf->path);
+
+    p = ngx_sprintf(p, " %ui %ui %T %ui %T %T %M %ui %T %ui %T %T %ui %ui",
+                    conf->algorithm, conf->digits, conf->period, conf->skew,
+                    conf->session_ttl, conf->trust_ttl, conf->revalidate,
+                    conf->limits.user.limit, conf->limits.user.window,
+                    conf->limits.client.limit, conf->limits.client.window,
+                    conf->limits.lockout, conf->recovery_codes,
+                    conf->cookie_secure);
+
+    rc = totp_hmac_sha256(NULL, 0, buf, p - buf, mac);
+
+    ngx_memcpy(conf->profile, mac, TOTP_PROFILE_LEN);
+
+    return (rc == 0) ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -964,6 +1011,138 @@ ngx_http_totp_merge_limit(ngx_http_totp_limit_t *conf,
 }
 
 
+/* "totp on" where the pages or the health check are served is refused */
+
+static char *
+ngx_http_totp_set_enable(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_totp_loc_conf_t  *tlcf = conf;
+
+    char  *rv;
+
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+
+    if (rv == NGX_CONF_OK && tlcf->enable
+        && tlcf->handler != NGX_HTTP_TOTP_PLAIN)
+    {
+        return "cannot gate the location of \"totp_pages\" or "
+               "\"totp_health\"";
+    }
+
+    return rv;
+}
+
+
+/*
+ * "location /_totp/ { totp_pages; }": a prefix location, whose name is
+ * the totp_path of the gated locations it serves.
+ */
+
+static char *
+ngx_http_totp_set_pages(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_totp_loc_conf_t  *tlcf = conf;
+
+    char                      *rv;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->exact_match || clcf->named || clcf->noname
+#if (NGX_PCRE)
+        || clcf->regex
+#endif
+        || clcf->name.len < 2
+        || clcf->name.data[clcf->name.len - 1] != '/')
+    {
+        return "needs a prefix location that ends in \"/\", such as "
+               "\"location /_totp/\" or \"location ^~ /_totp/\"";
+    }
+
+    rv = ngx_http_totp_set_handler(cf, tlcf, NGX_HTTP_TOTP_PAGES);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    tlcf->pages = ngx_pcalloc(cf->pool, sizeof(ngx_http_totp_pages_conf_t));
+    if (tlcf->pages == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    tlcf->pages->prefix = clcf->name;
+
+    if (ngx_array_init(&tlcf->pages->profiles, cf->pool, 2,
+                       sizeof(ngx_http_totp_loc_conf_t *))
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* a location the module answers itself: never gated, one handler only */
+
+static char *
+ngx_http_totp_set_handler(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *tlcf,
+    ngx_uint_t handler)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler) {
+        return "is duplicate or conflicts with another content handler";
+    }
+
+    if (tlcf->enable == 1) {
+        return "cannot be in a location with \"totp on\"";
+    }
+
+    tlcf->handler = handler;
+
+    clcf->handler = (handler == NGX_HTTP_TOTP_PAGES)
+                    ? ngx_http_totp_pages_handler
+                    : ngx_http_totp_health_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * An identity another module established, such as $remote_user: text
+ * without a variable would make everyone the same user.
+ */
+
+static char *
+ngx_http_totp_set_user(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_totp_loc_conf_t  *tlcf = conf;
+
+    char       *rv;
+    ngx_str_t  *value;
+
+    rv = ngx_http_set_complex_value_slot(cf, cmd, conf);
+
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (tlcf->user->lengths == NULL) {
+        value = cf->args->elts;
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp_user\" needs a variable that an earlier "
+                           "authentication sets, such as $remote_user, "
+                           "not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 /* a path relative to the configuration prefix, as auth_basic_user_file */
 
 static char *
@@ -1042,13 +1221,13 @@ ngx_http_totp_set_trust_ttl(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static char *
 ngx_http_totp_set_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_totp_srv_conf_t  *tscf = conf;
+    ngx_http_totp_loc_conf_t  *tlcf = conf;
 
     u_char      c;
     ngx_str_t  *value;
     ngx_uint_t  i;
 
-    if (tscf->path.data) {
+    if (tlcf->path.data) {
         return "is duplicate";
     }
 
@@ -1075,7 +1254,7 @@ ngx_http_totp_set_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    tscf->path = value[1];
+    tlcf->path = value[1];
 
     return NGX_CONF_OK;
 
@@ -1133,6 +1312,8 @@ ngx_http_totp_set_templates(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
+    tlcf->templates_dir = dir;
+
     return ngx_http_totp_templates_load(cf, &dir, &tlcf->templates);
 }
 
@@ -1140,17 +1321,7 @@ ngx_http_totp_set_templates(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *
 ngx_http_totp_set_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_core_loc_conf_t  *clcf;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-
-    if (clcf->handler) {
-        return "is duplicate or conflicts with another content handler";
-    }
-
-    clcf->handler = ngx_http_totp_health_handler;
-
-    return NGX_CONF_OK;
+    return ngx_http_totp_set_handler(cf, conf, NGX_HTTP_TOTP_HEALTH);
 }
 
 

@@ -44,8 +44,30 @@ typedef struct {
 } ngx_http_totp_main_conf_t;
 
 
+/* what a location is for, besides being gated or not */
+#define NGX_HTTP_TOTP_PLAIN        0
+#define NGX_HTTP_TOTP_PAGES        1
+#define NGX_HTTP_TOTP_HEALTH       2
+
+
+typedef struct ngx_http_totp_loc_conf_s  ngx_http_totp_loc_conf_t;
+
+
+/* a totp_pages location: the gated locations whose users it signs in */
 typedef struct {
+    ngx_str_t                    prefix;          /* its location's name */
+
+    /* ngx_http_totp_loc_conf_t *, one per profile; set at postconfiguration */
+    ngx_array_t                  profiles;
+} ngx_http_totp_pages_conf_t;
+
+
+struct ngx_http_totp_loc_conf_s {
     ngx_flag_t                   enable;
+    ngx_uint_t                   handler;         /* NGX_HTTP_TOTP_PAGES... */
+    ngx_http_totp_pages_conf_t  *pages;
+
+    ngx_str_t                    path;            /* totp_path */
     ngx_http_complex_value_t    *user;
     ngx_http_complex_value_t    *password_file;
     ngx_http_complex_value_t    *issuer;
@@ -63,31 +85,27 @@ typedef struct {
     ngx_uint_t                   recovery_codes;  /* 0: none */
 
     ngx_http_totp_templates_t   *templates;
+    ngx_str_t                    templates_dir;   /* as written */
     ngx_uint_t                   cookie_secure;
 
     /*
-     * Set by the merge, for the location alone: the main configuration,
-     * where Redis keys begin, and the cookie keys, which are the main
-     * keys bound to the first factor ("realm"), so that a session made
-     * where one password file is checked is no session where another is.
+     * Set by the merge of a gated location, for the location alone: the
+     * main configuration; where Redis keys begin; the first factor as
+     * configured ("binding") and the cookie keys, which are the main keys
+     * bound to it, so that a session made where one password file is
+     * checked is no session where another is; and the profile, a digest
+     * of every setting above, which the pre-session carries to the pages
+     * so that they sign the user in under this location's settings.
      */
     ngx_http_totp_main_conf_t   *main;
     ngx_str_t                    keyspace;
-    ngx_str_t                    realm;
+    ngx_str_t                    binding;
     totp_keys_t                 *keys;
-} ngx_http_totp_loc_conf_t;
+    u_char                       profile[TOTP_PROFILE_LEN];
 
-
-typedef struct {
-    ngx_str_t                    path;
-
-    /*
-     * The settings the pages under path work with: those of the server
-     * level when it is gated, else of the server's first gated location.
-     * NULL when nothing in the server is gated: no pages are served.
-     */
-    ngx_http_totp_loc_conf_t    *pages;
-} ngx_http_totp_srv_conf_t;
+    /* for messages: "location /console/" or "server console.example" */
+    ngx_str_t                    where;
+};
 
 
 /* the directives; handlers, checks and merges are in ngx_http_totp_conf.c */
@@ -95,9 +113,6 @@ extern ngx_command_t  ngx_http_totp_commands[];
 
 void *ngx_http_totp_create_main_conf(ngx_conf_t *cf);
 char *ngx_http_totp_init_main_conf(ngx_conf_t *cf, void *conf);
-void *ngx_http_totp_create_srv_conf(ngx_conf_t *cf);
-char *ngx_http_totp_merge_srv_conf(ngx_conf_t *cf, void *parent,
-    void *child);
 void *ngx_http_totp_create_loc_conf(ngx_conf_t *cf);
 char *ngx_http_totp_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);

@@ -38,6 +38,7 @@ ngx_http_totp_cookie_read(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, u_char purpose, totp_token_t *t)
 {
     int                         rc;
+    time_t                      ttl;
     ngx_str_t                   name, value;
     ngx_uint_t                  i;
     const unsigned char        *keys[2];
@@ -60,9 +61,22 @@ ngx_http_totp_cookie_read(ngx_http_request_t *r,
 
     if (rc == TOTP_TOKEN_OK) {
 
-        /* trust ends for every browser when totp_trust_ttl is turned off */
+        /*
+         * A cookie lasts as long as the settings of the location that
+         * reads it allow, whatever those it was made under: a session
+         * made where sessions last 12 hours is no session after 1 hour
+         * where they last 1 hour, and trust ends for every browser where
+         * totp_trust_ttl is off.
+         */
 
-        if (purpose == TOTP_TOKEN_TRUST && conf->trust_ttl == 0) {
+        ttl = (purpose == TOTP_TOKEN_SESSION) ? conf->session_ttl
+              : (purpose == TOTP_TOKEN_TRUST) ? conf->trust_ttl
+              : NGX_HTTP_TOTP_PRE_TTL;
+
+        if (ngx_time() - t->issued >= ttl) {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "totp: cookie \"%V\" older than %T s here",
+                           &name, ttl);
             totp_wipe(t, sizeof(totp_token_t));
             return NGX_DECLINED;
         }
@@ -135,7 +149,9 @@ ngx_http_totp_issue_session(ngx_http_request_t *r,
 
     t.purpose = TOTP_TOKEN_SESSION;
     t.flags = token->flags;
-    t.expires = ngx_time() + conf->session_ttl;
+    t.issued = ngx_time();
+    t.expires = t.issued + conf->session_ttl;
+    ngx_memcpy(t.profile, conf->profile, TOTP_PROFILE_LEN);
     ngx_memcpy(t.epoch, token->epoch, TOTP_EPOCH_LEN);
     ngx_memcpy(t.user, token->user, token->user_len);
     t.user_len = token->user_len;
@@ -162,7 +178,9 @@ ngx_http_totp_issue_trust(ngx_http_request_t *r,
     ngx_memzero(&t, sizeof(totp_token_t));
 
     t.purpose = TOTP_TOKEN_TRUST;
-    t.expires = ngx_time() + conf->trust_ttl;
+    t.issued = ngx_time();
+    t.expires = t.issued + conf->trust_ttl;
+    ngx_memcpy(t.profile, conf->profile, TOTP_PROFILE_LEN);
     ngx_memcpy(t.epoch, epoch, TOTP_EPOCH_LEN);
     ngx_memcpy(t.user, user->data, user->len);
     t.user_len = user->len;
@@ -181,7 +199,7 @@ ngx_http_totp_issue_trust(ngx_http_request_t *r,
 
 ngx_int_t
 ngx_http_totp_issue_pre(ngx_http_request_t *r, ngx_http_totp_loc_conf_t *conf,
-    ngx_str_t *user, ngx_uint_t flags, totp_token_t *token)
+    ngx_str_t *user, ngx_uint_t flags, u_char *nonce, totp_token_t *token)
 {
     totp_token_t  t;
 
@@ -189,14 +207,19 @@ ngx_http_totp_issue_pre(ngx_http_request_t *r, ngx_http_totp_loc_conf_t *conf,
 
     t.purpose = TOTP_TOKEN_PRE;
     t.flags = (u_char) flags;
-    t.expires = ngx_time() + NGX_HTTP_TOTP_PRE_TTL;
+    t.issued = ngx_time();
+    t.expires = t.issued + NGX_HTTP_TOTP_PRE_TTL;
+    ngx_memcpy(t.profile, conf->profile, TOTP_PROFILE_LEN);
 
     if (user) {
         ngx_memcpy(t.user, user->data, user->len);
         t.user_len = user->len;
     }
 
-    if (totp_random(t.nonce, TOTP_NONCE_LEN) != 0) {
+    if (nonce) {
+        ngx_memcpy(t.nonce, nonce, TOTP_NONCE_LEN);
+
+    } else if (totp_random(t.nonce, TOTP_NONCE_LEN) != 0) {
         return NGX_ERROR;
     }
 

@@ -45,10 +45,13 @@ ngx_int_t ngx_http_totp_issue_session(ngx_http_request_t *r,
 /* "trust this browser" for user with epoch, for totp_trust_ttl */
 ngx_int_t ngx_http_totp_issue_trust(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, ngx_str_t *user, u_char *epoch);
-/* a fresh pre-session (new CSRF nonce); token, if not NULL, gets it */
+/*
+ * A pre-session under conf's profile, with nonce (the CSRF nonce that
+ * forms already shown carry) or a fresh one; token, if not NULL, gets it.
+ */
 ngx_int_t ngx_http_totp_issue_pre(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, ngx_str_t *user, ngx_uint_t flags,
-    totp_token_t *token);
+    u_char *nonce, totp_token_t *token);
 
 
 #endif /* _NGX_HTTP_TOTP_COOKIE_H_INCLUDED_ */

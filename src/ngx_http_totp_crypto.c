@@ -22,7 +22,7 @@
 #include "ngx_http_totp_crypto.h"
 
 
-#define TOTP_TOKEN_HEAD         45      /* payload bytes before the user */
+#define TOTP_TOKEN_HEAD         61      /* payload bytes before the user */
 #define TOTP_TOKEN_PAYLOAD_MAX  (TOTP_TOKEN_HEAD + TOTP_USER_MAX)
 #define TOTP_TOKEN_MAC_B64      43      /* totp_b64url_encoded_len(32) */
 
@@ -31,6 +31,8 @@
 
 
 static int totp_token_purpose_valid(unsigned char purpose);
+static void totp_token_put64(unsigned char *p, int64_t v);
+static int64_t totp_token_get64(const unsigned char *p);
 static int totp_gcm(int enc, unsigned char *out,
     const unsigned char *key, const unsigned char *iv,
     const unsigned char *in, size_t n, const unsigned char *aad,
@@ -502,8 +504,7 @@ size_t
 totp_token_encode(unsigned char *dst, const totp_token_t *t,
     const unsigned char key[TOTP_KEY_LEN])
 {
-    size_t         i, n, plen;
-    uint64_t       expires;
+    size_t         n, plen;
     unsigned char  payload[TOTP_TOKEN_PAYLOAD_MAX], mac[TOTP_MAC_LEN];
 
     if (t->user_len > TOTP_USER_MAX
@@ -516,18 +517,15 @@ totp_token_encode(unsigned char *dst, const totp_token_t *t,
     payload[1] = t->purpose;
     payload[2] = t->flags;
 
-    /* two's complement by definition of the conversion to unsigned */
-    expires = (uint64_t) t->expires;
+    totp_token_put64(&payload[3], t->expires);
+    totp_token_put64(&payload[11], t->issued);
 
-    for (i = 0; i < 8; i++) {
-        payload[3 + i] = (unsigned char) (expires >> (56 - 8 * i));
-    }
+    memcpy(&payload[19], t->epoch, TOTP_EPOCH_LEN);
+    memcpy(&payload[35], t->nonce, TOTP_NONCE_LEN);
+    memcpy(&payload[51], t->profile, TOTP_PROFILE_LEN);
 
-    memcpy(&payload[11], t->epoch, TOTP_EPOCH_LEN);
-    memcpy(&payload[27], t->nonce, TOTP_NONCE_LEN);
-
-    payload[43] = (unsigned char) (t->user_len >> 8);
-    payload[44] = (unsigned char) t->user_len;
+    payload[59] = (unsigned char) (t->user_len >> 8);
+    payload[60] = (unsigned char) t->user_len;
 
     memcpy(&payload[TOTP_TOKEN_HEAD], t->user, t->user_len);
 
@@ -556,7 +554,6 @@ totp_token_decode(totp_token_t *t, const unsigned char *src, size_t len,
 {
     int            match;
     size_t         i, b64_len, plen, mac_len, user_len;
-    uint64_t       expires;
     unsigned char  payload[TOTP_TOKEN_PAYLOAD_MAX];
     unsigned char  mac[TOTP_MAC_LEN], want[TOTP_MAC_LEN];
 
@@ -622,7 +619,7 @@ totp_token_decode(totp_token_t *t, const unsigned char *src, size_t len,
         goto bad;
     }
 
-    user_len = (size_t) payload[43] << 8 | payload[44];
+    user_len = (size_t) payload[59] << 8 | payload[60];
 
     if (payload[0] != TOTP_TOKEN_VERSION
         || payload[1] != purpose
@@ -637,24 +634,12 @@ totp_token_decode(totp_token_t *t, const unsigned char *src, size_t len,
 
     t->purpose = payload[1];
     t->flags = payload[2];
+    t->expires = totp_token_get64(&payload[3]);
+    t->issued = totp_token_get64(&payload[11]);
 
-    expires = 0;
-
-    for (i = 0; i < 8; i++) {
-        expires = (expires << 8) | payload[3 + i];
-    }
-
-    /* back from two's complement without implementation-defined casts */
-
-    if (expires <= (uint64_t) INT64_MAX) {
-        t->expires = (int64_t) expires;
-
-    } else {
-        t->expires = -(int64_t) (UINT64_MAX - expires) - 1;
-    }
-
-    memcpy(t->epoch, &payload[11], TOTP_EPOCH_LEN);
-    memcpy(t->nonce, &payload[27], TOTP_NONCE_LEN);
+    memcpy(t->epoch, &payload[19], TOTP_EPOCH_LEN);
+    memcpy(t->nonce, &payload[35], TOTP_NONCE_LEN);
+    memcpy(t->profile, &payload[51], TOTP_PROFILE_LEN);
 
     t->user_len = user_len;
     memcpy(t->user, &payload[TOTP_TOKEN_HEAD], user_len);
@@ -765,6 +750,44 @@ failed:
     }
 
     return -1;
+}
+
+
+/* big-endian two's complement, by definition of the unsigned conversion */
+
+static void
+totp_token_put64(unsigned char *p, int64_t v)
+{
+    size_t    i;
+    uint64_t  u;
+
+    u = (uint64_t) v;
+
+    for (i = 0; i < 8; i++) {
+        p[i] = (unsigned char) (u >> (56 - 8 * i));
+    }
+}
+
+
+/* back from two's complement without implementation-defined casts */
+
+static int64_t
+totp_token_get64(const unsigned char *p)
+{
+    size_t    i;
+    uint64_t  u;
+
+    u = 0;
+
+    for (i = 0; i < 8; i++) {
+        u = (u << 8) | p[i];
+    }
+
+    if (u <= (uint64_t) INT64_MAX) {
+        return (int64_t) u;
+    }
+
+    return -(int64_t) (UINT64_MAX - u) - 1;
 }
 
 

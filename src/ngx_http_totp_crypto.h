@@ -28,6 +28,7 @@
 #define TOTP_MAC_LEN        32      /* HMAC-SHA256 */
 #define TOTP_EPOCH_LEN      16      /* a user's enrollment epoch, random */
 #define TOTP_NONCE_LEN      16
+#define TOTP_PROFILE_LEN    8       /* a token's profile, see below */
 #define TOTP_USER_MAX       256     /* longest user name, bytes */
 
 
@@ -111,22 +112,24 @@ int totp_b64url_decode(unsigned char *dst, size_t *dst_len,
  *
  *     base64url(payload) "." base64url(HMAC-SHA256(key, payload))
  *
- * The payload, 45 + user_len bytes:
+ * The payload, 61 + user_len bytes:
  *
- *     0        version, 1
+ *     0        version, 2
  *     1        purpose, TOTP_TOKEN_*
  *     2        flags
  *     3..10    expires, unix seconds, big-endian two's complement int64
- *     11..26   epoch
- *     27..42   nonce
- *     43..44   user_len, big-endian, at most TOTP_USER_MAX
- *     45..     user
+ *     11..18   issued, the same
+ *     19..34   epoch
+ *     35..50   nonce
+ *     51..58   profile: the settings it was made under (the caller's)
+ *     59..60   user_len, big-endian, at most TOTP_USER_MAX
+ *     61..     user
  *
  * The key is the purpose's own derived key; the purpose byte only makes
  * a mix-up of keys by the caller fail safe.
  */
 
-#define TOTP_TOKEN_VERSION  1
+#define TOTP_TOKEN_VERSION  2
 
 #define TOTP_TOKEN_SESSION  's'
 #define TOTP_TOKEN_TRUST    't'
@@ -141,8 +144,10 @@ typedef struct {
     unsigned char  purpose;                 /* one of TOTP_TOKEN_* chars */
     unsigned char  flags;                   /* free for the caller */
     int64_t        expires;                 /* unix seconds */
+    int64_t        issued;                  /* unix seconds */
     unsigned char  epoch[TOTP_EPOCH_LEN];
     unsigned char  nonce[TOTP_NONCE_LEN];
+    unsigned char  profile[TOTP_PROFILE_LEN];
     size_t         user_len;                /* 0 .. TOTP_USER_MAX */
     unsigned char  user[TOTP_USER_MAX];
 } totp_token_t;

@@ -25,7 +25,7 @@ ngx_http_totp_flow_pre(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
 
     if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_PRE, &ctx->pre)
         != NGX_OK
-        && ngx_http_totp_issue_pre(r, ctx->conf, NULL, 0, &ctx->pre)
+        && ngx_http_totp_issue_pre(r, ctx->conf, NULL, 0, NULL, &ctx->pre)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -121,7 +121,7 @@ ngx_http_totp_flow_go(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
                 == 0))
     {
         if (ngx_http_totp_issue_pre(r, ctx->conf, &ctx->user,
-                                    NGX_HTTP_TOTP_PRE_FIRST, NULL)
+                                    NGX_HTTP_TOTP_PRE_FIRST, NULL, NULL)
             != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -80,6 +80,9 @@ struct ngx_http_totp_page_ctx_s {
     unsigned                     recovered:1;
     unsigned                     codes_replaced:1;
     unsigned                     trusted:1;
+
+    /* several gated locations send users here, and none is named */
+    unsigned                     unknown:1;
 };
 
 

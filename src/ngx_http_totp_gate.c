@@ -439,37 +439,65 @@ ngx_http_totp_gate_pass(ngx_http_request_t *r,
 
 
 /*
- * 302 to the login page, with the address first asked for.  With
- * totp_user, the identity is handed over in a signed pre-session cookie:
- * the pages must not evaluate totp_user themselves, since the earlier
- * authentication guards this location, not necessarily theirs.
+ * 302 to the login page, with the address first asked for.  The pages
+ * sign the user in under this location's settings, which the pre-session
+ * names (its profile).  A pre-session the browser holds keeps its nonce,
+ * so that a form open in another tab still posts, and the user who passed
+ * the first factor, which this location shares with its pages.  With
+ * totp_user, the identity is handed over in it: the pages must not
+ * evaluate totp_user themselves, since the earlier authentication guards
+ * this location, not necessarily theirs.
  */
 
 static ngx_int_t
 ngx_http_totp_gate_to_login(ngx_http_request_t *r,
     ngx_http_totp_gate_ctx_t *ctx)
 {
-    u_char                    *p;
-    ngx_str_t                  next, location;
-    ngx_http_totp_srv_conf_t  *tscf;
+    u_char        *p, *nonce;
+    ngx_str_t      next, location, user, *name;
+    ngx_uint_t     flags;
+    totp_token_t  *pre;
 
     ctx->state.status = NGX_HTTP_TOTP_LOGIN;
 
-    if (ctx->conf->user
-        && ngx_http_totp_issue_pre(r, ctx->conf, &ctx->identity,
-                                   NGX_HTTP_TOTP_PRE_FIRST, NULL)
-           != NGX_OK)
-    {
+    pre = ngx_palloc(r->pool, sizeof(totp_token_t));
+    if (pre == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    tscf = ngx_http_get_module_srv_conf(r, ngx_http_totp_module);
+    nonce = NULL;
+    name = NULL;
+    flags = 0;
+
+    if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_PRE, pre)
+        == NGX_OK)
+    {
+        nonce = pre->nonce;
+
+        if (pre->flags & NGX_HTTP_TOTP_PRE_FIRST) {
+            user.data = pre->user;
+            user.len = pre->user_len;
+            name = &user;
+            flags = NGX_HTTP_TOTP_PRE_FIRST;
+        }
+    }
+
+    if (ctx->conf->user) {
+        name = &ctx->identity;
+        flags = NGX_HTTP_TOTP_PRE_FIRST;
+    }
+
+    if (ngx_http_totp_issue_pre(r, ctx->conf, name, flags, nonce, NULL)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (ngx_http_totp_escape(r->pool, &r->unparsed_uri, &next) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    location.len = tscf->path.len + sizeof("login?next=") - 1 + next.len;
+    location.len = ctx->conf->path.len + sizeof("login?next=") - 1 + next.len;
 
     p = ngx_pnalloc(r->pool, location.len);
     if (p == NULL) {
@@ -477,7 +505,7 @@ ngx_http_totp_gate_to_login(ngx_http_request_t *r,
     }
 
     location.data = p;
-    ngx_sprintf(p, "%Vlogin?next=%V", &tscf->path, &next);
+    ngx_sprintf(p, "%Vlogin?next=%V", &ctx->conf->path, &next);
 
     return ngx_http_totp_view_redirect(r, &location);
 }

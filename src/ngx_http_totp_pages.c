@@ -1,13 +1,14 @@
 
 /*
- * The gate's pages under totp_path: routing, the methods each page
- * allows, the form and its CSRF check, where a page leads next.  Each page
- * is a flow of its own (ngx_http_totp_signin.c, _enroll.c, _account.c).
+ * The gate's pages: the content handler of a "totp_pages" location.
+ * Routing, the methods each page allows, the form and its CSRF check, the
+ * settings a page works under, where it leads next.  Each page is a flow
+ * of its own (ngx_http_totp_signin.c, _enroll.c, _account.c).
  *
- * They are served from the server rewrite phase, before any location is
- * chosen, so that they work whatever the server's location layout is.
- * Every POST needs the CSRF token of the pre-session cookie and an Origin,
- * if any, of this very host.
+ * As the content of an ordinary location, they are guarded by whatever the
+ * admin writes there: allow and deny, auth_basic, limit_req, limit_conn,
+ * client_max_body_size.  Every POST needs the CSRF token of the
+ * pre-session cookie and an Origin, if any, of this very host.
  */
 
 
@@ -33,6 +34,11 @@ typedef struct {
 } ngx_http_totp_route_t;
 
 
+static ngx_http_totp_loc_conf_t *ngx_http_totp_pages_profile(
+    ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
+    ngx_http_totp_pages_conf_t *pages);
+static ngx_http_totp_loc_conf_t *ngx_http_totp_pages_find(
+    ngx_http_totp_pages_conf_t *pages, u_char *profile);
 static void ngx_http_totp_pages_body(ngx_http_request_t *r);
 static void ngx_http_totp_pages_wipe(void *data);
 static void ngx_http_totp_pages_next(ngx_http_request_t *r,
@@ -90,29 +96,30 @@ static ngx_http_totp_route_t  ngx_http_totp_routes[] = {
 ngx_int_t
 ngx_http_totp_pages_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                  rc;
-    ngx_str_t                  name;
-    ngx_pool_cleanup_t        *cln;
-    ngx_http_totp_route_t     *route;
-    ngx_http_totp_srv_conf_t  *tscf;
-    ngx_http_totp_page_ctx_t  *ctx;
+    ngx_int_t                   rc;
+    ngx_str_t                   name;
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_totp_route_t      *route;
+    ngx_http_totp_loc_conf_t   *tlcf;
+    ngx_http_totp_page_ctx_t   *ctx;
+    ngx_http_totp_pages_conf_t *pages;
 
-    if (r != r->main || r->internal) {
-        return NGX_DECLINED;
+    tlcf = ngx_http_get_module_loc_conf(r, ngx_http_totp_module);
+    pages = tlcf->pages;
+
+    /* a page in another's body would set cookies nobody receives */
+
+    if (r != r->main) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "totp: the pages do not answer subrequests");
+        return NGX_HTTP_NOT_FOUND;
     }
 
-    tscf = ngx_http_get_module_srv_conf(r, ngx_http_totp_module);
-
-    if (tscf->pages == NULL
-        || r->uri.len < tscf->path.len
-        || ngx_strncmp(r->uri.data, tscf->path.data, tscf->path.len) != 0)
-    {
-        return NGX_DECLINED;
-    }
-
-    if (ngx_http_get_module_ctx(r, ngx_http_totp_module)) {
-        /* the page is under way already */
-        return NGX_DONE;
+    if (pages == NULL || pages->profiles.nelts == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "totp: the pages at \"%V\" serve no gated location",
+                      pages ? &pages->prefix : &r->uri);
+        return NGX_HTTP_NOT_FOUND;
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_totp_page_ctx_t));
@@ -128,16 +135,20 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
     cln->handler = ngx_http_totp_pages_wipe;
     cln->data = ctx;
 
-    ctx->conf = tscf->pages;
-    ctx->state.status = NGX_HTTP_TOTP_LOGIN;
-    ctx->view.conf = tscf->pages;
-    ctx->view.path = tscf->path;
-    ngx_str_set(&ctx->view.next, "/");
-
     ngx_http_set_ctx(r, ctx, ngx_http_totp_module);
 
-    name.data = r->uri.data + tscf->path.len;
-    name.len = r->uri.len - tscf->path.len;
+    ctx->conf = ngx_http_totp_pages_profile(r, ctx, pages);
+    ctx->state.status = NGX_HTTP_TOTP_LOGIN;
+    ctx->view.conf = ctx->conf;
+    ctx->view.path = pages->prefix;
+    ngx_str_set(&ctx->view.next, "/");
+
+    name = r->uri;
+
+    if (name.len >= pages->prefix.len) {
+        name.data += pages->prefix.len;
+        name.len -= pages->prefix.len;
+    }
 
     for (route = ngx_http_totp_routes; route->name.len; route++) {
         if (name.len == route->name.len
@@ -169,14 +180,7 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
 
         ngx_http_totp_pages_next(r, ctx, NULL);
 
-        rc = route->get(r, ctx);
-
-        if (rc == NGX_DONE) {
-            /* the rewrite phase does not finalize NGX_DONE; a page must */
-            ngx_http_finalize_request(r, NGX_DONE);
-        }
-
-        return rc;
+        return route->get(r, ctx);
     }
 
     if (r->method != NGX_HTTP_POST || route->post == NULL) {
@@ -209,10 +213,7 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
                                  "This form was sent from another site.");
     }
 
-    /*
-     * Pages run before a location's client_max_body_size applies; larger
-     * bodies are refused as ngx_http_totp_form_read() refuses them.
-     */
+    /* no form of the pages comes near it, whatever client_max_body_size */
 
     if (r->headers_in.content_length_n > NGX_HTTP_TOTP_FORM_MAX) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -227,11 +228,71 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    /* what the content phase would do with a handler's NGX_DONE */
-
-    ngx_http_finalize_request(r, NGX_DONE);
-
     return NGX_DONE;
+}
+
+
+/*
+ * The settings of the gated location that sent the user, named by the
+ * pre-session, or by the session on the signed-in pages.  The pages
+ * share the cookies of all their gated locations (one user base): those
+ * of the first read them.  With several profiles and none named, the
+ * first stands in; the login page then sends the user to the console
+ * first (ctx->unknown).
+ */
+
+static ngx_http_totp_loc_conf_t *
+ngx_http_totp_pages_profile(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_pages_conf_t *pages)
+{
+    ngx_http_totp_loc_conf_t  *conf, **profiles;
+
+    profiles = pages->profiles.elts;
+
+    if (ngx_http_totp_cookie_read(r, profiles[0], TOTP_TOKEN_PRE, &ctx->pre)
+        == NGX_OK)
+    {
+        ctx->has_pre = 1;
+
+        conf = ngx_http_totp_pages_find(pages, ctx->pre.profile);
+        if (conf) {
+            return conf;
+        }
+    }
+
+    if (ngx_http_totp_cookie_read(r, profiles[0], TOTP_TOKEN_SESSION,
+                                  &ctx->session)
+        == NGX_OK)
+    {
+        conf = ngx_http_totp_pages_find(pages, ctx->session.profile);
+        if (conf) {
+            return conf;
+        }
+    }
+
+    ctx->unknown = (pages->profiles.nelts > 1);
+
+    return profiles[0];
+}
+
+
+static ngx_http_totp_loc_conf_t *
+ngx_http_totp_pages_find(ngx_http_totp_pages_conf_t *pages, u_char *profile)
+{
+    ngx_uint_t                  i;
+    ngx_http_totp_loc_conf_t  **profiles;
+
+    profiles = pages->profiles.elts;
+
+    for (i = 0; i < pages->profiles.nelts; i++) {
+        if (ngx_memcmp(profiles[i]->profile, profile, TOTP_PROFILE_LEN)
+            == 0)
+        {
+            return profiles[i];
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -251,16 +312,12 @@ ngx_http_totp_pages_body(ngx_http_request_t *r)
         return;
     }
 
-    if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_PRE, &ctx->pre)
-        != NGX_OK)
-    {
+    if (!ctx->has_pre) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "totp: form posted without a valid pre-session "
                       "cookie");
         goto refused;
     }
-
-    ctx->has_pre = 1;
 
     rc = ngx_http_totp_csrf_check(r, ctx->conf->main, &ctx->pre,
                                   &ctx->form.csrf);

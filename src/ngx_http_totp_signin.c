@@ -51,7 +51,7 @@ ngx_int_t
 ngx_http_totp_signin_login(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx)
 {
-    if (ctx->conf->user == NULL) {
+    if (ctx->conf->user == NULL && !ctx->unknown) {
         if (ngx_http_totp_flow_pre(r, ctx) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -59,7 +59,7 @@ ngx_http_totp_signin_login(ngx_http_request_t *r,
         return ngx_http_totp_signin_show_login(r, ctx, NGX_HTTP_OK, NULL);
     }
 
-    if (ngx_http_totp_flow_first_factor(r, ctx) != NGX_OK) {
+    if (ctx->unknown || ngx_http_totp_flow_first_factor(r, ctx) != NGX_OK) {
         return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_OK,
                    "Open the console first",
                    "Sign-in starts at the page you want to use: open it "

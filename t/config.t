@@ -32,12 +32,16 @@ my $a_dir = $t->dir . '/a-dir';
 mkdir $a_dir or die "$a_dir: $!";
 
 # A config around the given lines: %o: http, server, location (lines for
-# that level), no_key (leave totp_key_file out).
+# that level), no_key (leave totp_key_file out), pages (the prefix of the
+# server's totp_pages location, /_totp/ unless set; "" for none).
 sub conf {
     my (%o) = @_;
 
     my $http = $o{http} // '';
     $http = "totp_key_file $key;\n$http" unless $o{no_key};
+
+    my $pages = $o{pages} // '/_totp/';
+    $pages = length $pages ? "location ^~ $pages { totp_pages; }" : '';
 
     return <<"EOF";
 $http
@@ -45,6 +49,8 @@ $http
 server {
     listen 127.0.0.1:$port;
     $o{server}
+
+    $pages
 
     location / {
         $o{location}
@@ -303,7 +309,9 @@ accepts('every gate directive, at its levels',
                 . "totp_trust_ttl off;\ntotp_revalidate 500ms;\n"
                 . "totp_cookie_secure on;\ntotp_issuer Example;",
         server => "totp_path /x/y/;\ntotp_templates $tpl_ok;",
+        pages => '/z/',
         location => "totp on; totp_password_file $htpasswd;\n"
+                    . "totp_path /z/;\n"
                     . "totp_trust_ttl 7d; totp_cookie_secure auto;\n"
                     . 'totp_issuer "$host console";');
 
@@ -319,8 +327,6 @@ rejects('totp_path relative', 'totp_path', qr/absolute/,
         server => 'totp_path auth/;');
 rejects('totp_path with //', 'totp_path', qr/absolute/,
         server => 'totp_path /a//b/;');
-rejects('totp_path in a location', 'totp_path', qr/not allowed here/,
-        location => 'totp_path /x/;');
 rejects('totp_trust_ttl never', 'totp_trust_ttl', qr/"never"/,
         location => 'totp_trust_ttl never;');
 rejects('totp_session_ttl 0', 'totp_session_ttl', qr/at least 1s/,
@@ -331,16 +337,102 @@ rejects('totp_password_file twice', 'totp_password_file', qr/duplicate/,
         location => "totp_password_file $htpasswd;\n"
                     . "totp_password_file $htpasswd;");
 my $htpasswd2 = $t->write_file('users2', "bob:{PLAIN}y\n");
-rejects('two gated locations of a server, two password files', 'totp_password_file',
-        qr/share/, location => "totp on; totp_password_file $htpasswd;\n"
+rejects('one pages location, two password files', 'totp_password_file',
+        qr{pages at "/_totp/" of server "_" would serve location "/" and location "/b/"},
+        location => "totp on; totp_password_file $htpasswd;\n"
             . "location /b/ { totp_password_file $htpasswd2; }");
-rejects('two gated locations of a server, two cookie_secure', 'totp_cookie_secure',
-        qr/share/, location => "totp on; totp_password_file $htpasswd;\n"
+rejects('one pages location, two cookie_secure', 'totp_cookie_secure',
+        qr/would serve location "\/" and location "\/b\/"/,
+        location => "totp on; totp_password_file $htpasswd;\n"
             . "location /b/ { totp_cookie_secure on; }");
+rejects('one pages location, totp_user and a password file', 'totp_user',
+        qr/would serve location "\/[ab]\/" and location "\/[ab]\/"/,
+        location => 'location /a/ { totp on; totp_user $remote_user; }'
+            . "location /b/ { totp on; totp_password_file $htpasswd2; }");
+accepts('two pages locations, two password files',
+        location => "totp on; totp_password_file $htpasswd;\n"
+            . "location /b/ { totp_password_file $htpasswd2; "
+            . "totp_path /b-totp/; }",
+        server => 'location ^~ /b-totp/ { totp_pages; }');
+accepts('one pages location, settings that differ by location',
+        location => "totp on; totp_password_file $htpasswd;\n"
+            . "location /b/ { totp_session_ttl 1h; totp_trust_ttl off; "
+            . "totp_digits 8; totp_issuer B; }");
 accepts('two servers, two password files',
         location => "totp on; totp_password_file $htpasswd;",
         http => "server { listen 127.0.0.1:$port; server_name b;\n"
+                . "location /_totp/ { totp_pages; }\n"
                 . "location / { totp on; totp_password_file $htpasswd2; } }");
+
+
+# totp_pages: the pages are a location of the admin's
+
+rejects('a gated location without its pages', 'totp_pages',
+        qr{"totp on" at location "/" of server "_" sends users to "/_totp/", but the server has no "location /_totp/ \{ totp_pages; \}"},
+        pages => '', location => "totp on; totp_password_file $htpasswd;");
+rejects('a gated location whose totp_path has no pages', 'totp_pages',
+        qr{sends users to "/auth/"},
+        location => "totp on; totp_password_file $htpasswd; "
+                    . 'totp_path /auth/;');
+rejects('pages in another server only', 'totp_pages',
+        qr{of server "b" sends users to "/_totp/"},
+        location => "totp on; totp_password_file $htpasswd;",
+        http => "server { listen 127.0.0.1:$port; server_name b;\n"
+                . "location / { totp on; totp_password_file $htpasswd2; } }");
+rejects('a named location gated, no pages', 'totp_pages',
+        qr{at location "\@named" of server "_"},
+        pages => '', server => "location \@named { totp on; "
+                               . "totp_password_file $htpasswd; }");
+accepts('totp on at server level, pages and health under it',
+        server => "totp on; totp_password_file $htpasswd;\n"
+                  . 'location = /_totp/health { totp_health; }');
+rejects('totp on written in the pages location', 'totp',
+        qr/cannot gate the location of "totp_pages"/, pages => '',
+        server => 'location /_totp/ { totp_pages; totp on; '
+                  . "totp_password_file $htpasswd; }");
+rejects('totp_pages after totp on', 'totp_pages',
+        qr/cannot be in a location with "totp on"/, pages => '',
+        server => 'location /_totp/ { totp on; totp_pages; '
+                  . "totp_password_file $htpasswd; }");
+rejects('totp on written in the health location', 'totp',
+        qr/cannot gate the location of "totp_pages" or "totp_health"/,
+        location => 'location = /h { totp_health; totp on; }');
+rejects('totp_pages in an exact location', 'totp_pages', qr/prefix location/,
+        pages => '', server => 'location = /_totp/ { totp_pages; }');
+rejects('totp_pages in a regex location', 'totp_pages', qr/prefix location/,
+        pages => '', server => 'location ~ ^/_totp/ { totp_pages; }');
+rejects('totp_pages in a named location', 'totp_pages', qr/prefix location/,
+        pages => '', server => 'location @p { totp_pages; }');
+rejects('totp_pages without the final /', 'totp_pages', qr/ends in "\/"/,
+        pages => '', server => 'location /_totp { totp_pages; }');
+rejects('totp_pages with an argument', 'totp_pages',
+        qr/invalid number of arguments/, pages => '',
+        server => 'location /_totp/ { totp_pages on; }');
+rejects('totp_pages in server', 'totp_pages', qr/not allowed here/,
+        pages => '', server => 'totp_pages;');
+rejects('totp_pages with another content handler', 'totp_pages',
+        qr/conflicts/, pages => '',
+        server => 'location /_totp/ { proxy_pass http://127.0.0.1:1; '
+                  . 'totp_pages; }');
+rejects('totp_pages and totp_health in one location', 'totp_health',
+        qr/conflicts/, pages => '',
+        server => 'location /_totp/ { totp_pages; totp_health; }');
+
+{
+    $t->write_config(conf(location => '', server => ''));
+    my ($ok, $out) = $t->nginx_test;
+    ok $ok, 'accepted: pages that serve no gated location';
+    like $out, qr{\[warn\].*"totp_pages" in location "/_totp/" of server "_" serves no gated location},
+        '... with a warning';
+}
+
+
+# totp_user
+
+rejects('totp_user without a variable', 'totp_user', qr/needs a variable/,
+        location => 'totp on; totp_user alice;');
+accepts('totp_user with text around a variable',
+        location => 'totp on; totp_user "sso:$remote_user";');
 
 accepts('failure limits, lockout and recovery codes at every level',
         http => "totp_fail_limit 5 5m;\ntotp_fail_limit_ip 20 5m;",

@@ -28,6 +28,11 @@ gate_setup(t => $t, redis => $redis, no_run => 1, users => \%users,
     http => <<"EOF");
     server {
         listen 127.0.0.1:$port_ip;
+
+        location ^~ /_totp/ {
+            totp_pages;
+        }
+
         location / {
             totp on;
             totp_password_file @{[ $t->dir ]}/htpasswd;

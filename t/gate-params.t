@@ -22,6 +22,7 @@ my ($t, $redis, $port) = gate_setup(
             totp_trust_ttl off;
 EOF
     server => '        totp_path /auth/2fa/;',
+    pages => '/auth/2fa/',
 );
 
 my $base = "http://127.0.0.1:$port";

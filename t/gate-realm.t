@@ -38,6 +38,10 @@ gate_setup(t => $t, redis => $redis, no_run => 1,
         listen 127.0.0.1:$port_b;
         server_name b.test;
 
+        location ^~ /_totp/ {
+            totp_pages;
+        }
+
         location / {
             totp on;
             totp_password_file $file_b;

@@ -576,7 +576,7 @@ subtest 'altered and forged session cookies are refused' => sub {
     my $s = token_parse($SESSION);
     ok $s, 'the session cookie parses' or return;
 
-    is $s->{version}, 1, 'version 1';
+    is $s->{version}, 2, 'version 2';
     is $s->{purpose}, 's', 'purpose s';
     is $s->{user}, 'alice', 'user alice';
     is $s->{epoch}, epoch_of('alice'), "alice's epoch from Redis";
@@ -596,13 +596,13 @@ subtest 'altered and forged session cookies are refused' => sub {
     };
 
     my %f = map { $_ => $s->{$_} }
-            qw(version purpose flags expires epoch nonce user);
+            qw(version purpose flags expires issued epoch nonce profile user);
 
     my $signed = sub { token_sign(token_payload(%f, @_), $session_key) };
 
     my %cases = (
         'payload: a nonce byte flipped' =>
-            token_sign($flip->($s->{payload}, 30), undef, mac => $s->{mac}),
+            token_sign($flip->($s->{payload}, 40), undef, mac => $s->{mac}),
         'payload: the purpose byte flipped' =>
             token_sign($flip->($s->{payload}, 1), undef, mac => $s->{mac}),
         'mac: first byte flipped' =>
@@ -627,8 +627,11 @@ subtest 'altered and forged session cookies are refused' => sub {
         'a trust cookie as totp_session' => $TRUST,
         'purpose t, signed with the session key' =>
             $signed->(purpose => 't'),
-        'version 2, right key' => $signed->(version => 2),
+        'version 1, right key' => $signed->(version => 1),
+        'version 3, right key' => $signed->(version => 3),
         'expired, right key' => $signed->(expires => time - 1),
+        'issued longer ago than the session ttl, right key' =>
+            $signed->(issued => time - 12 * 3600 - 1),
         'a random epoch, right key' =>
             $signed->(epoch => pack('H*', 'f00d' x 8)),
         'user_len one too long, right key' =>

@@ -45,6 +45,10 @@ $t->write_config(<<"EOF", workers => 2);
         totp_user \$remote_user;
         totp_recovery_codes 0;    # t/gate-recovery.t shows them
 
+        location ^~ /_totp/ {
+            totp_pages;
+        }
+
         location / {
             auth_basic "console";
             auth_basic_user_file $pw;

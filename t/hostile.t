@@ -64,6 +64,10 @@ my ($redis, $port);
         listen 127.0.0.1:$SECURE;
         server_name secure.test;
 
+        location ^~ /_totp/ {
+            totp_pages;
+        }
+
         location / {
             totp on;
             totp_password_file @{[ $t->dir ]}/htpasswd;

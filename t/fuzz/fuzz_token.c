@@ -383,8 +383,14 @@ check_token(const uint8_t *data, size_t size)
         t.expires = (int64_t) ((uint64_t) t.expires << 8 | get8(&r));
     }
 
+    t.issued = 0;
+    for (i = 0; i < 8; i++) {
+        t.issued = (int64_t) ((uint64_t) t.issued << 8 | get8(&r));
+    }
+
     get_bytes(&r, t.epoch, TOTP_EPOCH_LEN);
     get_bytes(&r, t.nonce, TOTP_NONCE_LEN);
+    get_bytes(&r, t.profile, TOTP_PROFILE_LEN);
 
     t.user_len = ((size_t) get8(&r) << 8 | get8(&r)) % (TOTP_USER_MAX + 1);
     get_bytes(&r, t.user, t.user_len);

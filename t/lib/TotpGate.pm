@@ -25,7 +25,8 @@ our @EXPORT_OK = qw(field secret_of gate_setup login enroll verify
 # workers, redis (an existing TotpTest::Redis), key (key bytes),
 # password_file and key_file (files already written, used as they are:
 # several instances configured alike, as cookies are bound to the
-# password file's path as written).
+# password file's path as written), pages (the totp_pages location's
+# prefix, /_totp/ unless set) and pages_location (extra lines in it).
 sub gate_setup {
     my (%o) = @_;
 
@@ -58,6 +59,8 @@ sub gate_setup {
                . ($o{http} // '');
     my $location = $o{location} // '';
     my $server = $o{server} // '';
+    my $pages = $o{pages} // '/_totp/';
+    my $pages_location = $o{pages_location} // '';
 
     $t->write_config(<<"EOF", workers => $o{workers} // 2);
     totp_key_file $key;
@@ -76,6 +79,11 @@ $http
         listen 127.0.0.1:$port;
         server_name console.test;
 $server
+
+        location ^~ $pages {
+            totp_pages;
+$pages_location
+        }
 
         location / {
             totp on;
@@ -254,32 +262,36 @@ sub token_parse {
     my $payload = decode_base64url($p64);
     my $mac = decode_base64url($m64);
 
-    return undef unless length $payload >= 45 && length $mac == 32;
+    return undef unless length $payload >= 61 && length $mac == 32;
 
-    my ($version, $purpose, $flags, $expires, $epoch, $nonce, $user_len)
-        = unpack 'C a C q> a16 a16 n', $payload;
+    my ($version, $purpose, $flags, $expires, $issued, $epoch, $nonce,
+        $profile, $user_len) = unpack 'C a C q> q> a16 a16 a8 n', $payload;
 
     return {
         version  => $version,
         purpose  => $purpose,
         flags    => $flags,
         expires  => $expires,
+        issued   => $issued,
         epoch    => $epoch,
         nonce    => $nonce,
+        profile  => $profile,
         user_len => $user_len,
-        user     => substr($payload, 45),
+        user     => substr($payload, 61),
         payload  => $payload,
         mac      => $mac,
     };
 }
 
 # A payload from fields (those of token_parse; user_len defaults to the
-# user's length, version to 1, flags to 0).
+# user's length, version to 2, flags to 0, issued to now, profile to
+# zeros).
 sub token_payload {
     my (%f) = @_;
 
-    return pack('C a C q> a16 a16 n', $f{version} // 1, $f{purpose},
-                $f{flags} // 0, $f{expires}, $f{epoch}, $f{nonce},
+    return pack('C a C q> q> a16 a16 a8 n', $f{version} // 2, $f{purpose},
+                $f{flags} // 0, $f{expires}, $f{issued} // time,
+                $f{epoch}, $f{nonce}, $f{profile} // "\0" x 8,
                 $f{user_len} // length $f{user})
            . $f{user};
 }

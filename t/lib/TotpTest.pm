@@ -436,7 +436,7 @@ sub redis {
     return $r;
 }
 
-# %o: port (default: $t->port('http')), host, timeout
+# %o: port (default: $t->port('http')), host, local, timeout
 sub ua {
     my ($self, %o) = @_;
 
@@ -613,7 +613,7 @@ listen_ports, write_file($rel, $content), write_config($http, %o: workers,
 main), nginx_test, run, stop, reload, master_pid, worker_pids, error_log
 and access_log (whole text; lines in list context), allow_log(qr//),
 log_problems, wait_for($cond, $timeout, $what), redis(%o: unix, password,
-conf, name), ua(%o: port, host, timeout), done; functions http_raw($port,
+conf, name), ua(%o: port, host, local, timeout), done; functions http_raw($port,
 $bytes, $timeout), valgrind_argv($log) and totp_code($secret, $time, %o:
 digits, algorithm, period), the latter exported on request.
 

@@ -515,10 +515,15 @@ token_make(totp_token_t *t, unsigned char purpose, const char *user,
     t->purpose = purpose;
     t->flags = 0x5a;
     t->expires = expires;
+    t->issued = expires - 43200;
 
     for (i = 0; i < TOTP_EPOCH_LEN; i++) {
         t->epoch[i] = (unsigned char) (0x10 + i);
         t->nonce[i] = (unsigned char) (0xe0 + i);
+    }
+
+    for (i = 0; i < TOTP_PROFILE_LEN; i++) {
+        t->profile[i] = (unsigned char) (0xa0 + i);
     }
 
     t->user_len = user_len;
@@ -530,9 +535,10 @@ static int
 token_eq(const totp_token_t *a, const totp_token_t *b)
 {
     return a->purpose == b->purpose && a->flags == b->flags
-           && a->expires == b->expires
+           && a->expires == b->expires && a->issued == b->issued
            && memcmp(a->epoch, b->epoch, TOTP_EPOCH_LEN) == 0
            && memcmp(a->nonce, b->nonce, TOTP_NONCE_LEN) == 0
+           && memcmp(a->profile, b->profile, TOTP_PROFILE_LEN) == 0
            && a->user_len == b->user_len
            && memcmp(a->user, b->user, a->user_len) == 0;
 }
@@ -667,7 +673,7 @@ test_token_rotation(void)
 {
     size_t         na, nb;
     totp_token_t   t, d;
-    unsigned char  ea[128], eb[128];
+    unsigned char  ea[256], eb[256];
 
     token_make(&t, TOTP_TOKEN_SESSION, "alice", 5, 2000000000);
     na = totp_token_encode(ea, &t, key_a);
@@ -802,17 +808,20 @@ payload_make(unsigned char *p, unsigned char version, unsigned char purpose,
     p[1] = purpose;
     p[2] = 0xff;
 
-    /* expires 2000000000 */
+    /* expires 2000000000, issued -2 */
     memcpy(&p[3], "\0\0\0\0\x77\x35\x94\x00", 8);
+    memcpy(&p[11], "\xff\xff\xff\xff\xff\xff\xff\xfe", 8);
 
-    for (i = 0; i < 32; i++) {
-        p[11 + i] = (unsigned char) i;
+    /* epoch, nonce, profile: 0, 1, 2, ... */
+
+    for (i = 0; i < 40; i++) {
+        p[19 + i] = (unsigned char) i;
     }
 
-    p[43] = (unsigned char) (user_len_field >> 8);
-    p[44] = (unsigned char) user_len_field;
+    p[59] = (unsigned char) (user_len_field >> 8);
+    p[60] = (unsigned char) user_len_field;
 
-    memset(&p[45], 'u', user_len);
+    memset(&p[61], 'u', user_len);
 }
 
 
@@ -827,7 +836,7 @@ crafted_is(unsigned char version, unsigned char purpose,
     unsigned char  payload[400], enc[600];
 
     payload_make(payload, version, purpose, user_len_field, user_len);
-    n = token_craft(enc, payload, 45 + user_len, key_a);
+    n = token_craft(enc, payload, 61 + user_len, key_a);
 
     rc = token_decode(&d, enc, n, expect_purpose, key_a, NULL, 0);
 
@@ -849,43 +858,46 @@ test_token_crafted(void)
 
     /* the crafting itself is right: a well-formed payload passes */
 
-    payload_make(payload, 1, 's', 5, 5);
-    n = token_craft(enc, payload, 50, key_a);
+    payload_make(payload, 2, 's', 5, 5);
+    n = token_craft(enc, payload, 66, key_a);
     rc = token_decode(&d, enc, n, TOTP_TOKEN_SESSION, key_a, NULL, 0);
 
     ok(rc == TOTP_TOKEN_OK && d.flags == 0xff && d.expires == 2000000000
+       && d.issued == -2
        && d.epoch[0] == 0 && d.epoch[15] == 15 && d.nonce[0] == 16
-       && d.nonce[15] == 31 && d.user_len == 5
+       && d.nonce[15] == 31 && d.profile[0] == 32 && d.profile[7] == 39
+       && d.user_len == 5
        && memcmp(d.user, "uuuuu", 5) == 0,
        "crafted well-formed payload accepted, layout as documented");
 
-    crafted_is(1, 's', 256, 256, 's', TOTP_TOKEN_OK,
+    crafted_is(2, 's', 256, 256, 's', TOTP_TOKEN_OK,
                "crafted user_len 256 accepted");
 
-    crafted_is(1, 's', 6, 5, 's', TOTP_TOKEN_BAD,
+    crafted_is(2, 's', 6, 5, 's', TOTP_TOKEN_BAD,
                "user_len says one more than there is");
-    crafted_is(1, 's', 4, 5, 's', TOTP_TOKEN_BAD,
+    crafted_is(2, 's', 4, 5, 's', TOTP_TOKEN_BAD,
                "user_len says one less than there is");
-    crafted_is(1, 's', 0, 5, 's', TOTP_TOKEN_BAD,
+    crafted_is(2, 's', 0, 5, 's', TOTP_TOKEN_BAD,
                "user_len says 0, 5 bytes follow");
-    crafted_is(1, 's', 0x105, 5, 's', TOTP_TOKEN_BAD,
+    crafted_is(2, 's', 0x105, 5, 's', TOTP_TOKEN_BAD,
                "user_len with a stray high byte");
-    crafted_is(1, 's', 0xffff, 5, 's', TOTP_TOKEN_BAD, "user_len 65535");
-    crafted_is(1, 's', 257, 257, 's', TOTP_TOKEN_BAD,
+    crafted_is(2, 's', 0xffff, 5, 's', TOTP_TOKEN_BAD, "user_len 65535");
+    crafted_is(2, 's', 257, 257, 's', TOTP_TOKEN_BAD,
                "user_len 257, 257 bytes");
-    crafted_is(1, 's', 300, 256, 's', TOTP_TOKEN_BAD,
+    crafted_is(2, 's', 300, 256, 's', TOTP_TOKEN_BAD,
                "user_len 300, 256 bytes");
-    crafted_is(2, 's', 5, 5, 's', TOTP_TOKEN_BAD, "version 2");
+    crafted_is(1, 's', 5, 5, 's', TOTP_TOKEN_BAD, "version 1");
+    crafted_is(3, 's', 5, 5, 's', TOTP_TOKEN_BAD, "version 3");
     crafted_is(0, 's', 5, 5, 's', TOTP_TOKEN_BAD, "version 0");
-    crafted_is(1, 'x', 5, 5, 'x', TOTP_TOKEN_BAD, "purpose 'x' as 'x'");
-    crafted_is(1, 't', 5, 5, 's', TOTP_TOKEN_BAD, "purpose 't' as 's'");
+    crafted_is(2, 'x', 5, 5, 'x', TOTP_TOKEN_BAD, "purpose 'x' as 'x'");
+    crafted_is(2, 't', 5, 5, 's', TOTP_TOKEN_BAD, "purpose 't' as 's'");
 
     /* a payload shorter than the fixed head */
 
-    payload_make(payload, 1, 's', 0, 0);
-    n = token_craft(enc, payload, 44, key_a);
+    payload_make(payload, 2, 's', 0, 0);
+    n = token_craft(enc, payload, 60, key_a);
     ok(token_decode(&d, enc, n, TOTP_TOKEN_SESSION, key_a, NULL, 0)
-       == TOTP_TOKEN_BAD, "payload of 44 bytes");
+       == TOTP_TOKEN_BAD, "payload of 60 bytes");
 
     n = token_craft(enc, payload, 0, key_a);
     ok(token_decode(&d, enc, n, TOTP_TOKEN_SESSION, key_a, NULL, 0)

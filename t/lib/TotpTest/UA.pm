@@ -23,7 +23,8 @@ use IO::Socket::INET;
 use Time::HiRes qw(time);
 use Time::Local qw(timegm);
 
-# %o: port (required), host (127.0.0.1), timeout (seconds per request)
+# %o: port (required), host (127.0.0.1), timeout (seconds per request),
+# local (the source address, such as 127.0.0.2: a client of its own)
 sub new {
     my ($class, %o) = @_;
 
@@ -31,6 +32,7 @@ sub new {
 
     return bless {
         host    => $o{host} // '127.0.0.1',
+        local   => $o{local},
         port    => $o{port},
         timeout => $o{timeout} // 10,
         jar     => [],                   # [ name, value ] in arrival order
@@ -224,6 +226,7 @@ sub _connect {
     $self->{sock} = IO::Socket::INET->new(
         PeerAddr => $self->{host},
         PeerPort => $self->{port},
+        ($self->{local} ? (LocalAddr => $self->{local}) : ()),
         Proto    => 'tcp',
         Timeout  => $self->{timeout},
     );

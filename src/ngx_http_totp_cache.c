@@ -42,10 +42,16 @@ typedef struct {
 
 static void ngx_http_totp_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_int_t ngx_http_totp_cache_key(ngx_str_t *scope, ngx_str_t *user,
+    u_char *buf, ngx_str_t *key);
 static ngx_http_totp_cache_entry_t *ngx_http_totp_cache_find(
     ngx_http_totp_cache_t *cache, ngx_str_t *user, uint32_t hash);
 static void ngx_http_totp_cache_evict(ngx_http_totp_cache_t *cache,
     ngx_uint_t n);
+
+
+/* a scope (totp_redis_prefix and realm), a line break, a user name */
+#define NGX_HTTP_TOTP_CACHE_KEY_MAX  512
 
 
 #define ngx_http_totp_cache_entry(node)                                      \
@@ -116,15 +122,22 @@ ngx_http_totp_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 
 ngx_int_t
-ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
-    ngx_msec_t max_age, ngx_msec_t grace, u_char *epoch, ngx_uint_t *enrolled,
-    time_t *checked)
+ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_str_t *scope,
+    ngx_str_t *name, ngx_msec_t max_age, ngx_msec_t grace, u_char *epoch,
+    ngx_uint_t *enrolled, time_t *checked)
 {
+    u_char                        buf[NGX_HTTP_TOTP_CACHE_KEY_MAX];
+    ngx_str_t                     key, *user;
     ngx_int_t                     rc;
     ngx_msec_int_t                age, asking;
     ngx_http_totp_cache_t        *cache;
     ngx_http_totp_cache_entry_t  *e;
 
+    if (ngx_http_totp_cache_key(scope, name, buf, &key) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    user = &key;
     cache = shm_zone->data;
     rc = NGX_DECLINED;
 
@@ -167,11 +180,19 @@ ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
 /* the request asking Redis failed: the next one asks, none goes on stale */
 
 void
-ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_str_t *user)
+ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_str_t *scope,
+    ngx_str_t *name)
 {
+    u_char                        buf[NGX_HTTP_TOTP_CACHE_KEY_MAX];
+    ngx_str_t                     key, *user;
     ngx_http_totp_cache_t        *cache;
     ngx_http_totp_cache_entry_t  *e;
 
+    if (ngx_http_totp_cache_key(scope, name, buf, &key) != NGX_OK) {
+        return;
+    }
+
+    user = &key;
     cache = shm_zone->data;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
@@ -193,15 +214,22 @@ ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_str_t *user)
  */
 
 void
-ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
-    ngx_uint_t enrolled, u_char *epoch, ngx_msec_t checked)
+ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_str_t *scope,
+    ngx_str_t *name, ngx_uint_t enrolled, u_char *epoch, ngx_msec_t checked)
 {
+    u_char                        buf[NGX_HTTP_TOTP_CACHE_KEY_MAX];
+    ngx_str_t                     key, *user;
     size_t                        size;
     uint32_t                      hash;
     ngx_rbtree_node_t            *node;
     ngx_http_totp_cache_t        *cache;
     ngx_http_totp_cache_entry_t  *e;
 
+    if (ngx_http_totp_cache_key(scope, name, buf, &key) != NGX_OK) {
+        return;
+    }
+
+    user = &key;
     cache = shm_zone->data;
     hash = ngx_crc32_short(user->data, user->len);
 
@@ -258,6 +286,32 @@ ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+/*
+ * Entries are per user base: the same name in two realms is two users.
+ * Control characters are no part of a user name, nor of a scope.
+ */
+
+static ngx_int_t
+ngx_http_totp_cache_key(ngx_str_t *scope, ngx_str_t *user, u_char *buf,
+    ngx_str_t *key)
+{
+    u_char  *p;
+
+    if (scope->len + 1 + user->len > NGX_HTTP_TOTP_CACHE_KEY_MAX) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(buf, scope->data, scope->len);
+    *p++ = LF;
+    p = ngx_cpymem(p, user->data, user->len);
+
+    key->data = buf;
+    key->len = p - buf;
+
+    return NGX_OK;
 }
 
 

@@ -22,20 +22,22 @@ ngx_int_t ngx_http_totp_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 
 /*
- * NGX_OK with what Redis said, and when it was asked, if fresh enough or
- * if another request is asking again (for up to grace); NGX_DECLINED
- * tells the caller to ask.
+ * A user is a scope (where the user base's keys begin in Redis) and a
+ * name.  NGX_OK with what Redis said, and when it was asked, if fresh
+ * enough or if another request is asking again (for up to grace);
+ * NGX_DECLINED tells the caller to ask.
  */
 ngx_int_t ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *user, ngx_msec_t max_age, ngx_msec_t grace, u_char *epoch,
-    ngx_uint_t *enrolled, time_t *checked);
+    ngx_str_t *scope, ngx_str_t *user, ngx_msec_t max_age, ngx_msec_t grace,
+    u_char *epoch, ngx_uint_t *enrolled, time_t *checked);
 
 /* the request asking Redis failed: the next one asks, none goes on stale */
-void ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_str_t *user);
+void ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_str_t *scope,
+    ngx_str_t *user);
 
 /* what Redis said when asked at checked (ngx_current_msec then) */
-void ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_str_t *user,
-    ngx_uint_t enrolled, u_char *epoch, ngx_msec_t checked);
+void ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_str_t *scope,
+    ngx_str_t *user, ngx_uint_t enrolled, u_char *epoch, ngx_msec_t checked);
 
 
 #endif /* _NGX_HTTP_TOTP_CACHE_H_INCLUDED_ */

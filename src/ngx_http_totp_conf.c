@@ -28,11 +28,15 @@
 #define NGX_HTTP_TOTP_REDIS_PASSWORD_MAX 512
 #define NGX_HTTP_TOTP_REDIS_PREFIX_MAX   64
 
+#define NGX_HTTP_TOTP_REALM_MAX          32
+
 
 static ngx_int_t ngx_http_totp_derive_keys(ngx_conf_t *cf,
     ngx_http_totp_main_conf_t *mcf);
 static void ngx_http_totp_wipe_keys(void *data);
 static char *ngx_http_totp_gated(ngx_conf_t *cf,
+    ngx_http_totp_loc_conf_t *conf);
+static ngx_int_t ngx_http_totp_names(ngx_conf_t *cf,
     ngx_http_totp_loc_conf_t *conf);
 static ngx_int_t ngx_http_totp_binding(ngx_conf_t *cf,
     ngx_http_totp_main_conf_t *mcf, ngx_http_totp_loc_conf_t *conf);
@@ -57,6 +61,8 @@ static char *ngx_http_totp_set_password_file(ngx_conf_t *cf,
 static char *ngx_http_totp_set_trust_ttl(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_totp_set_path(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_totp_set_realm(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_totp_set_cookie_secure(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -202,6 +208,13 @@ ngx_command_t  ngx_http_totp_commands[] = {
       ngx_http_totp_set_path,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_totp_loc_conf_t, path),
+      NULL },
+
+    { ngx_string("totp_realm"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_realm,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, realm),
       NULL },
 
     { ngx_string("totp_templates"),
@@ -480,6 +493,7 @@ ngx_http_totp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_str_value(conf->path, prev->path, "/_totp/");
+    ngx_conf_merge_str_value(conf->realm, prev->realm, "");
     ngx_conf_merge_ptr_value(conf->user, prev->user, NULL);
     ngx_conf_merge_ptr_value(conf->password_file, prev->password_file,
                              NULL);
@@ -509,7 +523,6 @@ ngx_http_totp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     conf->main = ngx_http_conf_get_module_main_conf(cf, ngx_http_totp_module);
-    conf->keyspace = conf->main->prefix;
 
     /*
      * The pages and the health check are never gated: "totp on" written
@@ -560,13 +573,71 @@ ngx_http_totp_gated(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_http_totp_binding(cf, conf->main, conf) != NGX_OK
+    if (ngx_http_totp_names(cf, conf) != NGX_OK
+        || ngx_http_totp_binding(cf, conf->main, conf) != NGX_OK
         || ngx_http_totp_profile(cf, conf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * A realm names a user base: its keys in Redis begin with
+ * "PREFIX REALM:", its cookies end with "_REALM", so that two consoles
+ * of one server keep their users, sessions and counters apart.
+ */
+
+static ngx_int_t
+ngx_http_totp_names(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
+{
+    u_char      *p;
+    ngx_uint_t   i, k;
+
+    static ngx_str_t  purposes[3] = {
+        ngx_string("session"), ngx_string("trust"), ngx_string("pre")
+    };
+
+    if (conf->realm.len == 0) {
+        conf->keyspace = conf->main->prefix;
+
+    } else {
+        conf->keyspace.len = conf->main->prefix.len + conf->realm.len + 1;
+        conf->keyspace.data = ngx_pnalloc(cf->pool, conf->keyspace.len);
+        if (conf->keyspace.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(conf->keyspace.data, "%V%V:", &conf->main->prefix,
+                    &conf->realm);
+    }
+
+    /* Secure cookies carry the __Host- prefix (ngx_http_totp_cookie.c) */
+
+    for (i = 0; i < 2; i++) {
+        for (k = 0; k < 3; k++) {
+            p = ngx_pnalloc(cf->pool, sizeof("__Host-totp_session_")
+                                      + conf->realm.len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            conf->cookie_names[i][k].data = p;
+
+            p = ngx_sprintf(p, "%stotp_%V", i ? "__Host-" : "",
+                            &purposes[k]);
+
+            if (conf->realm.len) {
+                p = ngx_sprintf(p, "_%V", &conf->realm);
+            }
+
+            conf->cookie_names[i][k].len = p - conf->cookie_names[i][k].data;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -591,12 +662,18 @@ ngx_http_totp_binding(ngx_conf_t *cf, ngx_http_totp_main_conf_t *mcf,
 
     factor = conf->user ? &conf->user->value : &conf->password_file->value;
 
-    p = ngx_pnalloc(cf->pool, sizeof("totp_password_file ") + factor->len);
+    p = ngx_pnalloc(cf->pool, sizeof("totp_realm ; totp_password_file ")
+                              + conf->realm.len + factor->len);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
     conf->binding.data = p;
+
+    if (conf->realm.len) {
+        p = ngx_sprintf(p, "totp_realm %V; ", &conf->realm);
+    }
+
     p = ngx_sprintf(p, "%s %V", conf->user ? "totp_user"
                                            : "totp_password_file", factor);
     conf->binding.len = p - conf->binding.data;
@@ -1264,6 +1341,52 @@ invalid:
                        "\"totp_path\" must be an absolute path of letters, "
                        "digits, \"/\", \"_\", \"-\" and \".\" that ends "
                        "in \"/\", not \"%V\"", &value[1]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* a name for cookies and Redis keys: [A-Za-z0-9_-], 1 to 32 bytes */
+
+static char *
+ngx_http_totp_set_realm(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_totp_loc_conf_t  *tlcf = conf;
+
+    u_char      c;
+    ngx_str_t  *value;
+    ngx_uint_t  i;
+
+    if (tlcf->realm.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len > NGX_HTTP_TOTP_REALM_MAX) {
+        goto invalid;
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        c = value[1].data[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+        {
+            goto invalid;
+        }
+    }
+
+    tlcf->realm = value[1];
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"totp_realm\" must be 1 to %d letters, digits, "
+                       "\"_\" or \"-\", not \"%V\"",
+                       NGX_HTTP_TOTP_REALM_MAX, &value[1]);
 
     return NGX_CONF_ERROR;
 }

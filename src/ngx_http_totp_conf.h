@@ -68,6 +68,7 @@ struct ngx_http_totp_loc_conf_s {
     ngx_http_totp_pages_conf_t  *pages;
 
     ngx_str_t                    path;            /* totp_path */
+    ngx_str_t                    realm;           /* totp_realm, or empty */
     ngx_http_complex_value_t    *user;
     ngx_http_complex_value_t    *password_file;
     ngx_http_complex_value_t    *issuer;
@@ -90,15 +91,18 @@ struct ngx_http_totp_loc_conf_s {
 
     /*
      * Set by the merge of a gated location, for the location alone: the
-     * main configuration; where Redis keys begin; the first factor as
-     * configured ("binding") and the cookie keys, which are the main keys
-     * bound to it, so that a session made where one password file is
-     * checked is no session where another is; and the profile, a digest
-     * of every setting above, which the pre-session carries to the pages
-     * so that they sign the user in under this location's settings.
+     * main configuration; where Redis keys begin (the prefix, and the
+     * realm); the cookies' names (plain and Secure, by purpose); the user
+     * base as configured ("binding": the realm and the first factor) and
+     * the cookie keys, which are the main keys bound to it, so that a
+     * session made where one password file is checked is no session where
+     * another is; and the profile, a digest of every setting above, which
+     * the pre-session carries to the pages so that they sign the user in
+     * under this location's settings.
      */
     ngx_http_totp_main_conf_t   *main;
     ngx_str_t                    keyspace;
+    ngx_str_t                    cookie_names[2][3];
     ngx_str_t                    binding;
     totp_keys_t                 *keys;
     u_char                       profile[TOTP_PROFILE_LEN];

@@ -314,26 +314,20 @@ ngx_http_totp_cookie_is_secure(ngx_http_request_t *r,
 /*
  * Secure cookies carry the __Host- prefix: a browser then refuses them
  * unless they came over https for this very host with Path=/, so that a
- * sibling subdomain cannot plant a session or a CSRF cookie.
+ * sibling subdomain cannot plant a session or a CSRF cookie.  The names,
+ * with the realm's suffix, are made with the configuration.
  */
 
 static void
 ngx_http_totp_cookie_name(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, u_char purpose, ngx_str_t *name)
 {
-    static ngx_str_t  names[2][3] = {
-        { ngx_string("totp_session"), ngx_string("totp_trust"),
-          ngx_string("totp_pre") },
-        { ngx_string("__Host-totp_session"), ngx_string("__Host-totp_trust"),
-          ngx_string("__Host-totp_pre") }
-    };
-
     ngx_uint_t  i;
 
     i = (purpose == TOTP_TOKEN_SESSION) ? 0
         : (purpose == TOTP_TOKEN_TRUST) ? 1 : 2;
 
-    *name = names[ngx_http_totp_cookie_is_secure(r, conf)][i];
+    *name = conf->cookie_names[ngx_http_totp_cookie_is_secure(r, conf)][i];
 }
 
 

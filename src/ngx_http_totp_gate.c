@@ -261,9 +261,10 @@ ngx_http_totp_gate_epoch(ngx_http_request_t *r,
                ? NGX_OK : NGX_DECLINED;
     }
 
-    if (ngx_http_totp_cache_lookup(mcf->shm_zone, &user,
-                                   ctx->conf->revalidate, mcf->redis.timeout,
-                                   epoch, &enrolled, &checked)
+    if (ngx_http_totp_cache_lookup(mcf->shm_zone, &ctx->conf->keyspace,
+                                   &user, ctx->conf->revalidate,
+                                   mcf->redis.timeout, epoch, &enrolled,
+                                   &checked)
         != NGX_OK)
     {
         return ngx_http_totp_gate_fetch(r, ctx, &user);
@@ -300,7 +301,8 @@ ngx_http_totp_gate_fetch(ngx_http_request_t *r,
                                   &ctx->record, ngx_http_totp_gate_fetched)
         != NGX_OK)
     {
-        ngx_http_totp_cache_unask(ctx->conf->main->shm_zone, user);
+        ngx_http_totp_cache_unask(ctx->conf->main->shm_zone,
+                                  &ctx->conf->keyspace, user);
 
         ctx->state.status = NGX_HTTP_TOTP_ERROR;
         return NGX_HTTP_SERVICE_UNAVAILABLE;
@@ -335,12 +337,13 @@ ngx_http_totp_gate_fetched(ngx_http_request_t *r, ngx_int_t rc)
     user.len = ctx->token.user_len;
 
     if (rc == NGX_OK) {
-        ngx_http_totp_cache_store(mcf->shm_zone, &user,
-                                  ctx->record.enrolled, ctx->record.epoch,
-                                  ctx->fetch_sent);
+        ngx_http_totp_cache_store(mcf->shm_zone, &ctx->conf->keyspace,
+                                  &user, ctx->record.enrolled,
+                                  ctx->record.epoch, ctx->fetch_sent);
 
     } else {
-        ngx_http_totp_cache_unask(mcf->shm_zone, &user);
+        ngx_http_totp_cache_unask(mcf->shm_zone, &ctx->conf->keyspace,
+                                  &user);
     }
 
     r->write_event_handler = ngx_http_core_run_phases;

@@ -8,7 +8,7 @@
  * under the settings of the location that sent them (its profile, which
  * the pre-session carries): every profile they may be asked for is
  * listed here.  One pages location serves one user base: the cookies it
- * reads and writes are those of one first factor, one realm and one
+ * reads and writes are those of one realm, one first factor and one
  * cookie setting, so that a user it signs in is not sent back forever.
  */
 
@@ -251,8 +251,8 @@ ngx_http_totp_locations_serve(ngx_http_totp_walk_t *w,
         if (!ngx_http_totp_locations_same_base(profiles[i], gated)) {
             ngx_log_error(NGX_LOG_EMERG, w->cf->log, 0,
                           "the pages at \"%V\" of server \"%V\" would serve "
-                          "%V and %V, which differ in \"totp_user\", "
-                          "\"totp_password_file\" or "
+                          "%V and %V, which differ in \"totp_realm\", "
+                          "\"totp_user\", \"totp_password_file\" or "
                           "\"totp_cookie_secure\": give each its own "
                           "\"totp_path\" and \"totp_pages\" location",
                           &pages->prefix,

@@ -533,16 +533,19 @@ ngx_http_totp_store_number_arg(ngx_str_t *arg, u_char *buf, ngx_uint_t n)
 
 /*
  * keys[NGX_HTTP_TOTP_KEY_USER]: KEYSPACE "user:{" NAME "}", and the others
- * that name with their suffix
+ * that name with their suffix.  NAME is the user name with every byte but
+ * [A-Za-z0-9._@+-] percent-encoded: a "}" in it cannot end the hash tag,
+ * nor a "*" act as a glob in the commands ops type.
  */
 
 static ngx_int_t
 ngx_http_totp_store_keys(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t *user, ngx_str_t *keys)
 {
-    u_char      *p;
+    u_char      *p, *name, *last;
     size_t       len;
     ngx_uint_t   i;
+    ngx_str_t    encoded;
 
     static ngx_str_t  suffixes[NGX_HTTP_TOTP_KEYS] = {
         ngx_null_string,
@@ -552,7 +555,17 @@ ngx_http_totp_store_keys(ngx_http_request_t *r, ngx_str_t *keyspace,
         ngx_string(":lock")
     };
 
-    len = keyspace->len + sizeof("user:{}") - 1 + user->len;
+    name = ngx_pnalloc(r->pool, 3 * user->len);
+    if (name == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = ngx_http_totp_store_encode(name, user);
+
+    encoded.data = name;
+    encoded.len = last - name;
+
+    len = keyspace->len + sizeof("user:{}") - 1 + encoded.len;
 
     p = ngx_pnalloc(r->pool,
                     NGX_HTTP_TOTP_KEYS * (len + sizeof(":recovery") - 1));
@@ -562,11 +575,39 @@ ngx_http_totp_store_keys(ngx_http_request_t *r, ngx_str_t *keyspace,
 
     for (i = 0; i < NGX_HTTP_TOTP_KEYS; i++) {
         keys[i].data = p;
-        p = ngx_sprintf(p, "%Vuser:{%V}%V", keyspace, user, &suffixes[i]);
+        p = ngx_sprintf(p, "%Vuser:{%V}%V", keyspace, &encoded, &suffixes[i]);
         keys[i].len = p - keys[i].data;
     }
 
     return NGX_OK;
+}
+
+
+u_char *
+ngx_http_totp_store_encode(u_char *dst, ngx_str_t *user)
+{
+    u_char   c;
+    size_t   i;
+
+    static u_char  hex[] = "0123456789ABCDEF";
+
+    for (i = 0; i < user->len; i++) {
+        c = user->data[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9')
+            || c == '.' || c == '_' || c == '@' || c == '+' || c == '-')
+        {
+            *dst++ = c;
+            continue;
+        }
+
+        *dst++ = '%';
+        *dst++ = hex[c >> 4];
+        *dst++ = hex[c & 0x0f];
+    }
+
+    return dst;
 }
 
 

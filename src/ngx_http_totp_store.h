@@ -57,6 +57,12 @@ typedef void (*ngx_http_totp_store_pt)(ngx_http_request_t *r, ngx_int_t rc);
  * and the realm), and the user's name as the client gave it.
  */
 
+/*
+ * A user name as it is written in keys, percent-encoded; dst holds three
+ * bytes per byte of user.  Returns the end of what it wrote.
+ */
+u_char *ngx_http_totp_store_encode(u_char *dst, ngx_str_t *user);
+
 /* reads NAME's enrollment into rec; rec->enrolled 0 when there is none */
 ngx_int_t ngx_http_totp_store_fetch(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, ngx_http_totp_record_t *rec,

@@ -14,6 +14,7 @@ use POSIX qw(strftime);
 use Test::More;
 
 use TotpTest;
+use TotpGate qw(user_key);
 
 my $TOOL = abs_path(dirname(abs_path(__FILE__)) . '/../tools/totp-admin');
 
@@ -80,7 +81,7 @@ sub enroll {
 
     my $p = $o{prefix} // 'totp:';
     my @n = defined $o{db} ? ('-n', $o{db}) : ();
-    my $k = "${p}user:{$name}";
+    my $k = user_key($name, prefix => $p);
 
     $redis->cli(@n, 'HSET', $k, secret => $SECRET, algorithm => 'sha256',
                 digits => 8, period => 60, epoch => 'q1w2e3', last => 0,
@@ -107,7 +108,7 @@ sub exists_keys {
 
 sub all_keys {
     my ($name, $p) = @_;
-    my $k = ($p // 'totp:') . "user:{$name}";
+    my $k = user_key($name, prefix => $p);
     return ($k, map { "$k$_" } qw(:enroll :recovery :fail :lock));
 }
 
@@ -207,11 +208,11 @@ subtest 'unlock' => sub {
     is $rc, 0, 'again: exit 0';
     is $out, "unlock a b: was not locked\n", 'again: was not locked';
 
-    $r->cli('SET', 'totp:user:{a b}:fail', 2, 'EX', 300);
+    $r->cli('SET', 'totp:user:{a%20b}:fail', 2, 'EX', 300);
     ($out) = on($r, 'unlock', 'a b');
     is $out, "unlock a b: was not locked (failure count 2 cleared)\n",
         'failures only: not locked';
-    is $r->cli('EXISTS', 'totp:user:{a b}:fail'), 0,
+    is $r->cli('EXISTS', 'totp:user:{a%20b}:fail'), 0,
         'failures only: counter gone';
 
     ($out) = on($r, 'status', 'a b');
@@ -280,6 +281,37 @@ subtest 'list' => sub {
     is $err, '', 'nothing on stderr';
     is_deeply [split /\n/, $out], \@want,
         'every enrolled user once, sorted, nothing else';
+};
+
+subtest '--realm' => sub {
+    $r->cli('FLUSHALL');
+
+    # one name in two user bases, and in none
+    enroll($r, 'alice');
+    enroll($r, 'alice', prefix => 'totp:ops:', fail => 2, lock => 1);
+    enroll($r, 'bob', prefix => 'totp:ops:');
+
+    is((on($r, 'list'))[0], "alice\n", 'no realm: alice only');
+    is((on($r, '--realm', 'ops', 'list'))[0], "alice\nbob\n",
+       'realm ops: its own alice and bob');
+
+    like((on($r, 'status', 'alice'))[0], qr/^locked: no$/m,
+         'alice of no realm is not locked');
+    like((on($r, '--realm', 'ops', 'status', 'alice'))[0],
+         qr/^locked: yes/m, 'alice of realm ops is');
+
+    like((on($r, '--realm', 'ops', 'reset', 'alice'))[0],
+         qr/^reset alice: enrollment removed/, 'reset in realm ops');
+    is_deeply [exists_keys($r, all_keys('alice', 'totp:ops:'))],
+        [0, 0, 0, 0, 0], 'realm ops\'s alice gone';
+    is $r->cli('EXISTS', 'totp:user:{alice}'), 1,
+        'the other alice untouched';
+
+    my ($out, $err, $rc) = on($r, '--realm', 'a:b', 'list');
+    is $rc, 2, 'a realm with ":": usage error';
+    like $err, qr/--realm "a:b": 1 to 32 letters/, '... that says why';
+    ($out, $err, $rc) = on($r, '--realm', 'r' x 33, 'list');
+    is $rc, 2, 'a realm of 33 bytes: usage error';
 };
 
 subtest '--prefix' => sub {
@@ -487,7 +519,7 @@ EOF
     is_deeply [grep { !grep { $_ eq '--no-auth-warning' } @$_ } @calls], [],
         'every call with --no-auth-warning';
 
-    my $k = q{totp:user:{o'neil $HOME}};
+    my $k = q{totp:user:{o%27neil%20%24HOME}};
     my @del = grep { grep { $_ eq 'DEL' } @$_ } @calls;
     is scalar @del, 1, 'one DEL';
     my @args = @{ $del[0] // [] };
@@ -565,7 +597,7 @@ EOF
 
     ($out, $err, $rc) = admin('--help');
     is $rc, 0, '--help: exit 0';
-    like $out, qr/\Ausage: totp-admin .*\n\s+status NAME \| reset NAME \| unlock NAME \| list\n/,
+    like $out, qr/\Ausage: totp-admin .*\n\s+\[--realm R\] status NAME \| reset NAME \| unlock NAME \| list\n/,
         '--help: usage on stdout';
     is scalar(() = $calls->()), 0, '--help: redis-cli not run';
 

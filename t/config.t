@@ -427,6 +427,34 @@ rejects('totp_pages and totp_health in one location', 'totp_health',
 }
 
 
+# totp_realm: a user base of its own
+
+accepts('totp_realm at every level',
+        http => 'totp_realm main;', server => 'totp_realm srv;',
+        location => "totp on; totp_password_file $htpasswd; "
+                    . 'totp_realm Ops_2-b;');
+rejects('totp_realm with ":"', 'totp_realm', qr/1 to 32 letters.*"a:b"/,
+        location => 'totp_realm a:b;');
+rejects('totp_realm of 33 bytes', 'totp_realm', qr/1 to 32/,
+        location => 'totp_realm ' . ('r' x 33) . ';');
+rejects('totp_realm empty', 'totp_realm', qr/""/,
+        location => 'totp_realm "";');
+rejects('totp_realm twice', 'totp_realm', qr/duplicate/,
+        location => 'totp_realm a; totp_realm b;');
+rejects('one pages location, two realms', 'totp_realm',
+        qr/would serve location "\/[ab]\/" and location "\/[ab]\/"/,
+        location => "location /a/ { totp on; totp_realm a; "
+                    . "totp_password_file $htpasswd; }\n"
+                    . "location /b/ { totp on; totp_realm b; "
+                    . "totp_password_file $htpasswd; }");
+accepts('two realms, two pages locations',
+        server => 'location ^~ /_b/ { totp_pages; }',
+        location => "location /a/ { totp on; totp_realm a; "
+                    . "totp_password_file $htpasswd; }\n"
+                    . "location /b/ { totp on; totp_realm b; "
+                    . "totp_path /_b/; totp_password_file $htpasswd; }");
+
+
 # totp_user
 
 rejects('totp_user without a variable', 'totp_user', qr/needs a variable/,

@@ -10,7 +10,7 @@ use warnings;
 use Test::More;
 
 use TotpTest;
-use TotpGate qw(field secret_of gate_setup login);
+use TotpGate qw(field secret_of gate_setup login user_key);
 
 my ($t, $redis, $port) = gate_setup(
     users => { 'ann o\'neil' => 'pw1', bo => 'pw2' },
@@ -76,7 +76,9 @@ subtest 'sha256, 8 digits, 60 s period' => sub {
         'no trust cookie when totp_trust_ttl is off, even if asked';
     like $ua->get('/console')->{body}, qr/user=ann o'neil /, 'signed in';
 
-    my %h = $redis->cli('HGETALL', "totp:user:{ann o'neil}");
+    my %h = $redis->cli('HGETALL', user_key("ann o'neil"));
+    is $redis->cli('EXISTS', "totp:user:{ann%20o%27neil}"), 1,
+        'the name percent-encoded in the key, as ops type it';
     is "$h{algorithm} $h{digits} $h{period}", 'sha256 8 60',
         'parameters stored with the enrollment';
 

@@ -38,7 +38,7 @@ use Test::More;
 use MIME::Base64 qw(encode_base64url);
 
 use TotpTest qw(totp_code);
-use TotpGate qw(field gate_setup login enroll code_after);
+use TotpGate qw(field gate_setup login enroll code_after user_key);
 use TotpHostile qw(raw_exchange parse_raw);
 
 my %USERS = (alice => 'wonderland', bob => 'builder');
@@ -163,7 +163,7 @@ sub verify_form {
 sub counted {
     my ($user, $n) = @_;
     $n //= 1;
-    return { "totp:user:{$user}:fail" => $n,
+    return { user_key($user, suffix => ':fail') => $n,
              'totp:ip:{127.0.0.1}:fail' => $n };
 }
 

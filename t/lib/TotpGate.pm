@@ -16,7 +16,7 @@ use TotpTest;
 
 our @EXPORT_OK = qw(field secret_of gate_setup login enroll verify
                     code_after hkdf_sha256 cookie_key token_parse
-                    token_payload token_sign);
+                    token_payload token_sign user_key);
 
 # A TotpTest with Redis, a key file, a password file and nginx running a
 # gated console that proxies to an upstream echoing what reached it.
@@ -210,6 +210,18 @@ sub _path {
     my ($location) = @_;
     $location =~ s{^https?://[^/]+}{};
     return $location;
+}
+
+# A user's key in Redis, written here as ops would: %o: prefix ("totp:"),
+# realm, suffix (":fail", ...).  Every byte of the name but
+# [A-Za-z0-9._@+-] is percent-encoded, upper case.
+sub user_key {
+    my ($name, %o) = @_;
+
+    my $encoded = $name =~ s/([^A-Za-z0-9._\@+-])/sprintf '%%%02X', ord $1/ger;
+
+    return ($o{prefix} // 'totp:') . (defined $o{realm} ? "$o{realm}:" : '')
+           . "user:{$encoded}" . ($o{suffix} // '');
 }
 
 # Cookie tokens, written here independently of src/ngx_http_totp_crypto.c

@@ -161,7 +161,7 @@ ngx_http_totp_user_variable(ngx_http_request_t *r,
 {
     ngx_http_totp_state_t  *state;
 
-    state = ngx_http_get_module_ctx(r->main, ngx_http_totp_module);
+    state = ngx_http_totp_state_find(r);
 
     if (state == NULL || state->user.len == 0) {
         v->not_found = 1;
@@ -185,7 +185,7 @@ ngx_http_totp_status_variable(ngx_http_request_t *r,
     ngx_str_t              *name;
     ngx_http_totp_state_t  *state;
 
-    state = ngx_http_get_module_ctx(r->main, ngx_http_totp_module);
+    state = ngx_http_totp_state_find(r);
 
     if (state == NULL || state->status == NGX_HTTP_TOTP_NONE) {
         v->not_found = 1;

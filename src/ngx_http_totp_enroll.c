@@ -97,7 +97,7 @@ ngx_http_totp_enroll_begun(ngx_http_request_t *r, ngx_int_t rc)
         rc = ngx_http_totp_flow_error(r, ctx);
 
     } else {
-        ctx->state.status = NGX_HTTP_TOTP_ENROLL;
+        ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ENROLL);
         rc = ngx_http_totp_enroll_show(r, ctx, NGX_HTTP_OK, NULL);
     }
 

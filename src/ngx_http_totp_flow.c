@@ -172,10 +172,11 @@ ngx_http_totp_flow_sign_in(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ngx_http_totp_state_pass(r, &ctx->state,
+    if (ngx_http_totp_state_pass(r, ctx->state,
                                  ctx->trusted ? NGX_HTTP_TOTP_TRUSTED
                                               : NGX_HTTP_TOTP_VERIFIED,
-                                 ctx->user.data, ctx->user.len)
+                                 ctx->user.data, ctx->user.len,
+                                 &ctx->conf->binding)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -218,7 +219,7 @@ ngx_http_totp_flow_message(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_totp_flow_error(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
 {
-    ctx->state.status = NGX_HTTP_TOTP_ERROR;
+    ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ERROR);
 
     totp_wipe(&ctx->secret, sizeof(ngx_http_totp_secret_t));
 

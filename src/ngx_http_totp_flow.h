@@ -42,7 +42,7 @@ typedef enum {
 
 
 struct ngx_http_totp_page_ctx_s {
-    ngx_http_totp_state_t        state;       /* first: the variables */
+    ngx_http_totp_state_t       *state;       /* what the variables show */
     ngx_http_totp_loc_conf_t    *conf;
 
     /* the POST's own step, and whose attempt it counts as */

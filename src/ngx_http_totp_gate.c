@@ -37,7 +37,7 @@ enum {
 
 
 typedef struct {
-    ngx_http_totp_state_t        state;       /* first: the variables */
+    ngx_http_totp_state_t       *state;       /* what the variables show */
     ngx_http_totp_loc_conf_t    *conf;
     ngx_str_t                    identity;    /* totp_user's value */
 
@@ -76,14 +76,9 @@ static ngx_int_t ngx_http_totp_gate_to_login(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_totp_gate_handler(ngx_http_request_t *r)
 {
+    ngx_http_totp_state_t     *state;
     ngx_http_totp_gate_ctx_t  *ctx;
     ngx_http_totp_loc_conf_t  *conf;
-
-    /* subrequests act for their main request, as in the access phase */
-
-    if (r != r->main) {
-        return NGX_DECLINED;
-    }
 
     conf = ngx_http_get_module_loc_conf(r, ngx_http_totp_module);
 
@@ -91,11 +86,36 @@ ngx_http_totp_gate_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
+    /*
+     * A subrequest (SSI, auth_request, mirror...) cannot sign in: it acts
+     * for its main request, which must have passed a gate of this very
+     * user base.
+     */
+
+    if (r != r->main) {
+        state = ngx_http_totp_state_find(r);
+
+        if (state && ngx_http_totp_state_passed(state, &conf->binding)) {
+            return NGX_DECLINED;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "totp: subrequest \"%V\" refused: its main request "
+                      "passed no gate of this user base", &r->uri);
+
+        return NGX_HTTP_FORBIDDEN;
+    }
+
     ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
 
     if (ctx == NULL) {
         ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_totp_gate_ctx_t));
         if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->state = ngx_http_totp_state(r);
+        if (ctx->state == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -251,7 +271,7 @@ ngx_http_totp_gate_epoch(ngx_http_request_t *r,
 
     if (ctx->fetched) {
         if (ctx->fetch_rc != NGX_OK) {
-            ctx->state.status = NGX_HTTP_TOTP_ERROR;
+            ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ERROR);
             return NGX_HTTP_SERVICE_UNAVAILABLE;
         }
 
@@ -304,7 +324,7 @@ ngx_http_totp_gate_fetch(ngx_http_request_t *r,
         ngx_http_totp_cache_unask(ctx->conf->main->shm_zone,
                                   &ctx->conf->keyspace, user);
 
-        ctx->state.status = NGX_HTTP_TOTP_ERROR;
+        ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ERROR);
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
@@ -364,7 +384,7 @@ ngx_http_totp_gate_no_session(ngx_http_request_t *r,
     ngx_http_totp_gate_ctx_t *ctx)
 {
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        ctx->state.status = NGX_HTTP_TOTP_DENIED;
+        ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_DENIED);
         return NGX_HTTP_UNAUTHORIZED;
     }
 
@@ -407,14 +427,14 @@ ngx_http_totp_gate_identity(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "totp: \"totp_user\" is empty: no earlier "
                       "authentication established who this is");
-        ctx->state.status = NGX_HTTP_TOTP_DENIED;
+        ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_DENIED);
         return NGX_HTTP_BAD_REQUEST;
     }
 
     if (!ngx_http_totp_user_valid(&user)) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "totp: \"totp_user\" is not a valid user name");
-        ctx->state.status = NGX_HTTP_TOTP_DENIED;
+        ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_DENIED);
         return NGX_HTTP_BAD_REQUEST;
     }
 
@@ -428,8 +448,8 @@ static ngx_int_t
 ngx_http_totp_gate_pass(ngx_http_request_t *r,
     ngx_http_totp_gate_ctx_t *ctx, ngx_uint_t status)
 {
-    if (ngx_http_totp_state_pass(r, &ctx->state, status, ctx->token.user,
-                                 ctx->token.user_len)
+    if (ngx_http_totp_state_pass(r, ctx->state, status, ctx->token.user,
+                                 ctx->token.user_len, &ctx->conf->binding)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -461,7 +481,7 @@ ngx_http_totp_gate_to_login(ngx_http_request_t *r,
     ngx_uint_t     flags;
     totp_token_t  *pre;
 
-    ctx->state.status = NGX_HTTP_TOTP_LOGIN;
+    ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_LOGIN);
 
     pre = ngx_palloc(r->pool, sizeof(totp_token_t));
     if (pre == NULL) {

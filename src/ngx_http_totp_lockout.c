@@ -45,7 +45,7 @@ ngx_http_totp_lockout_attempt(ngx_http_request_t *r,
         if (!ngx_http_totp_user_valid(&ctx->user)) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "totp: client sent an invalid user name");
-            ctx->state.status = NGX_HTTP_TOTP_DENIED;
+            ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_DENIED);
             ngx_str_null(&ctx->user);
             return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_BAD_REQUEST,
                        "User name not accepted",
@@ -134,7 +134,7 @@ ngx_http_totp_lockout_failed(ngx_http_request_t *r,
     /* the attempt's count stays: it was a failure */
 
     ctx->counted = 0;
-    ctx->state.status = NGX_HTTP_TOTP_DENIED;
+    ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_DENIED);
     ctx->show = show;
     ctx->error = error;
 
@@ -218,7 +218,7 @@ ngx_http_totp_lockout_locked(ngx_http_request_t *r,
 {
     u_char  *p, *message;
 
-    ctx->state.status = NGX_HTTP_TOTP_LOCKED;
+    ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_LOCKED);
 
     p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 200);
     if (p == NULL) {

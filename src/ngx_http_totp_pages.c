@@ -135,10 +135,15 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
     cln->handler = ngx_http_totp_pages_wipe;
     cln->data = ctx;
 
+    ctx->state = ngx_http_totp_state(r);
+    if (ctx->state == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ngx_http_set_ctx(r, ctx, ngx_http_totp_module);
 
     ctx->conf = ngx_http_totp_pages_profile(r, ctx, pages);
-    ctx->state.status = NGX_HTTP_TOTP_LOGIN;
+    ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_LOGIN);
     ctx->view.conf = ctx->conf;
     ctx->view.path = pages->prefix;
     ngx_str_set(&ctx->view.next, "/");
@@ -199,7 +204,7 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
     }
 
     if (ngx_http_totp_csrf_origin(r) != NGX_OK) {
-        ctx->state.status = NGX_HTTP_TOTP_DENIED;
+        ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_DENIED);
 
         /* left unread, the body would be taken for the next request */
 
@@ -307,7 +312,7 @@ ngx_http_totp_pages_body(ngx_http_request_t *r)
     rc = ngx_http_totp_form_read(r, &ctx->form);
 
     if (rc != NGX_OK) {
-        ctx->state.status = NGX_HTTP_TOTP_DENIED;
+        ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_DENIED);
         ngx_http_finalize_request(r, rc);
         return;
     }
@@ -346,7 +351,7 @@ ngx_http_totp_pages_body(ngx_http_request_t *r)
 
 refused:
 
-    ctx->state.status = NGX_HTTP_TOTP_DENIED;
+    ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_DENIED);
 
     ngx_http_finalize_request(r,
         ngx_http_totp_flow_message(r, ctx, NGX_HTTP_FORBIDDEN,

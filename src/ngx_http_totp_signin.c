@@ -83,7 +83,7 @@ ngx_http_totp_signin_login_post(ngx_http_request_t *r,
                                       &ctx->user, &ctx->form.password);
 
     if (rc == NGX_ERROR) {
-        ctx->state.status = NGX_HTTP_TOTP_ERROR;
+        ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ERROR);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -71,6 +71,8 @@ static ngx_int_t ngx_http_totp_gate_pass(ngx_http_request_t *r,
     ngx_http_totp_gate_ctx_t *ctx, ngx_uint_t status);
 static ngx_int_t ngx_http_totp_gate_to_login(ngx_http_request_t *r,
     ngx_http_totp_gate_ctx_t *ctx);
+static ngx_int_t ngx_http_totp_gate_challenge(ngx_http_request_t *r,
+    ngx_http_totp_gate_ctx_t *ctx);
 
 
 ngx_int_t
@@ -385,7 +387,7 @@ ngx_http_totp_gate_no_session(ngx_http_request_t *r,
 {
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_DENIED);
-        return NGX_HTTP_UNAUTHORIZED;
+        return ngx_http_totp_gate_challenge(r, ctx);
     }
 
     if (ctx->conf->user == NULL) {
@@ -530,5 +532,78 @@ ngx_http_totp_gate_to_login(ngx_http_request_t *r,
     location.data = p;
     ngx_sprintf(p, "%Vlogin?next=%V", &ctx->conf->path, &next);
 
+    /* a cache must not keep the way to the login for the page itself */
+
+    if (ngx_http_totp_view_header(r, "Cache-Control", "no-store") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     return ngx_http_totp_view_redirect(r, &location);
+}
+
+
+/*
+ * A request that cannot be redirected to a login (POST, PUT, an API
+ * call) is refused with 401 and the challenge RFC 9110 asks for: its own
+ * scheme, never "Basic", lest a browser offer a password dialog that
+ * leads nowhere; where to sign in is in its parameters.
+ */
+
+static ngx_int_t
+ngx_http_totp_gate_challenge(ngx_http_request_t *r,
+    ngx_http_totp_gate_ctx_t *ctx)
+{
+    u_char                    *p;
+    size_t                     len;
+    ngx_str_t                 *realm;
+    ngx_uint_t                 i;
+    ngx_table_elt_t           *h;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    realm = &ctx->conf->realm;
+
+    if (realm->len == 0) {
+        cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+        realm = &cscf->server_name;
+    }
+
+    len = sizeof("TOTP realm=\"\", login=\"login\"") - 1
+          + 2 * realm->len + ctx->conf->path.len;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "WWW-Authenticate");
+    h->value.data = p;
+
+    p = ngx_cpymem(p, "TOTP realm=\"", sizeof("TOTP realm=\"") - 1);
+
+    /* a quoted-string: the server name is the admin's, escaped all same */
+
+    for (i = 0; i < realm->len; i++) {
+        if (realm->data[i] == '"' || realm->data[i] == '\\') {
+            *p++ = '\\';
+        }
+
+        *p++ = realm->data[i];
+    }
+
+    p = ngx_sprintf(p, "\", login=\"%Vlogin\"", &ctx->conf->path);
+
+    h->value.len = p - h->value.data;
+
+    r->headers_out.www_authenticate = h;
+
+    return NGX_HTTP_UNAUTHORIZED;
 }

@@ -284,10 +284,20 @@ subtest 'DEL totp:user:{NAME} ends the session and re-enrolls' => sub {
 
 subtest 'gated methods and subrequests' => sub {
     my $ua = $t->ua(port => $port);
-    is $ua->request('POST', '/console', {}, 'x')->{status}, 401,
-        'POST without a session: 401';
+    my $res = $ua->request('POST', '/console', {}, 'x');
+    is $res->{status}, 401, 'POST without a session: 401';
+    is $res->{headers}{'www-authenticate'},
+        'TOTP realm="console.test", login="/_totp/login"',
+        '... with a TOTP challenge naming the server and the login page';
     is $ua->request('DELETE', '/console')->{status}, 401, 'DELETE: 401';
-    is $ua->head('/console')->{status}, 302, 'HEAD: 302';
+
+    $res = $ua->head('/console');
+    is $res->{status}, 302, 'HEAD: 302';
+    is $res->{headers}{'cache-control'}, 'no-store',
+        '... a redirect no cache keeps';
+    $res = $ua->get('/console');
+    is $res->{headers}{'cache-control'}, 'no-store', 'GET: the same';
+    ok !defined $res->{headers}{'www-authenticate'}, '... no challenge';
     is $alice->request('POST', '/console', {}, 'x')->{status}, 200,
         'POST with a session passes';
 };

@@ -150,6 +150,12 @@ subtest 'A\'s session and A\'s password are nothing in console B' => sub {
     is $res->{headers}{location}, "$base/_totp_b/login?next=/b/x",
         '... it goes to B\'s pages';
 
+    $res = $ua->request('PUT', '/b/x', {}, 'x');
+    is $res->{status}, 401, 'a PUT to /b/: 401';
+    is $res->{headers}{'www-authenticate'},
+        'TOTP realm="b", login="/_totp_b/login"',
+        '... with B\'s realm and login page in the challenge';
+
     $res = password($ua, 'b', 'alpha');
     is $res->{status}, 401, 'A\'s password at B\'s login: refused';
     is $redis->cli('GET', user_key('alice', realm => 'b', suffix => ':fail')),

@@ -97,6 +97,9 @@ ngx_http_totp_enroll_begun(ngx_http_request_t *r, ngx_int_t rc)
         rc = ngx_http_totp_flow_error(r, ctx);
 
     } else {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "totp page: showing the pending enrollment of "
+                       "\"%V\"", &ctx->user);
         ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ENROLL);
         rc = ngx_http_totp_enroll_show(r, ctx, NGX_HTTP_OK, NULL);
     }
@@ -165,6 +168,11 @@ ngx_http_totp_enroll_checked(ngx_http_request_t *r, ngx_int_t rc)
 
     rc = ngx_http_totp_secret_code(r, &ctx->secret, ctx->conf->skew,
                                    &ctx->form.code, &ctx->step);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp page: enrollment code of \"%V\": %s", &ctx->user,
+                   rc == NGX_OK ? "right" : rc == NGX_DECLINED ? "wrong"
+                                                               : "error");
 
     if (rc == NGX_ERROR) {
         rc = ngx_http_totp_flow_error(r, ctx);

@@ -134,6 +134,9 @@ ngx_http_totp_flow_go(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp page: on to \"%V\"", &url);
+
     return ngx_http_totp_view_redirect(r, &url);
 }
 
@@ -182,6 +185,10 @@ ngx_http_totp_flow_sign_in(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp page: \"%V\" signed in (%V)", &ctx->state->user,
+                   ngx_http_totp_state_name(ctx->state->status));
+
     /* the pre-session has served its purpose */
 
     return ngx_http_totp_cookie_clear(r, ctx->conf, TOTP_TOKEN_PRE);
@@ -201,6 +208,9 @@ ngx_http_totp_flow_finish(ngx_http_request_t *r,
     }
 
     next = ctx->view.next;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp page: back to \"%V\"", &next);
 
     return ngx_http_totp_view_redirect(r, &next);
 }

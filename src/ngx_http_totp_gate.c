@@ -98,6 +98,9 @@ ngx_http_totp_gate_handler(ngx_http_request_t *r)
         state = ngx_http_totp_state_find(r);
 
         if (state && ngx_http_totp_state_passed(state, &conf->binding)) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "totp gate: subrequest \"%V\" passes for its "
+                           "main request", &r->uri);
             return NGX_DECLINED;
         }
 
@@ -125,6 +128,8 @@ ngx_http_totp_gate_handler(ngx_http_request_t *r)
     }
 
     if (ctx->waiting) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "totp gate: still waiting for redis");
         return NGX_AGAIN;
     }
 
@@ -136,6 +141,9 @@ ngx_http_totp_gate_handler(ngx_http_request_t *r)
         ctx->step = NGX_HTTP_TOTP_GATE_START;
         ctx->fetched = 0;
         ctx->rc = NGX_DONE;
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "totp gate: \"%V\" at %V", &r->uri, &conf->where);
     }
 
     if (ctx->rc == NGX_DONE) {
@@ -184,9 +192,14 @@ ngx_http_totp_gate_run(ngx_http_request_t *r,
                                       ctx->identity.len)
                            == 0)))
             {
+                ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                               "totp gate: session cookie of \"%*s\"",
+                               ctx->token.user_len, ctx->token.user);
                 ctx->step = NGX_HTTP_TOTP_GATE_SESSION;
 
             } else {
+                ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                               "totp gate: no valid session cookie");
                 ctx->step = NGX_HTTP_TOTP_GATE_NO_SESSION;
             }
 
@@ -206,6 +219,9 @@ ngx_http_totp_gate_run(ngx_http_request_t *r,
             }
 
             /* the user was reset: the session ended with the enrollment */
+
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "totp gate: the session's enrollment is gone");
 
             ctx->fetched = 0;
             ctx->step = NGX_HTTP_TOTP_GATE_NO_SESSION;
@@ -289,10 +305,14 @@ ngx_http_totp_gate_epoch(ngx_http_request_t *r,
                                    &checked)
         != NGX_OK)
     {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "totp gate: not in the cache or stale, asking redis");
         return ngx_http_totp_gate_fetch(r, ctx, &user);
     }
 
     if (enrolled && totp_memeq(epoch, ctx->token.epoch, TOTP_EPOCH_LEN)) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "totp gate: the cache has the cookie's enrollment");
         return NGX_OK;
     }
 
@@ -306,8 +326,14 @@ ngx_http_totp_gate_epoch(ngx_http_request_t *r,
                                                      : ctx->conf->trust_ttl;
 
     if (ctx->token.expires - ttl >= checked) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "totp gate: a cookie newer than the cache, asking "
+                       "redis");
         return ngx_http_totp_gate_fetch(r, ctx, &user);
     }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp gate: the cache has another enrollment");
 
     return NGX_DECLINED;
 }
@@ -354,6 +380,10 @@ ngx_http_totp_gate_fetched(ngx_http_request_t *r, ngx_int_t rc)
     ctx->waiting = 0;
     ctx->fetched = 1;
     ctx->fetch_rc = rc;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "totp gate: redis answered rc:%i enrolled:%ui",
+                   rc, ctx->record.enrolled);
 
     user.data = ctx->token.user;
     user.len = ctx->token.user_len;
@@ -457,6 +487,10 @@ ngx_http_totp_gate_pass(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp gate: pass \"%V\" (%V)", &ctx->state->user,
+                   ngx_http_totp_state_name(status));
+
     /* NGX_DECLINED, not NGX_OK: try_files and others still have to run */
 
     return NGX_DECLINED;
@@ -532,6 +566,9 @@ ngx_http_totp_gate_to_login(ngx_http_request_t *r,
     location.data = p;
     ngx_sprintf(p, "%Vlogin?next=%V", &ctx->conf->path, &next);
 
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp gate: to the login page \"%V\"", &location);
+
     /* a cache must not keep the way to the login for the page itself */
 
     if (ngx_http_totp_view_header(r, "Cache-Control", "no-store") != NGX_OK) {
@@ -604,6 +641,10 @@ ngx_http_totp_gate_challenge(ngx_http_request_t *r,
     h->value.len = p - h->value.data;
 
     r->headers_out.www_authenticate = h;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp gate: %V without a session refused",
+                   &r->method_name);
 
     return NGX_HTTP_UNAUTHORIZED;
 }

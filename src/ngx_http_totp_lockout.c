@@ -106,6 +106,10 @@ ngx_http_totp_lockout_attempted(ngx_http_request_t *r, ngx_int_t rc)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp lockout: attempt of \"%V\" counted, locked for "
+                   "%i s", &ctx->user, ctx->settled);
+
     if (rc != NGX_OK) {
         rc = ngx_http_totp_flow_error(r, ctx);
 
@@ -161,6 +165,10 @@ ngx_http_totp_lockout_counted(ngx_http_request_t *r, ngx_int_t rc)
     ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
     limits = &ctx->conf->limits;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp lockout: failure of \"%V\" kept, locked:%i",
+                   &ctx->user, ctx->settled);
+
     if (rc != NGX_OK) {
         rc = ngx_http_totp_flow_error(r, ctx);
 
@@ -197,6 +205,10 @@ ngx_http_totp_lockout_succeeded(ngx_http_request_t *r,
     }
 
     ctx->counted = 0;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp lockout: \"%V\" passed (%s), the attempt given "
+                   "back", &ctx->user, outcome);
 
     (void) ngx_http_totp_store_settle(r, &ctx->conf->keyspace, &ctx->user,
                                       &ctx->conf->limits, outcome,

@@ -177,6 +177,10 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
     ctx->post = route->post;
     ctx->guard = route->guard;
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp page: %V \"%V\", settings of %V",
+                   &r->method_name, &route->name, &ctx->conf->where);
+
     if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
@@ -337,6 +341,9 @@ ngx_http_totp_pages_body(ngx_http_request_t *r)
     }
 
     ngx_http_totp_pages_next(r, ctx, &ctx->form.next);
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp page: form accepted");
 
     if (ctx->guard) {
         rc = ngx_http_totp_lockout_attempt(r, ctx);

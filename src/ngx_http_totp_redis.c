@@ -61,6 +61,10 @@ typedef struct {
     ngx_event_t                       timer;
     ngx_http_totp_redis_handler_pt    handler;
     void                             *data;
+
+    /* the requester's: debug_connection follows a request to Redis */
+    ngx_log_t                        *log;
+
     ngx_pool_cleanup_t               *cleanup;
     ngx_http_totp_redis_script_t     *script;
     size_t                            size;
@@ -339,7 +343,7 @@ ngx_http_totp_redis_cmd_create(ngx_pool_t *pool, ngx_uint_t nhead,
     ngx_pool_cleanup_t         *cln;
     ngx_http_totp_redis_cmd_t  *cmd;
 
-    log = ngx_http_totp_redis_worker.log;
+    log = pool ? pool->log : ngx_http_totp_redis_worker.log;
     n = nhead + argc;
 
     size = sizeof(ngx_http_totp_redis_cmd_t)
@@ -389,7 +393,8 @@ ngx_http_totp_redis_cmd_create(ngx_pool_t *pool, ngx_uint_t nhead,
 
     cmd->timer.handler = ngx_http_totp_redis_timeout;
     cmd->timer.data = cmd;
-    cmd->timer.log = log;
+    cmd->timer.log = ngx_http_totp_redis_worker.log;
+    cmd->log = log;
 
     if (cln) {
         cln->handler = ngx_http_totp_redis_cancel;
@@ -419,6 +424,10 @@ ngx_http_totp_redis_send(ngx_http_totp_redis_cmd_t *cmd)
     }
 
     ngx_add_timer(&cmd->timer, w->conf->timeout);
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, cmd->log, 0,
+                   "totp redis: sent %*s, %d arguments, %ui pending",
+                   cmd->argvlen[0], cmd->argv[0], cmd->argc, w->pending);
 
     return NGX_OK;
 
@@ -470,6 +479,13 @@ static void
 ngx_http_totp_redis_cancel(void *data)
 {
     ngx_http_totp_redis_cmd_t  *cmd = data;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, cmd->log, 0,
+                   "totp redis: %*s outlives its request, its reply will "
+                   "be dropped", cmd->argvlen[0], cmd->argv[0]);
+
+    /* the request's log goes with its pool */
+    cmd->log = ngx_http_totp_redis_worker.log;
 
     /*
      * The requester's pool is going away; the reply, when it comes, is
@@ -533,6 +549,10 @@ ngx_http_totp_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     handler = cmd->handler;
     data = cmd->data;
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, cmd->log, 0,
+                   "totp redis: reply to %*s, type %d",
+                   cmd->argvlen[0], cmd->argv[0], reply ? reply->type : -1);
+
     /* free first: the handler may finalize the request and its pool */
 
     ngx_http_totp_redis_cmd_free(cmd);
@@ -575,7 +595,7 @@ ngx_http_totp_redis_retry_as_eval(redisAsyncContext *ac,
         return NGX_DECLINED;
     }
 
-    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_http_totp_redis_worker.log, 0,
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, cmd->log, 0,
                    "totp redis: script not cached, sent with EVAL");
 
     return NGX_OK;

@@ -82,6 +82,11 @@ ngx_http_totp_signin_login_post(ngx_http_request_t *r,
     rc = ngx_http_totp_password_check(r, ctx->conf->password_file,
                                       &ctx->user, &ctx->form.password);
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp page: password of \"%V\": %s", &ctx->user,
+                   rc == NGX_OK ? "right" : rc == NGX_DECLINED ? "wrong"
+                                                               : "error");
+
     if (rc == NGX_ERROR) {
         ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ERROR);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -206,6 +211,11 @@ ngx_http_totp_signin_verify_checked(ngx_http_request_t *r, ngx_int_t rc)
     rc = ngx_http_totp_secret_check(r, ctx->conf, &ctx->user, &ctx->rec,
                                     &ctx->form.code, &ctx->step,
                                     &ctx->resealed);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp page: code of \"%V\": %s", &ctx->user,
+                   rc == NGX_OK ? "right" : rc == NGX_DECLINED ? "wrong"
+                                                               : "error");
 
     if (rc == NGX_ERROR) {
         ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));

@@ -31,6 +31,7 @@ enum {
 typedef struct {
     ngx_http_request_t          *request;
     ngx_http_totp_store_pt       done;
+    const char                  *name;        /* for the debug log */
     ngx_http_totp_record_t      *rec;
     ngx_str_t                   *pending;
     ngx_int_t                   *result;
@@ -42,7 +43,10 @@ static ngx_int_t ngx_http_totp_store_keys(ngx_http_request_t *r,
 static ngx_int_t ngx_http_totp_store_ip_key(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *key);
 static ngx_http_totp_store_op_t *ngx_http_totp_store_op(
-    ngx_http_request_t *r, ngx_http_totp_store_pt done);
+    ngx_http_request_t *r, ngx_http_totp_store_pt done, const char *name,
+    ngx_str_t *user);
+static void ngx_http_totp_store_done(ngx_http_totp_store_op_t *op,
+    ngx_int_t rc);
 static void ngx_http_totp_store_fetched(void *data, redisReply *reply);
 static ngx_int_t ngx_http_totp_store_parse_record(ngx_http_request_t *r,
     redisReply *reply, ngx_http_totp_record_t *rec);
@@ -226,7 +230,7 @@ ngx_http_totp_store_fetch(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_uint_t                 i;
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done);
+    op = ngx_http_totp_store_op(r, done, "fetch", user);
     if (op == NULL
         || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
     {
@@ -256,7 +260,7 @@ ngx_http_totp_store_enroll_begin(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t                  argv[NGX_HTTP_TOTP_KEYS];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done);
+    op = ngx_http_totp_store_op(r, done, "enroll begin", user);
     if (op == NULL
         || ngx_http_totp_store_keys(r, keyspace, user, argv) != NGX_OK)
     {
@@ -298,7 +302,7 @@ ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
 
     n = codes ? codes->nelts : 0;
 
-    op = ngx_http_totp_store_op(r, done);
+    op = ngx_http_totp_store_op(r, done, "enroll confirm", user);
     argv = ngx_palloc(r->pool, (NGX_HTTP_TOTP_KEYS + 8 + n)
                                * sizeof(ngx_str_t));
 
@@ -347,7 +351,7 @@ ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t                  argv[NGX_HTTP_TOTP_KEYS + 4];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done);
+    op = ngx_http_totp_store_op(r, done, "accept", user);
     if (op == NULL
         || ngx_http_totp_store_keys(r, keyspace, user, argv) != NGX_OK)
     {
@@ -394,7 +398,7 @@ ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[10];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done);
+    op = ngx_http_totp_store_op(r, done, "attempt", user);
     if (op == NULL
         || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK
         || ngx_http_totp_store_ip_key(r, keyspace, &argv[2]) != NGX_OK)
@@ -437,7 +441,7 @@ ngx_http_totp_store_settle(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[7];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done);
+    op = ngx_http_totp_store_op(r, done, "settle", user);
     if (op == NULL
         || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK
         || ngx_http_totp_store_ip_key(r, keyspace, &argv[2]) != NGX_OK)
@@ -470,7 +474,7 @@ ngx_http_totp_store_recovery_use(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[4];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done);
+    op = ngx_http_totp_store_op(r, done, "recovery code", user);
     if (n == 0 || n > 2 || op == NULL
         || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
     {
@@ -499,7 +503,7 @@ ngx_http_totp_store_codes_replace(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], *argv;
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done);
+    op = ngx_http_totp_store_op(r, done, "new codes", user);
     argv = ngx_palloc(r->pool, (3 + codes->nelts) * sizeof(ngx_str_t));
 
     if (op == NULL || argv == NULL
@@ -635,9 +639,13 @@ ngx_http_totp_store_ip_key(ngx_http_request_t *r, ngx_str_t *keyspace,
 
 
 static ngx_http_totp_store_op_t *
-ngx_http_totp_store_op(ngx_http_request_t *r, ngx_http_totp_store_pt done)
+ngx_http_totp_store_op(ngx_http_request_t *r, ngx_http_totp_store_pt done,
+    const char *name, ngx_str_t *user)
 {
     ngx_http_totp_store_op_t  *op;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp store: %s of \"%V\"", name, user);
 
     op = ngx_pcalloc(r->pool, sizeof(ngx_http_totp_store_op_t));
     if (op == NULL) {
@@ -646,8 +654,22 @@ ngx_http_totp_store_op(ngx_http_request_t *r, ngx_http_totp_store_pt done)
 
     op->request = r;
     op->done = done;
+    op->name = name;
 
     return op;
+}
+
+
+/* exactly once per operation: the caller goes on from here */
+
+static void
+ngx_http_totp_store_done(ngx_http_totp_store_op_t *op, ngx_int_t rc)
+{
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, op->request->connection->log, 0,
+                   "totp store: %s done, rc:%i result:%i", op->name, rc,
+                   (rc == NGX_OK && op->result) ? *op->result : 0);
+
+    op->done(op->request, rc);
 }
 
 
@@ -668,11 +690,11 @@ ngx_http_totp_store_fetched(void *data, redisReply *reply)
     {
         ngx_log_error(NGX_LOG_ERR, op->request->connection->log, 0,
                       "totp: malformed user record in Redis");
-        op->done(op->request, NGX_ERROR);
+        ngx_http_totp_store_done(op, NGX_ERROR);
         return;
     }
 
-    op->done(op->request, NGX_OK);
+    ngx_http_totp_store_done(op, NGX_OK);
 }
 
 
@@ -819,7 +841,7 @@ ngx_http_totp_store_begun(void *data, redisReply *reply)
 
     if (reply && reply->type == REDIS_REPLY_NIL) {
         ngx_str_null(op->pending);
-        op->done(op->request, NGX_OK);
+        ngx_http_totp_store_done(op, NGX_OK);
         return;
     }
 
@@ -833,20 +855,20 @@ ngx_http_totp_store_begun(void *data, redisReply *reply)
     if (reply->len == 0) {
         ngx_str_set(pending, "");
         pending->len = 0;
-        op->done(op->request, NGX_OK);
+        ngx_http_totp_store_done(op, NGX_OK);
         return;
     }
 
     pending->data = ngx_pnalloc(op->request->pool, reply->len);
     if (pending->data == NULL) {
-        op->done(op->request, NGX_ERROR);
+        ngx_http_totp_store_done(op, NGX_ERROR);
         return;
     }
 
     pending->len = reply->len;
     ngx_memcpy(pending->data, reply->str, reply->len);
 
-    op->done(op->request, NGX_OK);
+    ngx_http_totp_store_done(op, NGX_OK);
 }
 
 
@@ -864,7 +886,7 @@ ngx_http_totp_store_integer(void *data, redisReply *reply)
 
     *op->result = (ngx_int_t) reply->integer;
 
-    op->done(op->request, NGX_OK);
+    ngx_http_totp_store_done(op, NGX_OK);
 }
 
 
@@ -884,7 +906,7 @@ ngx_http_totp_store_count(void *data, redisReply *reply)
 
     *op->result = (ngx_int_t) reply->integer;
 
-    op->done(op->request, NGX_OK);
+    ngx_http_totp_store_done(op, NGX_OK);
 }
 
 
@@ -909,5 +931,5 @@ ngx_http_totp_store_failed(ngx_http_totp_store_op_t *op, redisReply *reply,
                       reply->type, what);
     }
 
-    op->done(op->request, NGX_ERROR);
+    ngx_http_totp_store_done(op, NGX_ERROR);
 }

@@ -26,7 +26,8 @@ our @EXPORT_OK = qw(field secret_of gate_setup login enroll verify
 # password_file and key_file (files already written, used as they are:
 # several instances configured alike, as cookies are bound to the
 # password file's path as written), pages (the totp_pages location's
-# prefix, /_totp/ unless set) and pages_location (extra lines in it).
+# prefix, /_totp/ unless set), pages_location (extra lines in it) and
+# events (extra lines in the events block).
 sub gate_setup {
     my (%o) = @_;
 
@@ -62,7 +63,9 @@ sub gate_setup {
     my $pages = $o{pages} // '/_totp/';
     my $pages_location = $o{pages_location} // '';
 
-    $t->write_config(<<"EOF", workers => $o{workers} // 2);
+    my %write = (workers => $o{workers} // 2, events => $o{events});
+
+    $t->write_config(<<"EOF", %write);
     totp_key_file $key;
     totp_redis @{[ $redis->addr ]};
 $http

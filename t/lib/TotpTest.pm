@@ -122,7 +122,8 @@ sub write_file {
     return $path;
 }
 
-# %o: workers, main (extra main-context lines)
+# %o: workers, main (extra main-context lines), events (extra lines in
+# the events block)
 sub write_config {
     my ($self, $http, %o) = @_;
 
@@ -151,6 +152,7 @@ sub write_config {
     # events, with an nginx built with the poll module (TOTP_TEST_NGINX)
     my $use = $ENV{TOTP_TEST_EVENT_METHOD}
               ? "    use $ENV{TOTP_TEST_EVENT_METHOD};\n" : '';
+    $use .= "    $o{events}\n" if defined $o{events};
 
     return $self->write_file('nginx.conf', <<"EOF");
 $main
@@ -610,7 +612,7 @@ TotpTest - harness for the ngx_http_totp_module tests
 
 TotpTest: new(%opt: nginx, module), dir, valgrind, port($name),
 listen_ports, write_file($rel, $content), write_config($http, %o: workers,
-main), nginx_test, run, stop, reload, master_pid, worker_pids, error_log
+main, events), nginx_test, run, stop, reload, master_pid, worker_pids, error_log
 and access_log (whole text; lines in list context), allow_log(qr//),
 log_problems, wait_for($cond, $timeout, $what), redis(%o: unix, password,
 conf, name), ua(%o: port, host, local, timeout), done; functions http_raw($port,

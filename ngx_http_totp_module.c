@@ -107,7 +107,6 @@ ngx_http_totp_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_totp_init(ngx_conf_t *cf)
 {
-    ngx_str_t                   name = ngx_string("ngx_http_totp_module");
     ngx_uint_t                  used;
     ngx_http_handler_pt        *h;
     ngx_http_core_main_conf_t  *cmcf;
@@ -125,8 +124,8 @@ ngx_http_totp_init(ngx_conf_t *cf)
 
     mcf->gated = 1;
 
-    mcf->shm_zone = ngx_shared_memory_add(cf, &name,
-                                          NGX_HTTP_TOTP_CACHE_SIZE,
+    mcf->shm_zone = ngx_shared_memory_add(cf, &mcf->zone_name,
+                                          mcf->zone_size,
                                           &ngx_http_totp_module);
     if (mcf->shm_zone == NULL) {
         return NGX_ERROR;

@@ -153,8 +153,8 @@ ngx_http_totp_account_reset_accepted(ngx_http_request_t *r, ngx_int_t rc)
         /* this machine's sessions end now, others' within revalidate */
 
         ngx_http_totp_cache_store(ctx->conf->main->shm_zone,
-                                  &ctx->conf->keyspace, &ctx->user, 0, NULL,
-                                  ngx_current_msec);
+                                  r->connection->log, &ctx->conf->keyspace,
+                                  &ctx->user, 0, NULL, ngx_current_msec);
 
         if (ngx_http_totp_cookie_clear(r, ctx->conf, TOTP_TOKEN_SESSION)
             != NGX_OK)

@@ -18,6 +18,9 @@ typedef struct {
     ngx_rbtree_t                 rbtree;
     ngx_rbtree_node_t            sentinel;
     ngx_queue_t                  queue;      /* least recently stored last */
+
+    ngx_atomic_t                 evictions;
+    time_t                       warned;     /* the last "zone is full" */
 } ngx_http_totp_cache_sh_t;
 
 
@@ -46,12 +49,15 @@ static ngx_int_t ngx_http_totp_cache_key(ngx_str_t *scope, ngx_str_t *user,
     u_char *buf, ngx_str_t *key);
 static ngx_http_totp_cache_entry_t *ngx_http_totp_cache_find(
     ngx_http_totp_cache_t *cache, ngx_str_t *user, uint32_t hash);
-static void ngx_http_totp_cache_evict(ngx_http_totp_cache_t *cache,
+static ngx_uint_t ngx_http_totp_cache_evict(ngx_http_totp_cache_t *cache,
     ngx_uint_t n);
 
 
 /* a scope (totp_redis_prefix and realm), a line break, a user name */
 #define NGX_HTTP_TOTP_CACHE_KEY_MAX  512
+
+/* a full zone is said at most this often, in seconds */
+#define NGX_HTTP_TOTP_CACHE_WARN     60
 
 
 #define ngx_http_totp_cache_entry(node)                                      \
@@ -122,9 +128,9 @@ ngx_http_totp_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 
 ngx_int_t
-ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_str_t *scope,
-    ngx_str_t *name, ngx_msec_t max_age, ngx_msec_t grace, u_char *epoch,
-    ngx_uint_t *enrolled, time_t *checked)
+ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
+    ngx_str_t *scope, ngx_str_t *name, ngx_msec_t max_age, ngx_msec_t grace,
+    u_char *epoch, ngx_uint_t *enrolled, time_t *checked)
 {
     u_char                        buf[NGX_HTTP_TOTP_CACHE_KEY_MAX];
     ngx_str_t                     key, *user;
@@ -173,6 +179,11 @@ ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_str_t *scope,
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "totp cache: \"%V\" %s in zone \"%V\"", name,
+                   rc == NGX_OK ? "found" : e ? "stale" : "not found",
+                   &shm_zone->shm.name);
+
     return rc;
 }
 
@@ -180,8 +191,8 @@ ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_str_t *scope,
 /* the request asking Redis failed: the next one asks, none goes on stale */
 
 void
-ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_str_t *scope,
-    ngx_str_t *name)
+ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
+    ngx_str_t *scope, ngx_str_t *name)
 {
     u_char                        buf[NGX_HTTP_TOTP_CACHE_KEY_MAX];
     ngx_str_t                     key, *user;
@@ -204,6 +215,10 @@ ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_str_t *scope,
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "totp cache: \"%V\" not refreshed, the next request asks",
+                   name);
 }
 
 
@@ -214,11 +229,14 @@ ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_str_t *scope,
  */
 
 void
-ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_str_t *scope,
-    ngx_str_t *name, ngx_uint_t enrolled, u_char *epoch, ngx_msec_t checked)
+ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
+    ngx_str_t *scope, ngx_str_t *name, ngx_uint_t enrolled, u_char *epoch,
+    ngx_msec_t checked)
 {
     u_char                        buf[NGX_HTTP_TOTP_CACHE_KEY_MAX];
+    time_t                        now;
     ngx_str_t                     key, *user;
+    ngx_uint_t                    evicted, warn;
     size_t                        size;
     uint32_t                      hash;
     ngx_rbtree_node_t            *node;
@@ -232,6 +250,8 @@ ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_str_t *scope,
     user = &key;
     cache = shm_zone->data;
     hash = ngx_crc32_short(user->data, user->len);
+    evicted = 0;
+    warn = 0;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
@@ -244,13 +264,22 @@ ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_str_t *scope,
         node = ngx_slab_alloc_locked(cache->shpool, size);
 
         if (node == NULL) {
-            ngx_http_totp_cache_evict(cache, 16);
+            evicted = ngx_http_totp_cache_evict(cache, 16);
+            cache->sh->evictions += evicted;
+
+            now = ngx_time();
+
+            if (now - cache->sh->warned >= NGX_HTTP_TOTP_CACHE_WARN) {
+                cache->sh->warned = now;
+                warn = 1;
+            }
+
             node = ngx_slab_alloc_locked(cache->shpool, size);
 
             if (node == NULL) {
                 /* the next request asks Redis again: slower, still right */
                 ngx_shmtx_unlock(&cache->shpool->mutex);
-                return;
+                goto evicted;
             }
         }
 
@@ -286,6 +315,29 @@ ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_str_t *scope,
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "totp cache: \"%V\" stored, enrolled:%ui", name, enrolled);
+
+evicted:
+
+    /*
+     * Said outside the lock, and once a minute at most: a zone too small
+     * for its users makes every session ask Redis again, not a failure.
+     */
+
+    if (warn) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "totp: zone \"%V\" is full, the %ui users least "
+                      "recently checked were evicted: their sessions ask "
+                      "Redis again; a larger \"totp_zone\" avoids it",
+                      &shm_zone->shm.name, evicted);
+
+    } else if (evicted) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "totp cache: zone \"%V\" is full, %ui evicted",
+                       &shm_zone->shm.name, evicted);
+    }
 }
 
 
@@ -353,14 +405,17 @@ ngx_http_totp_cache_find(ngx_http_totp_cache_t *cache, ngx_str_t *user,
 }
 
 
-static void
+static ngx_uint_t
 ngx_http_totp_cache_evict(ngx_http_totp_cache_t *cache, ngx_uint_t n)
 {
+    ngx_uint_t                    evicted;
     ngx_queue_t                  *q;
     ngx_rbtree_node_t            *node;
     ngx_http_totp_cache_entry_t  *e;
 
-    while (n-- && !ngx_queue_empty(&cache->sh->queue)) {
+    evicted = 0;
+
+    while (evicted < n && !ngx_queue_empty(&cache->sh->queue)) {
         q = ngx_queue_last(&cache->sh->queue);
         ngx_queue_remove(q);
 
@@ -370,7 +425,11 @@ ngx_http_totp_cache_evict(ngx_http_totp_cache_t *cache, ngx_uint_t n)
 
         ngx_rbtree_delete(&cache->sh->rbtree, node);
         ngx_slab_free_locked(cache->shpool, node);
+
+        evicted++;
     }
+
+    return evicted;
 }
 
 

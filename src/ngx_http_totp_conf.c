@@ -64,6 +64,8 @@ static char *ngx_http_totp_set_path(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_totp_set_realm(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_totp_set_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_totp_set_cookie_secure(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_totp_set_templates(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -273,6 +275,13 @@ ngx_command_t  ngx_http_totp_commands[] = {
       offsetof(ngx_http_totp_loc_conf_t, skew),
       &ngx_http_totp_skew_post },
 
+    { ngx_string("totp_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("totp_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_totp_redis_set_addr,
@@ -337,10 +346,12 @@ ngx_http_totp_create_main_conf(ngx_conf_t *cf)
      *     mcf->key_previous = { 0, NULL };
      *     mcf->redis.* = unset address, no password
      *     mcf->prefix = { 0, NULL };
+     *     mcf->zone_name = { 0, NULL };
      */
 
     mcf->redis.db = NGX_CONF_UNSET;
     mcf->redis.timeout = NGX_CONF_UNSET_MSEC;
+    mcf->zone_size = NGX_CONF_UNSET;
 
     return mcf;
 }
@@ -361,6 +372,11 @@ ngx_http_totp_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (mcf->prefix.data == NULL) {
         ngx_str_set(&mcf->prefix, "totp:");
+    }
+
+    if (mcf->zone_name.data == NULL) {
+        ngx_str_set(&mcf->zone_name, "totp");
+        mcf->zone_size = NGX_HTTP_TOTP_CACHE_SIZE;
     }
 
     return ngx_http_totp_redis_init_conf(cf, &mcf->redis);
@@ -1343,6 +1359,62 @@ invalid:
                        "in \"/\", not \"%V\"", &value[1]);
 
     return NGX_CONF_ERROR;
+}
+
+
+/* "totp_zone name:size", as limit_req_zone's zone= */
+
+static char *
+ngx_http_totp_set_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_totp_main_conf_t  *mcf = conf;
+
+    u_char     *p;
+    ssize_t     size;
+    ngx_str_t  *value, name, s;
+
+    if (mcf->zone_name.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    p = (u_char *) ngx_strchr(value[1].data, ':');
+
+    if (p == NULL || p == value[1].data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp_zone\" needs a name and a size, such as "
+                           "\"totp:1m\", not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    name.data = value[1].data;
+    name.len = p - value[1].data;
+
+    s.data = p + 1;
+    s.len = value[1].data + value[1].len - s.data;
+
+    size = ngx_parse_size(&s);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp_zone\" has an invalid size in \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) NGX_HTTP_TOTP_CACHE_MIN) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp_zone\" \"%V\" is too small, it needs at "
+                           "least %uzk", &value[1],
+                           (size_t) NGX_HTTP_TOTP_CACHE_MIN / 1024);
+        return NGX_CONF_ERROR;
+    }
+
+    mcf->zone_name = name;
+    mcf->zone_size = size;
+
+    return NGX_CONF_OK;
 }
 
 

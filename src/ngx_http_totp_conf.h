@@ -38,7 +38,9 @@ typedef struct {
     ngx_http_totp_redis_conf_t   redis;
     ngx_str_t                    prefix;          /* totp_redis_prefix */
 
-    /* the revalidation cache; created when some location is gated */
+    /* the revalidation cache (totp_zone); made when a location is gated */
+    ngx_str_t                    zone_name;
+    ssize_t                      zone_size;
     ngx_shm_zone_t              *shm_zone;
     ngx_flag_t                   gated;
 } ngx_http_totp_main_conf_t;

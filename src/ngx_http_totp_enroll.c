@@ -258,8 +258,9 @@ ngx_http_totp_enroll_confirmed(ngx_http_request_t *r, ngx_int_t rc)
         ngx_http_totp_flow_audit(r, ctx, "enrolled");
         ngx_http_totp_lockout_succeeded(r, ctx, "pass");
         ngx_http_totp_cache_store(ctx->conf->main->shm_zone,
-                                  &ctx->conf->keyspace, &ctx->user, 1,
-                                  ctx->rec.epoch, ngx_current_msec);
+                                  r->connection->log, &ctx->conf->keyspace,
+                                  &ctx->user, 1, ctx->rec.epoch,
+                                  ngx_current_msec);
         rc = ngx_http_totp_enroll_signed_in(r, ctx);
     }
 

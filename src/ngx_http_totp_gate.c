@@ -299,10 +299,10 @@ ngx_http_totp_gate_epoch(ngx_http_request_t *r,
                ? NGX_OK : NGX_DECLINED;
     }
 
-    if (ngx_http_totp_cache_lookup(mcf->shm_zone, &ctx->conf->keyspace,
-                                   &user, ctx->conf->revalidate,
-                                   mcf->redis.timeout, epoch, &enrolled,
-                                   &checked)
+    if (ngx_http_totp_cache_lookup(mcf->shm_zone, r->connection->log,
+                                   &ctx->conf->keyspace, &user,
+                                   ctx->conf->revalidate, mcf->redis.timeout,
+                                   epoch, &enrolled, &checked)
         != NGX_OK)
     {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -350,7 +350,8 @@ ngx_http_totp_gate_fetch(ngx_http_request_t *r,
         != NGX_OK)
     {
         ngx_http_totp_cache_unask(ctx->conf->main->shm_zone,
-                                  &ctx->conf->keyspace, user);
+                                  r->connection->log, &ctx->conf->keyspace,
+                                  user);
 
         ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ERROR);
         return NGX_HTTP_SERVICE_UNAVAILABLE;
@@ -389,13 +390,14 @@ ngx_http_totp_gate_fetched(ngx_http_request_t *r, ngx_int_t rc)
     user.len = ctx->token.user_len;
 
     if (rc == NGX_OK) {
-        ngx_http_totp_cache_store(mcf->shm_zone, &ctx->conf->keyspace,
-                                  &user, ctx->record.enrolled,
-                                  ctx->record.epoch, ctx->fetch_sent);
+        ngx_http_totp_cache_store(mcf->shm_zone, c->log,
+                                  &ctx->conf->keyspace, &user,
+                                  ctx->record.enrolled, ctx->record.epoch,
+                                  ctx->fetch_sent);
 
     } else {
-        ngx_http_totp_cache_unask(mcf->shm_zone, &ctx->conf->keyspace,
-                                  &user);
+        ngx_http_totp_cache_unask(mcf->shm_zone, c->log,
+                                  &ctx->conf->keyspace, &user);
     }
 
     r->write_event_handler = ngx_http_core_run_phases;

@@ -255,6 +255,24 @@ rejects('totp_redis_timeout abc', 'totp_redis_timeout', qr/invalid/,
         http => 'totp_redis_timeout abc;');
 
 
+# totp_zone: the revalidation cache's shared memory
+
+accepts('totp_zone with a name and a size', http => 'totp_zone gate:10m;',
+        location => "totp on; totp_password_file $password;");
+rejects('totp_zone without a size', 'totp_zone', qr/"totp:1m", not "gate"/,
+        http => 'totp_zone gate;');
+rejects('totp_zone without a name', 'totp_zone', qr/needs a name/,
+        http => 'totp_zone :1m;');
+rejects('totp_zone too small', 'totp_zone', qr/too small, it needs at least 32k/,
+        http => 'totp_zone gate:8k;');
+rejects('totp_zone with a bad size', 'totp_zone', qr/invalid size in "gate:lots"/,
+        http => 'totp_zone gate:lots;');
+rejects('totp_zone in a server', 'totp_zone', qr/not allowed here/,
+        server => 'totp_zone gate:1m;');
+rejects('totp_zone twice', 'totp_zone', qr/duplicate/,
+        http => "totp_zone a:1m;\ntotp_zone b:1m;");
+
+
 # totp_health: a content handler of its own location
 
 rejects('totp_health in server', 'totp_health', qr/not allowed here/,

@@ -1,8 +1,9 @@
 #!/usr/bin/perl
 
 # debug_connection tells the story of one sign-in, across the gate, the
-# pages, the failure count, the Redis schema and the Redis client, in the
-# order it happened; a client it does not name leaves no such line.
+# pages, the failure count, the Redis schema, the Redis client and the
+# revalidation cache, in the order it happened; a client it does not name
+# leaves no such line.
 
 use strict;
 use warnings;
@@ -64,10 +65,12 @@ my @steps = (
     qr{^totp page: enrollment code of "alice": right$},
     qr{^totp store: enroll confirm of "alice"$},
     qr{^totp store: enroll confirm done, rc:0 result:1$},
+    qr{^totp cache: "alice" stored, enrolled:1$},
     qr{^totp page: "alice" signed in \(verified\)$},
     qr{^totp page: back to "/console/"$},
     qr{^totp gate: "/console/page" at location "/"$},
     qr{^totp gate: session cookie of "alice"$},
+    qr{^totp cache: "alice" found in zone "totp"$},
     qr{^totp gate: the cache has the cookie's enrollment$},
     qr{^totp gate: pass "alice" \(session\)$},
 );

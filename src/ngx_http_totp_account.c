@@ -29,7 +29,7 @@ static void ngx_http_totp_account_codes_accepted(ngx_http_request_t *r,
 static void ngx_http_totp_account_codes_replaced(ngx_http_request_t *r,
     ngx_int_t rc);
 static ngx_int_t ngx_http_totp_account_show_reset(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error);
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error);
 static ngx_int_t ngx_http_totp_account_signed_out(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 
@@ -105,8 +105,7 @@ ngx_http_totp_account_reset_checked(ngx_http_request_t *r, ngx_int_t rc)
         } else {
             rc = ngx_http_totp_lockout_failed(r, ctx, "failed code at reset",
                      ngx_http_totp_account_show_reset,
-                     "That code is not right. Enter the code your current "
-                     "app shows now.");
+                     NGX_HTTP_TOTP_MSG_WRONG_RESET_CODE);
         }
 
         ngx_http_totp_flow_done(r, rc);
@@ -143,8 +142,7 @@ ngx_http_totp_account_reset_accepted(ngx_http_request_t *r, ngx_int_t rc)
         rc = ngx_http_totp_lockout_failed(r, ctx,
                  "failed code at reset (already used)",
                  ngx_http_totp_account_show_reset,
-                 "That code was already used. Wait for the next code "
-                 "and enter it.");
+                 NGX_HTTP_TOTP_MSG_USED_CODE);
 
     } else {
         ngx_http_totp_flow_audit(r, ctx, "reset");
@@ -225,8 +223,7 @@ ngx_http_totp_account_codes_checked(ngx_http_request_t *r, ngx_int_t rc)
         rc = ngx_http_totp_lockout_failed(r, ctx,
                  "failed code for new recovery codes",
                  ngx_http_totp_account_show_codes,
-                 "That code is not right. Enter the code your app shows "
-                 "now.");
+                 NGX_HTTP_TOTP_MSG_WRONG_CODE);
         goto done;
     }
 
@@ -265,8 +262,7 @@ ngx_http_totp_account_codes_accepted(ngx_http_request_t *r, ngx_int_t rc)
         rc = ngx_http_totp_lockout_failed(r, ctx,
                  "failed code for new recovery codes (already used)",
                  ngx_http_totp_account_show_codes,
-                 "That code was already used. Wait for the next code "
-                 "and enter it.");
+                 NGX_HTTP_TOTP_MSG_USED_CODE);
 
     } else if (ngx_http_totp_recovery_make(r, ctx->conf->main, &ctx->user,
                                            ctx->conf->recovery_codes,
@@ -307,7 +303,8 @@ ngx_http_totp_account_codes_replaced(ngx_http_request_t *r, ngx_int_t rc)
         ngx_http_totp_flow_audit(r, ctx, "made new recovery codes");
         ngx_http_totp_lockout_succeeded(r, ctx, "pass");
         ctx->codes_replaced = 1;
-        rc = ngx_http_totp_account_show_codes(r, ctx, NGX_HTTP_OK, NULL);
+        rc = ngx_http_totp_account_show_codes(r, ctx, NGX_HTTP_OK,
+                                              NGX_HTTP_TOTP_MSG_NONE);
     }
 
     ngx_http_totp_flow_done(r, rc);
@@ -359,15 +356,14 @@ ngx_http_totp_account_signed_out(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx)
 {
     return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_OK,
-                                      "You are signed out",
-                                      "Your session in this browser has "
-                                      "ended.");
+                                      NGX_HTTP_TOTP_MSG_SIGNED_OUT_HEADING,
+                                      NGX_HTTP_TOTP_MSG_SIGNED_OUT);
 }
 
 
 static ngx_int_t
 ngx_http_totp_account_show_reset(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error)
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error)
 {
     u_char                *p;
     ngx_http_totp_view_t  *v;
@@ -379,8 +375,12 @@ ngx_http_totp_account_show_reset(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_totp_view_var(v, "title", (u_char *) "Change your device",
-                           sizeof("Change your device") - 1);
+    if (ngx_http_totp_view_say(r, v, "title", NGX_HTTP_TOTP_MSG_TITLE_RESET)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ngx_http_totp_view_var(v, "digits", p,
                            ngx_sprintf(p, "%ui", ctx->rec.digits) - p);
     ngx_http_totp_view_var(v, "cancel", (u_char *) "/", 1);
@@ -389,9 +389,8 @@ ngx_http_totp_account_show_reset(ngx_http_request_t *r,
         ngx_http_totp_view_var(v, "recovered", (u_char *) "1", 1);
     }
 
-    if (error) {
-        ngx_http_totp_view_var(v, "error", (u_char *) error,
-                               ngx_strlen(error));
+    if (ngx_http_totp_view_say(r, v, "error", error) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_totp_view_send(r, v, NGX_HTTP_TOTP_PAGE_RESET, status);
@@ -400,7 +399,7 @@ ngx_http_totp_account_show_reset(ngx_http_request_t *r,
 
 ngx_int_t
 ngx_http_totp_account_show_codes(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error)
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error)
 {
     u_char                *p;
     ngx_http_totp_view_t  *v;
@@ -412,8 +411,12 @@ ngx_http_totp_account_show_codes(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_totp_view_var(v, "title", (u_char *) "Recovery codes",
-                           sizeof("Recovery codes") - 1);
+    if (ngx_http_totp_view_say(r, v, "title", NGX_HTTP_TOTP_MSG_TITLE_CODES)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ngx_http_totp_view_var(v, "digits", p,
                            ngx_sprintf(p, "%ui", ctx->rec.digits) - p);
     ngx_http_totp_view_var(v, "codes", ctx->codes.data, ctx->codes.len);
@@ -423,9 +426,8 @@ ngx_http_totp_account_show_codes(ngx_http_request_t *r,
         ngx_http_totp_view_var(v, "replaced", (u_char *) "1", 1);
     }
 
-    if (error) {
-        ngx_http_totp_view_var(v, "error", (u_char *) error,
-                               ngx_strlen(error));
+    if (ngx_http_totp_view_say(r, v, "error", error) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_totp_view_send(r, v, NGX_HTTP_TOTP_PAGE_CODES, status);

@@ -34,7 +34,7 @@ ngx_int_t ngx_http_totp_account_logout_post(ngx_http_request_t *r,
  * without codes, the form that makes a new set.
  */
 ngx_int_t ngx_http_totp_account_show_codes(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error);
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error);
 
 
 #endif /* _NGX_HTTP_TOTP_ACCOUNT_H_INCLUDED_ */

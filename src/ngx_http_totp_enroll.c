@@ -32,7 +32,7 @@ static void ngx_http_totp_enroll_confirmed(ngx_http_request_t *r,
 static ngx_int_t ngx_http_totp_enroll_signed_in(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_enroll_show(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error);
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error);
 
 
 ngx_int_t
@@ -101,7 +101,8 @@ ngx_http_totp_enroll_begun(ngx_http_request_t *r, ngx_int_t rc)
                        "totp page: showing the pending enrollment of "
                        "\"%V\"", &ctx->user);
         ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ENROLL);
-        rc = ngx_http_totp_enroll_show(r, ctx, NGX_HTTP_OK, NULL);
+        rc = ngx_http_totp_enroll_show(r, ctx, NGX_HTTP_OK,
+                                       NGX_HTTP_TOTP_MSG_NONE);
     }
 
     totp_wipe(&ctx->secret, sizeof(ngx_http_totp_secret_t));
@@ -152,9 +153,8 @@ ngx_http_totp_enroll_checked(ngx_http_request_t *r, ngx_int_t rc)
 
     if (ctx->pending.len == 0) {
         rc = ngx_http_totp_flow_message(r, ctx, NGX_HTTP_OK,
-                 "The QR code expired",
-                 "It was shown more than ten minutes ago. Start again to "
-                 "get a new one.");
+                 NGX_HTTP_TOTP_MSG_ENROLL_EXPIRED_HEADING,
+                 NGX_HTTP_TOTP_MSG_ENROLL_EXPIRED);
         goto done;
     }
 
@@ -186,8 +186,7 @@ ngx_http_totp_enroll_checked(ngx_http_request_t *r, ngx_int_t rc)
         ngx_http_totp_flow_done(r,
             ngx_http_totp_lockout_failed(r, ctx, "failed code at enrollment",
                 ngx_http_totp_enroll_show,
-                "That code is not right. Check that you scanned this "
-                "QR code, then enter the code your app shows now."));
+                NGX_HTTP_TOTP_MSG_WRONG_ENROLL_CODE));
         return;
     }
 
@@ -284,13 +283,14 @@ ngx_http_totp_enroll_signed_in(ngx_http_request_t *r,
 
     ngx_http_totp_flow_audit(r, ctx, "was shown new recovery codes");
 
-    return ngx_http_totp_account_show_codes(r, ctx, NGX_HTTP_OK, NULL);
+    return ngx_http_totp_account_show_codes(r, ctx, NGX_HTTP_OK,
+                                            NGX_HTTP_TOTP_MSG_NONE);
 }
 
 
 static ngx_int_t
 ngx_http_totp_enroll_show(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error)
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error)
 {
     u_char                *p, b32[128];
     ngx_str_t              secret, grouped, uri, svg, issuer;
@@ -326,9 +326,12 @@ ngx_http_totp_enroll_show(ngx_http_request_t *r,
 
     alg = totp_alg_name(ctx->secret.algorithm);
 
-    ngx_http_totp_view_var(v, "title", (u_char *) "Set up your "
-                           "authenticator app",
-                           sizeof("Set up your authenticator app") - 1);
+    if (ngx_http_totp_view_say(r, v, "title", NGX_HTTP_TOTP_MSG_TITLE_ENROLL)
+        != NGX_OK)
+    {
+        goto done;
+    }
+
     ngx_http_totp_view_var(v, "digits", p,
                            ngx_sprintf(p, "%ui", ctx->secret.digits) - p);
     p += NGX_INT_T_LEN;
@@ -345,9 +348,8 @@ ngx_http_totp_enroll_show(ngx_http_request_t *r,
     ngx_http_totp_view_var(v, "uri", uri.data, uri.len);
     ngx_http_totp_view_var(v, "qr", svg.data, svg.len);
 
-    if (error) {
-        ngx_http_totp_view_var(v, "error", (u_char *) error,
-                               ngx_strlen(error));
+    if (ngx_http_totp_view_say(r, v, "error", error) != NGX_OK) {
+        goto done;
     }
 
     rc = ngx_http_totp_view_send(r, v, NGX_HTTP_TOTP_PAGE_ENROLL, status);

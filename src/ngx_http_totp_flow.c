@@ -218,8 +218,8 @@ ngx_http_totp_flow_finish(ngx_http_request_t *r,
 
 ngx_int_t
 ngx_http_totp_flow_message(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *heading,
-    char *message)
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t heading,
+    ngx_uint_t message)
 {
     return ngx_http_totp_view_message(r, &ctx->view, status, heading,
                                       message);
@@ -234,9 +234,8 @@ ngx_http_totp_flow_error(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
     totp_wipe(&ctx->secret, sizeof(ngx_http_totp_secret_t));
 
     return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
-               "Sign-in is unavailable",
-               "The sign-in service cannot be reached right now. "
-               "Try again in a moment.");
+                                      NGX_HTTP_TOTP_MSG_UNAVAILABLE_HEADING,
+                                      NGX_HTTP_TOTP_MSG_UNAVAILABLE);
 }
 
 
@@ -310,7 +309,8 @@ ngx_http_totp_flow_show_current(ngx_http_request_t *r, ngx_int_t rc)
         rc = ngx_http_totp_flow_go(r, ctx, "login");
 
     } else {
-        rc = ctx->show(r, ctx, NGX_HTTP_OK, NULL);
+        rc = ctx->show(r, ctx, NGX_HTTP_OK,
+                       NGX_HTTP_TOTP_MSG_NONE);
     }
 
     ngx_http_totp_flow_done(r, rc);

@@ -29,7 +29,7 @@ typedef ngx_int_t (*ngx_http_totp_page_pt)(ngx_http_request_t *r,
 
 /* a page shown again after a failure, with its error */
 typedef ngx_int_t (*ngx_http_totp_show_pt)(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error);
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error);
 
 
 /* whose attempt a POST is, counted before its password or code is checked */
@@ -72,7 +72,7 @@ struct ngx_http_totp_page_ctx_s {
 
     /* a failure being counted before its page is shown again */
     ngx_http_totp_show_pt        show;
-    char                        *error;
+    ngx_uint_t                   error;       /* a message of the catalog */
     ngx_int_t                    settled;
 
     unsigned                     has_pre:1;
@@ -117,10 +117,10 @@ ngx_int_t ngx_http_totp_flow_sign_in(ngx_http_request_t *r,
 ngx_int_t ngx_http_totp_flow_finish(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_uint_t trust);
 
-/* a message page */
+/* a message page: a heading and a message of the catalog */
 ngx_int_t ngx_http_totp_flow_message(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *heading,
-    char *message);
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t heading,
+    ngx_uint_t message);
 
 /* Redis could not be asked or did not answer: a 503 page, never a pass */
 ngx_int_t ngx_http_totp_flow_error(ngx_http_request_t *r,

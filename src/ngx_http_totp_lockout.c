@@ -48,9 +48,8 @@ ngx_http_totp_lockout_attempt(ngx_http_request_t *r,
             ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_DENIED);
             ngx_str_null(&ctx->user);
             return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_BAD_REQUEST,
-                       "User name not accepted",
-                       "A user name has 1 to 256 characters and no control "
-                       "characters.");
+                       NGX_HTTP_TOTP_MSG_BAD_USER_HEADING,
+                       NGX_HTTP_TOTP_MSG_BAD_USER);
         }
 
         break;
@@ -131,7 +130,7 @@ ngx_http_totp_lockout_attempted(ngx_http_request_t *r, ngx_int_t rc)
 ngx_int_t
 ngx_http_totp_lockout_failed(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, char *event, ngx_http_totp_show_pt show,
-    char *error)
+    ngx_uint_t error)
 {
     ngx_http_totp_flow_audit(r, ctx, event);
 
@@ -228,27 +227,20 @@ static ngx_int_t
 ngx_http_totp_lockout_locked(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_int_t seconds)
 {
-    u_char  *p, *message;
+    ngx_str_t  message;
 
     ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_LOCKED);
 
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 200);
-    if (p == NULL) {
+    if (ngx_http_totp_view_count(r, &ctx->view, NGX_HTTP_TOTP_MSG_LOCKED,
+                                 "minutes", (seconds + 59) / 60, &message)
+        != NGX_OK
+        || ngx_http_totp_view_retry_after(r, seconds) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    message = p;
-
-    (void) ngx_sprintf(p, "Sign-in is paused after too many failed attempts. "
-                          "Try again in %i minute%s. If these attempts "
-                          "were not yours, tell your administrator.%Z",
-                       (seconds + 59) / 60,
-                       (seconds + 59) / 60 == 1 ? "" : "s");
-
-    if (ngx_http_totp_view_retry_after(r, seconds) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_TOO_MANY_REQUESTS,
-                                      "Too many attempts", (char *) message);
+    return ngx_http_totp_view_message_text(r, &ctx->view,
+                                           NGX_HTTP_TOO_MANY_REQUESTS,
+                                           NGX_HTTP_TOTP_MSG_LOCKED_HEADING,
+                                           &message);
 }

@@ -32,7 +32,7 @@ ngx_int_t ngx_http_totp_lockout_attempt(ngx_http_request_t *r,
  */
 ngx_int_t ngx_http_totp_lockout_failed(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, char *event, ngx_http_totp_show_pt show,
-    char *error);
+    ngx_uint_t error);
 
 /*
  * A right password ("first") or second factor ("pass"): the attempt's

@@ -170,8 +170,8 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
         }
 
         return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_NOT_FOUND,
-                                          "Page not found",
-                                          "There is no such page here.");
+                                          NGX_HTTP_TOTP_MSG_NOT_FOUND_HEADING,
+                                          NGX_HTTP_TOTP_MSG_NOT_FOUND);
     }
 
     ctx->post = route->post;
@@ -218,8 +218,8 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
         }
 
         return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_FORBIDDEN,
-                                 "Request refused",
-                                 "This form was sent from another site.");
+                                          NGX_HTTP_TOTP_MSG_FOREIGN_HEADING,
+                                          NGX_HTTP_TOTP_MSG_FOREIGN);
     }
 
     /* no form of the pages comes near it, whatever client_max_body_size */
@@ -362,9 +362,8 @@ refused:
 
     ngx_http_finalize_request(r,
         ngx_http_totp_flow_message(r, ctx, NGX_HTTP_FORBIDDEN,
-            "Please try again",
-            "This form expired or was not sent from this page. "
-            "Go back, reload the page and send it again."));
+                                   NGX_HTTP_TOTP_MSG_STALE_FORM_HEADING,
+                                   NGX_HTTP_TOTP_MSG_STALE_FORM));
 }
 
 

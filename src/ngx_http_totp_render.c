@@ -40,6 +40,8 @@ static int totp_render_tag(const unsigned char *tpl, size_t len, size_t pos,
 static const totp_render_var_t *totp_render_lookup(
     const totp_render_var_t *vars, size_t nvars, const unsigned char *name,
     size_t name_len);
+static size_t totp_render_out(unsigned char *dst, const unsigned char *tpl,
+    size_t len, const totp_render_var_t *vars, size_t nvars, int escape);
 static void totp_render_put(totp_out_t *out, const void *s, size_t n);
 static void totp_render_escape(totp_out_t *out, const unsigned char *s,
     size_t n);
@@ -117,6 +119,22 @@ size_t
 totp_render(unsigned char *dst, const unsigned char *tpl, size_t len,
     const totp_render_var_t *vars, size_t nvars)
 {
+    return totp_render_out(dst, tpl, len, vars, nvars, 1);
+}
+
+
+size_t
+totp_render_text(unsigned char *dst, const unsigned char *tpl, size_t len,
+    const totp_render_var_t *vars, size_t nvars)
+{
+    return totp_render_out(dst, tpl, len, vars, nvars, 0);
+}
+
+
+static size_t
+totp_render_out(unsigned char *dst, const unsigned char *tpl, size_t len,
+    const totp_render_var_t *vars, size_t nvars, int escape)
+{
     int                       shown;
     size_t                    pos, next, skip;
     totp_tag_t                tag;
@@ -179,8 +197,11 @@ totp_render(unsigned char *dst, const unsigned char *tpl, size_t len,
         switch (tag.kind) {
 
         case TOTP_TAG_VAR:
-            if (var) {
+            if (var && escape) {
                 totp_render_escape(&out, var->value, var->value_len);
+
+            } else if (var) {
+                totp_render_put(&out, var->value, var->value_len);
             }
             break;
 

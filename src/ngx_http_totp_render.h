@@ -64,6 +64,13 @@ int totp_render_check(const unsigned char *tpl, size_t len,
 size_t totp_render(unsigned char *dst, const unsigned char *tpl, size_t len,
     const totp_render_var_t *vars, size_t nvars);
 
+/*
+ * The same for plain text (a message of the catalogs): {{name}} inserts
+ * the value as it is, since the page that shows the text escapes it.
+ */
+size_t totp_render_text(unsigned char *dst, const unsigned char *tpl,
+    size_t len, const totp_render_var_t *vars, size_t nvars);
+
 
 #if (defined __GNUC__ && __GNUC__ >= 4)
 #pragma GCC visibility pop

@@ -33,11 +33,11 @@ static void ngx_http_totp_signin_recovery_used(ngx_http_request_t *r,
 static ngx_int_t ngx_http_totp_signin_recovery_failed(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_signin_show_login(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error);
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error);
 static ngx_int_t ngx_http_totp_signin_show_verify(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error);
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error);
 static ngx_int_t ngx_http_totp_signin_show_recovery(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error);
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error);
 static ngx_int_t ngx_http_totp_signin_show_recovered(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 
@@ -56,14 +56,14 @@ ngx_http_totp_signin_login(ngx_http_request_t *r,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_totp_signin_show_login(r, ctx, NGX_HTTP_OK, NULL);
+        return ngx_http_totp_signin_show_login(r, ctx, NGX_HTTP_OK,
+                                               NGX_HTTP_TOTP_MSG_NONE);
     }
 
     if (ctx->unknown || ngx_http_totp_flow_first_factor(r, ctx) != NGX_OK) {
         return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_OK,
-                   "Open the console first",
-                   "Sign-in starts at the page you want to use: open it "
-                   "again and you will be brought back here.");
+                   NGX_HTTP_TOTP_MSG_CONSOLE_FIRST_HEADING,
+                   NGX_HTTP_TOTP_MSG_CONSOLE_FIRST);
     }
 
     return ngx_http_totp_flow_fetch(r, ctx,
@@ -95,7 +95,7 @@ ngx_http_totp_signin_login_post(ngx_http_request_t *r,
     if (rc == NGX_DECLINED) {
         return ngx_http_totp_lockout_failed(r, ctx, "failed password",
                    ngx_http_totp_signin_show_login,
-                   "The user name or password is not right.");
+                   NGX_HTTP_TOTP_MSG_WRONG_PASSWORD);
     }
 
     return ngx_http_totp_flow_fetch(r, ctx,
@@ -171,7 +171,8 @@ ngx_http_totp_signin_verify_fetched(ngx_http_request_t *r, ngx_int_t rc)
         rc = ngx_http_totp_flow_go(r, ctx, "enroll");
 
     } else {
-        rc = ngx_http_totp_signin_show_verify(r, ctx, NGX_HTTP_OK, NULL);
+        rc = ngx_http_totp_signin_show_verify(r, ctx, NGX_HTTP_OK,
+                                              NGX_HTTP_TOTP_MSG_NONE);
     }
 
     ngx_http_totp_flow_done(r, rc);
@@ -226,8 +227,7 @@ ngx_http_totp_signin_verify_checked(ngx_http_request_t *r, ngx_int_t rc)
         ngx_http_totp_flow_done(r,
             ngx_http_totp_lockout_failed(r, ctx, "failed code",
                 ngx_http_totp_signin_show_verify,
-                "That code is not right. Enter the code your app shows "
-                "now."));
+                NGX_HTTP_TOTP_MSG_WRONG_CODE));
         return;
     }
 
@@ -261,8 +261,7 @@ ngx_http_totp_signin_verify_accepted(ngx_http_request_t *r, ngx_int_t rc)
         rc = ngx_http_totp_lockout_failed(r, ctx,
                  "failed code (already used)",
                  ngx_http_totp_signin_show_verify,
-                 "That code was already used. Wait for the next code "
-                 "and enter it.");
+                 NGX_HTTP_TOTP_MSG_USED_CODE);
 
     } else {
         ngx_http_totp_flow_audit(r, ctx, "verified");
@@ -284,7 +283,8 @@ ngx_http_totp_signin_recovery(ngx_http_request_t *r,
         return ngx_http_totp_flow_go(r, ctx, "login");
     }
 
-    return ngx_http_totp_signin_show_recovery(r, ctx, NGX_HTTP_OK, NULL);
+    return ngx_http_totp_signin_show_recovery(r, ctx, NGX_HTTP_OK,
+                                              NGX_HTTP_TOTP_MSG_NONE);
 }
 
 
@@ -412,13 +412,13 @@ ngx_http_totp_signin_recovery_failed(ngx_http_request_t *r,
 {
     return ngx_http_totp_lockout_failed(r, ctx, "failed recovery code",
                ngx_http_totp_signin_show_recovery,
-               "That recovery code is not right, or it was used before.");
+               NGX_HTTP_TOTP_MSG_WRONG_RECOVERY_CODE);
 }
 
 
 static ngx_int_t
 ngx_http_totp_signin_show_login(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error)
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error)
 {
     ngx_http_totp_view_t  *v;
 
@@ -428,12 +428,15 @@ ngx_http_totp_signin_show_login(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_totp_view_var(v, "title", (u_char *) "Sign in",
-                           sizeof("Sign in") - 1);
+    if (ngx_http_totp_view_say(r, v, "title", NGX_HTTP_TOTP_MSG_TITLE_LOGIN)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
-    if (error) {
-        ngx_http_totp_view_var(v, "error", (u_char *) error,
-                               ngx_strlen(error));
+
+    if (ngx_http_totp_view_say(r, v, "error", error) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_totp_view_send(r, v, NGX_HTTP_TOTP_PAGE_LOGIN, status);
@@ -442,7 +445,7 @@ ngx_http_totp_signin_show_login(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_totp_signin_show_verify(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error)
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error)
 {
     u_char                *p;
     ngx_str_t              login, recovery;
@@ -460,16 +463,19 @@ ngx_http_totp_signin_show_verify(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_totp_view_var(v, "title", (u_char *) "Enter your code",
-                           sizeof("Enter your code") - 1);
+    if (ngx_http_totp_view_say(r, v, "title", NGX_HTTP_TOTP_MSG_TITLE_VERIFY)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ngx_http_totp_view_var(v, "digits", p,
                            ngx_sprintf(p, "%ui", ctx->rec.digits) - p);
     ngx_http_totp_view_var(v, "login", login.data, login.len);
     ngx_http_totp_view_var(v, "recovery", recovery.data, recovery.len);
 
-    if (error) {
-        ngx_http_totp_view_var(v, "error", (u_char *) error,
-                               ngx_strlen(error));
+    if (ngx_http_totp_view_say(r, v, "error", error) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_totp_view_send(r, v, NGX_HTTP_TOTP_PAGE_VERIFY, status);
@@ -478,7 +484,7 @@ ngx_http_totp_signin_show_verify(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_totp_signin_show_recovery(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, char *error)
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error)
 {
     ngx_str_t              verify;
     ngx_http_totp_view_t  *v;
@@ -491,13 +497,16 @@ ngx_http_totp_signin_show_recovery(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_totp_view_var(v, "title", (u_char *) "Use a recovery code",
-                           sizeof("Use a recovery code") - 1);
+    if (ngx_http_totp_view_say(r, v, "title", NGX_HTTP_TOTP_MSG_TITLE_RECOVERY)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ngx_http_totp_view_var(v, "verify", verify.data, verify.len);
 
-    if (error) {
-        ngx_http_totp_view_var(v, "error", (u_char *) error,
-                               ngx_strlen(error));
+    if (ngx_http_totp_view_say(r, v, "error", error) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_totp_view_send(r, v, NGX_HTTP_TOTP_PAGE_RECOVERY, status);
@@ -510,37 +519,40 @@ static ngx_int_t
 ngx_http_totp_signin_show_recovered(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx)
 {
-    u_char                *p, *last;
-    ngx_str_t              reset;
+    ngx_str_t              reset, message;
     ngx_http_totp_view_t  *v;
 
     v = &ctx->view;
 
-    p = ngx_pnalloc(r->pool, 200);
-    if (p == NULL
-        || ngx_http_totp_view_url(r, v, "reset", &reset) != NGX_OK)
+    if (ngx_http_totp_view_url(r, v, "reset", &reset) != NGX_OK
+        || ngx_http_totp_view_count(r, v, NGX_HTTP_TOTP_MSG_RECOVERED,
+                                    "left", ctx->codes_left, &message)
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    last = ngx_sprintf(p, "You have %i recovery code%s left. Each works "
-                          "once. Lost your phone? Set up the new one now.",
-                       ctx->codes_left, ctx->codes_left == 1 ? "" : "s");
-
     v->nvars = 0;
 
-    ngx_http_totp_view_var(v, "title", (u_char *) "Signed in",
-                           sizeof("Signed in") - 1);
-    ngx_http_totp_view_var(v, "heading", (u_char *) "Signed in with a "
-                           "recovery code",
-                           sizeof("Signed in with a recovery code") - 1);
-    ngx_http_totp_view_var(v, "message", p, last - p);
+    ngx_http_totp_view_var(v, "message", message.data, message.len);
     ngx_http_totp_view_var(v, "link", reset.data, reset.len);
-    ngx_http_totp_view_var(v, "link_text", (u_char *) "Set up a new device",
-                           sizeof("Set up a new device") - 1);
     ngx_http_totp_view_var(v, "secondary", v->next.data, v->next.len);
-    ngx_http_totp_view_var(v, "secondary_text", (u_char *) "Continue",
-                           sizeof("Continue") - 1);
+
+    if (ngx_http_totp_view_say(r, v, "title",
+                               NGX_HTTP_TOTP_MSG_RECOVERED_TITLE)
+        != NGX_OK
+        || ngx_http_totp_view_say(r, v, "heading",
+                                  NGX_HTTP_TOTP_MSG_RECOVERED_HEADING)
+           != NGX_OK
+        || ngx_http_totp_view_say(r, v, "link_text",
+                                  NGX_HTTP_TOTP_MSG_RECOVERED_RESET)
+           != NGX_OK
+        || ngx_http_totp_view_say(r, v, "secondary_text",
+                                  NGX_HTTP_TOTP_MSG_RECOVERED_CONTINUE)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     return ngx_http_totp_view_send(r, v, NGX_HTTP_TOTP_PAGE_MESSAGE,
                                    NGX_HTTP_OK);

@@ -27,6 +27,9 @@
 /* how much of a malformed template an error message quotes */
 #define NGX_HTTP_TOTP_QUOTE_MAX     40
 
+/* the catalog of the pages' messages, beside them in html/ */
+#define NGX_HTTP_TOTP_CATALOG_FILE  "messages.en"
+
 
 static ngx_str_t *ngx_http_totp_templates_slot(ngx_http_totp_templates_t *t,
     ngx_uint_t slot);
@@ -35,6 +38,7 @@ static ngx_int_t ngx_http_totp_templates_check(ngx_conf_t *cf,
 static ngx_int_t ngx_http_totp_templates_read(ngx_conf_t *cf,
     ngx_str_t *path, ngx_str_t *data);
 static void ngx_http_totp_templates_wipe(void *data);
+static ngx_int_t ngx_http_totp_templates_catalog(ngx_conf_t *cf);
 
 
 /* indexed by slot: the pages in ngx_http_totp_page_e order, then the rest */
@@ -54,6 +58,10 @@ static ngx_str_t  ngx_http_totp_template_files[] = {
 
 static ngx_http_totp_templates_t  ngx_http_totp_builtin;
 static ngx_uint_t                 ngx_http_totp_builtin_ready;
+static ngx_uint_t                 ngx_http_totp_catalog_ready;
+
+static ngx_str_t  ngx_http_totp_catalog_file =
+    ngx_string(NGX_HTTP_TOTP_CATALOG_FILE);
 
 
 char *
@@ -64,6 +72,10 @@ ngx_http_totp_templates_init(ngx_conf_t *cf)
     ngx_http_totp_templates_t  *t;
 
     t = ngx_http_totp_templates_builtin();
+
+    if (ngx_http_totp_templates_catalog(cf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     for (i = 0; i < NGX_HTTP_TOTP_SLOTS; i++) {
         tpl = ngx_http_totp_templates_slot(t, i);
@@ -133,7 +145,7 @@ ngx_http_totp_templates_load(ngx_conf_t *cf, ngx_str_t *dir,
     u_char                     *p;
     size_t                      len, max;
     ngx_int_t                   rc;
-    ngx_str_t                   path, file, *name, *tpl;
+    ngx_str_t                   path, file, catalog, *name, *tpl;
     ngx_uint_t                  i, found;
     ngx_file_info_t             fi;
     ngx_http_totp_templates_t  *t;
@@ -144,7 +156,7 @@ ngx_http_totp_templates_load(ngx_conf_t *cf, ngx_str_t *dir,
         return NGX_CONF_ERROR;
     }
 
-    max = 0;
+    max = ngx_http_totp_catalog_file.len;
 
     for (i = 0; i < NGX_HTTP_TOTP_SLOTS; i++) {
         max = ngx_max(max, ngx_http_totp_template_files[i].len);
@@ -185,6 +197,12 @@ ngx_http_totp_templates_load(ngx_conf_t *cf, ngx_str_t *dir,
         return NGX_CONF_ERROR;
     }
 
+    /* a totp_templates directive may come before the http block's end */
+
+    if (ngx_http_totp_templates_catalog(cf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     *t = *ngx_http_totp_templates_builtin();
 
     found = 0;
@@ -218,6 +236,33 @@ ngx_http_totp_templates_load(ngx_conf_t *cf, ngx_str_t *dir,
 
         if (ngx_http_totp_templates_check(cf, tpl, "\"totp_templates\" file",
                                           &file)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    /* its catalog, message by message over the built-in one */
+
+    p = file.data + len;
+    *p++ = '/';
+    p = ngx_cpymem(p, ngx_http_totp_catalog_file.data,
+                   ngx_http_totp_catalog_file.len);
+    *p = '\0';
+
+    file.len = p - file.data;
+
+    rc = ngx_http_totp_templates_read(cf, &file, &catalog);
+
+    if (rc == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (rc == NGX_OK) {
+        found++;
+
+        if (ngx_http_totp_catalog_read(cf, "\"totp_templates\" message catalog",
+                                       &file, &catalog, &t->messages)
             != NGX_OK)
         {
             return NGX_CONF_ERROR;
@@ -309,6 +354,58 @@ ngx_http_totp_render_page(ngx_pool_t *pool, ngx_http_totp_templates_t *t,
                              nvars + 1);
 
     *out = buf[1];
+
+    return NGX_OK;
+}
+
+
+/*
+ * The built-in catalog, complete: every page can say every message.  It
+ * points into the module's own data, read once per process.
+ */
+
+static ngx_int_t
+ngx_http_totp_templates_catalog(ngx_conf_t *cf)
+{
+    ngx_http_totp_html_file_t  *f;
+    ngx_http_totp_templates_t  *t;
+
+    if (ngx_http_totp_catalog_ready) {
+        return NGX_OK;
+    }
+
+    t = ngx_http_totp_templates_builtin();
+
+    for (f = ngx_http_totp_html_files; f->name.len; f++) {
+        if (f->name.len == ngx_http_totp_catalog_file.len
+            && ngx_strncmp(f->name.data, ngx_http_totp_catalog_file.data,
+                           f->name.len)
+               == 0)
+        {
+            break;
+        }
+    }
+
+    ngx_memzero(&t->messages, sizeof(ngx_http_totp_catalog_t));
+
+    if (f->name.len == 0
+        || ngx_http_totp_catalog_read(cf, "built-in message catalog",
+                                      &ngx_http_totp_catalog_file, &f->data,
+                                      &t->messages)
+           != NGX_OK
+        || ngx_http_totp_catalog_complete(cf, "built-in message catalog",
+                                          &ngx_http_totp_catalog_file,
+                                          &t->messages)
+           != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "ngx_http_totp_module was built without a "
+                           "complete \"html/" NGX_HTTP_TOTP_CATALOG_FILE
+                           "\"");
+        return NGX_ERROR;
+    }
+
+    ngx_http_totp_catalog_ready = 1;
 
     return NGX_OK;
 }

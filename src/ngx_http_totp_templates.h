@@ -13,6 +13,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 
+#include "ngx_http_totp_catalog.h"
 #include "ngx_http_totp_render.h"
 
 
@@ -33,6 +34,7 @@ typedef struct {
     ngx_str_t                   layout;
     ngx_str_t                   page[NGX_HTTP_TOTP_PAGE_COUNT];
     ngx_str_t                   css;
+    ngx_http_totp_catalog_t     messages;
 } ngx_http_totp_templates_t;
 
 
@@ -63,7 +65,8 @@ ngx_http_totp_templates_t *ngx_http_totp_templates_builtin(void);
 /*
  * "totp_templates dir", at configuration time: each file of html/ that dir
  * holds (layout.html, login.html, ..., style.css) replaces the built-in
- * one, and the others stay built in.  Every template is checked; an error
+ * one, and the others stay built in; each message of its messages.en
+ * replaces the built-in one.  Every template is checked; an error
  * names the directive, the file and the offset.  The set is allocated
  * from cf->pool.
  */

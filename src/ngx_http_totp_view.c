@@ -103,8 +103,9 @@ ngx_http_totp_view_form(ngx_http_request_t *r, ngx_http_totp_view_t *v,
 ngx_int_t
 ngx_http_totp_view_trust_for(ngx_http_request_t *r, ngx_http_totp_view_t *v)
 {
-    u_char  *p, *last;
-    time_t   ttl;
+    time_t     ttl;
+    ngx_str_t  text;
+    ngx_int_t  rc;
 
     ttl = v->conf->trust_ttl;
 
@@ -112,27 +113,77 @@ ngx_http_totp_view_trust_for(ngx_http_request_t *r, ngx_http_totp_view_t *v)
         return NGX_OK;
     }
 
-    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + sizeof(" minutes"));
+    if (ttl >= 86400) {
+        rc = ngx_http_totp_view_count(r, v, NGX_HTTP_TOTP_MSG_TRUST_DAYS, "n",
+                                      ttl / 86400, &text);
+
+    } else if (ttl >= 3600) {
+        rc = ngx_http_totp_view_count(r, v, NGX_HTTP_TOTP_MSG_TRUST_HOURS,
+                                      "n", ttl / 3600, &text);
+
+    } else {
+        rc = ngx_http_totp_view_count(r, v, NGX_HTTP_TOTP_MSG_TRUST_MINUTES,
+                                      "n", (ttl + 59) / 60, &text);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_totp_view_var(v, "trust_for", text.data, text.len);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_totp_view_say(ngx_http_request_t *r, ngx_http_totp_view_t *v,
+    const char *name, ngx_uint_t id)
+{
+    ngx_str_t  text;
+
+    if (id == NGX_HTTP_TOTP_MSG_NONE) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_totp_catalog_text(r->pool, &v->conf->templates->messages,
+                                   id, NULL, 0, &text)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_totp_view_var(v, name, text.data, text.len);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_totp_view_count(ngx_http_request_t *r, ngx_http_totp_view_t *v,
+    ngx_uint_t id, const char *name, ngx_int_t n, ngx_str_t *out)
+{
+    u_char             *p;
+    totp_render_var_t   vars[2];
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
-    if (ttl >= 86400) {
-        last = ngx_sprintf(p, "%T day%s", ttl / 86400,
-                           ttl / 86400 == 1 ? "" : "s");
+    vars[0].name = name;
+    vars[0].name_len = ngx_strlen(name);
+    vars[0].value = p;
+    vars[0].value_len = ngx_sprintf(p, "%i", n) - p;
 
-    } else if (ttl >= 3600) {
-        last = ngx_sprintf(p, "%T hour%s", ttl / 3600,
-                           ttl / 3600 == 1 ? "" : "s");
+    vars[1].name = "one";
+    vars[1].name_len = sizeof("one") - 1;
+    vars[1].value = (u_char *) "1";
+    vars[1].value_len = (n == 1) ? 1 : 0;
 
-    } else {
-        last = ngx_sprintf(p, "%T minute%s", (ttl + 59) / 60,
-                           (ttl + 59) / 60 == 1 ? "" : "s");
-    }
-
-    ngx_http_totp_view_var(v, "trust_for", p, last - p);
-
-    return NGX_OK;
+    return ngx_http_totp_catalog_text(r->pool,
+                                      &v->conf->templates->messages, id,
+                                      vars, 2, out);
 }
 
 
@@ -205,24 +256,43 @@ ngx_http_totp_view_send(ngx_http_request_t *r, ngx_http_totp_view_t *v,
 
 ngx_int_t
 ngx_http_totp_view_message(ngx_http_request_t *r, ngx_http_totp_view_t *v,
-    ngx_uint_t status, char *heading, char *message)
+    ngx_uint_t status, ngx_uint_t heading, ngx_uint_t message)
+{
+    ngx_str_t  text;
+
+    ngx_str_null(&text);
+
+    if (message != NGX_HTTP_TOTP_MSG_NONE
+        && ngx_http_totp_catalog_text(r->pool,
+                                      &v->conf->templates->messages,
+                                      message, NULL, 0, &text)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_totp_view_message_text(r, v, status, heading, &text);
+}
+
+
+ngx_int_t
+ngx_http_totp_view_message_text(ngx_http_request_t *r,
+    ngx_http_totp_view_t *v, ngx_uint_t status, ngx_uint_t heading,
+    ngx_str_t *message)
 {
     ngx_str_t  link;
 
     v->nvars = 0;
 
-    ngx_http_totp_view_var(v, "title", (u_char *) heading,
-                           ngx_strlen(heading));
-    ngx_http_totp_view_var(v, "heading", (u_char *) heading,
-                           ngx_strlen(heading));
-
-    if (message) {
-        ngx_http_totp_view_var(v, "message", (u_char *) message,
-                               ngx_strlen(message));
+    if (ngx_http_totp_view_say(r, v, "title", heading) != NGX_OK
+        || ngx_http_totp_view_say(r, v, "heading", heading) != NGX_OK
+        || ngx_http_totp_view_url(r, v, "login", &link) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_totp_view_url(r, v, "login", &link) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (message->len) {
+        ngx_http_totp_view_var(v, "message", message->data, message->len);
     }
 
     ngx_http_totp_view_var(v, "link", link.data, link.len);
@@ -230,13 +300,20 @@ ngx_http_totp_view_message(ngx_http_request_t *r, ngx_http_totp_view_t *v,
     /* after a lockout, signing in again is not the next thing to do */
 
     if (status == NGX_HTTP_TOO_MANY_REQUESTS) {
-        ngx_http_totp_view_var(v, "link_text", (u_char *) "Back to sign-in",
-                               sizeof("Back to sign-in") - 1);
+        if (ngx_http_totp_view_say(r, v, "link_text",
+                                   NGX_HTTP_TOTP_MSG_LINK_BACK)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         ngx_http_totp_view_var(v, "subdued", (u_char *) "1", 1);
 
-    } else {
-        ngx_http_totp_view_var(v, "link_text", (u_char *) "Sign in",
-                               sizeof("Sign in") - 1);
+    } else if (ngx_http_totp_view_say(r, v, "link_text",
+                                      NGX_HTTP_TOTP_MSG_LINK_SIGN_IN)
+               != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_totp_view_send(r, v, NGX_HTTP_TOTP_PAGE_MESSAGE, status);

@@ -13,6 +13,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_totp_catalog.h"
 #include "ngx_http_totp_conf.h"
 #include "ngx_http_totp_render.h"
 #include "ngx_http_totp_templates.h"
@@ -36,6 +37,18 @@ typedef struct {
 void ngx_http_totp_view_var(ngx_http_totp_view_t *v, const char *name,
     u_char *value, size_t len);
 
+/* the message id of the location's catalog, as a value of the page */
+ngx_int_t ngx_http_totp_view_say(ngx_http_request_t *r,
+    ngx_http_totp_view_t *v, const char *name, ngx_uint_t id);
+
+/*
+ * Message id with a count: {{NAME}} is n, and {{one}} is set when n is
+ * one, for the plural; the text goes to out.
+ */
+ngx_int_t ngx_http_totp_view_count(ngx_http_request_t *r,
+    ngx_http_totp_view_t *v, ngx_uint_t id, const char *name, ngx_int_t n,
+    ngx_str_t *out);
+
 /* the path of page (NULL: the prefix), with "?next=" unless next is "/" */
 ngx_int_t ngx_http_totp_view_url(ngx_http_request_t *r,
     ngx_http_totp_view_t *v, char *page, ngx_str_t *url);
@@ -56,10 +69,16 @@ ngx_int_t ngx_http_totp_view_issuer(ngx_http_request_t *r,
 ngx_int_t ngx_http_totp_view_send(ngx_http_request_t *r,
     ngx_http_totp_view_t *v, ngx_http_totp_page_e page, ngx_uint_t status);
 
-/* the message page: heading, message (or NULL), a link to sign in */
+/*
+ * The message page: heading and message ids (message may be
+ * NGX_HTTP_TOTP_MSG_NONE), or a text made already, and a link to sign in.
+ */
 ngx_int_t ngx_http_totp_view_message(ngx_http_request_t *r,
-    ngx_http_totp_view_t *v, ngx_uint_t status, char *heading,
-    char *message);
+    ngx_http_totp_view_t *v, ngx_uint_t status, ngx_uint_t heading,
+    ngx_uint_t message);
+ngx_int_t ngx_http_totp_view_message_text(ngx_http_request_t *r,
+    ngx_http_totp_view_t *v, ngx_uint_t status, ngx_uint_t heading,
+    ngx_str_t *message);
 
 ngx_int_t ngx_http_totp_view_output(ngx_http_request_t *r,
     ngx_uint_t status, char *type, ngx_str_t *body);

@@ -506,5 +506,27 @@ rejects('totp_templates, missing directory', 'totp_templates', undef,
 rejects('totp_templates, a broken template', 'totp_templates',
         qr/login\.html/, location => "totp_templates $tpl_dir;");
 
+# message catalogs: messages.en beside the templates
+for my $case (
+    [ 'an unknown key', "title_login: Hi\nno_such_key: x\n",
+      qr{messages\.en" line 2 has an unknown key "no_such_key"} ],
+    [ 'a line without ":"', "# fine\n\nwrong_code is wrong\n",
+      qr{messages\.en" line 3 is not "key: text"} ],
+    [ 'a broken tag', "locked: {{#one}}unclosed\n",
+      qr{messages\.en" line 1, "locked", is malformed at offset 0} ],
+) {
+    my ($name, $text, $why) = @$case;
+    (my $sub = "cat-$name") =~ s/\W+/-/g;
+    mkdir $t->dir . "/$sub" or die $!;
+    $t->write_file("$sub/messages.en", $text);
+    rejects("totp_templates, a catalog with $name", 'totp_templates', $why,
+            location => 'totp_templates ' . $t->dir . "/$sub;");
+}
+
+mkdir $t->dir . '/cat-ok' or die $!;
+$t->write_file('cat-ok/messages.en', "wrong_code: Try again.\r\n");
+accepts('totp_templates, a catalog of one message (CRLF)',
+        location => 'totp_templates ' . $t->dir . '/cat-ok;');
+
 
 done_testing();

@@ -163,6 +163,48 @@ test_vars(void)
 }
 
 
+/* messages of the catalogs: plain text in, plain text out */
+
+static void
+text_is(const char *tpl, const totp_render_var_t *vars, size_t nvars,
+    const char *want, const char *name)
+{
+    size_t          need, got;
+    unsigned char   buf[256];
+
+    need = totp_render_text(NULL, (const unsigned char *) tpl, strlen(tpl),
+                            vars, nvars);
+    got = totp_render_text(buf, (const unsigned char *) tpl, strlen(tpl),
+                           vars, nvars);
+
+    if (!ok(need == got && got == strlen(want)
+            && memcmp(buf, want, got) == 0, "text: %s", name))
+    {
+        diag("want \"%s\", got %zu of %zu bytes", want, got, need);
+    }
+}
+
+
+static void
+test_text(void)
+{
+    static const totp_render_var_t  v[] = {
+        V("minutes", "15"),
+        V("one", ""),
+        V("quoted", "<\"it's\">"),
+        V("n", "1"),
+    };
+
+    text_is("Try again in {{minutes}} {{#one}}minute{{/one}}"
+            "{{^one}}minutes{{/one}}.", NV(v), "Try again in 15 minutes.",
+            "a value and a plural");
+    text_is("{{quoted}} & {{{quoted}}}", NV(v), "<\"it's\"> & <\"it's\">",
+            "values as they are: the page escapes the whole text");
+    text_is("{{#n}}one{{/n}}", NV(v), "one", "a section shown");
+    text_is("a{{nope}}b", NV(v), "ab", "an unknown name: empty");
+}
+
+
 static void
 test_sections(void)
 {
@@ -590,6 +632,7 @@ int
 main(int argc, char **argv)
 {
     test_vars();
+    test_text();
     test_sections();
     test_check();
     test_random();

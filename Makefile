@@ -28,7 +28,7 @@ PROVE ?= prove
 DEPS := nginx nginx-dev libhiredis-dev libqrencode-dev libssl-dev \
         libpcre2-dev zlib1g-dev gcc make perl redis-server redis-tools \
         oathtool coreutils curl wrk valgrind zbar-tools librsvg2-bin openssl \
-        cppcheck clang clang-tidy
+        cppcheck clang clang-tidy libio-socket-ssl-perl
 
 # t/browser.t: Debian's chromium, driven by playwright-core and axe-core
 # from npm (package-lock.json).  Node and npm come from Debian unless the

@@ -187,7 +187,7 @@ ngx_http_totp_form_read(ngx_http_request_t *r, ngx_http_totp_form_t *form)
     /*
      * No form of the gate's is that large: a body that did not fit
      * client_body_buffer_size, or the limit, is a bad request (and so the
-     * contract's 400 for an overlong user name holds at any length).
+     * pages' 400 for an overlong user name holds at any length).
      */
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {

@@ -455,7 +455,7 @@ ngx_http_totp_gate_identity(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* the contract's 400 for a user name that is empty or malformed */
+    /* 400 for a user name that is empty or malformed, as the pages do */
 
     if (user.len == 0) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,

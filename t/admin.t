@@ -1,6 +1,6 @@
 # tools/totp-admin: status, reset, unlock and list against real Redis
 # servers (TCP, unix socket, requirepass), with the keys laid out as the
-# contract says; user names that a shell or a glob would mangle; --prefix,
+# docs/redis.md says; user names that a shell or a glob would mangle; --prefix,
 # --db, --password-file; usage and Redis errors.  A fake redis-cli first in
 # PATH shows what the tool hands redis-cli: its argv and REDISCLI_AUTH.
 # nginx is not run.

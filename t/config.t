@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 
 # Configuration checks: the module loads, good values pass `nginx -t`, and
-# bad ones fail it with a message that names the directive (the contract:
+# bad ones fail it with a message that names the directive (docs/configuration.md:
 # an admin must be able to tell which line to fix).
 
 use strict;

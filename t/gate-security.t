@@ -543,7 +543,7 @@ subtest 'user names: refused with 400, nothing reaches Redis' => sub {
     is $r->{status}, 400, 'no user field: 400';
 
     # 10 KB: more than a form may hold; refused before any field is
-    # looked at, with the contract's 400
+    # looked at, with the 400 of docs/pages.md
     $r = $post->('c' x 10240);
     is $r->{status}, 400, 'user name of 10 KB: 400';
     ok !defined set_cookie($r, 'totp_session'), '10 KB: no session';

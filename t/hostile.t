@@ -15,7 +15,7 @@
 #     has a TTL, before and after.  Rows that are counted attempts name
 #     the failure counters they change and to what; nothing else may
 #     change.  Rows marked "quiet" must not have sent Redis a single
-#     command (nothing reaches Redis, as the contract says for invalid
+#     command (nothing reaches Redis, as docs/pages.md says for invalid
 #     user names);
 #   - the worker stays up: the same worker processes afterwards, a
 #     request with a valid session still reaches the upstream, and
@@ -658,7 +658,7 @@ row(name => 'form: an unescaped NUL byte in the user name',
 
 # --- user names ---------------------------------------------------------
 
-# The contract's invalid names (empty, over 256 bytes, a control
+# The invalid names of docs/pages.md (empty, over 256 bytes, a control
 # character) are refused with 400 before anything reaches Redis.  Any
 # other string is a name: not in the password file, so a wrong password
 # (401), counted against that name, whatever it holds: the braces and

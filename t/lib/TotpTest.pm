@@ -127,6 +127,27 @@ sub write_file {
 sub write_config {
     my ($self, $http, %o) = @_;
 
+    my $main = $self->main_lines(%o);
+    my $events = $self->events_lines(%o);
+    my $harness = $self->http_lines;
+
+    return $self->write_file('nginx.conf', <<"EOF");
+$main
+events {
+$events}
+
+http {
+$harness
+$http
+}
+EOF
+}
+
+# What every test's nginx.conf needs at the top: the module, the test dir
+# for pid and logs, the workers.  %o: workers, main.
+sub main_lines {
+    my ($self, %o) = @_;
+
     my $d = $self->{dir};
     my $level = $ENV{TOTP_TEST_DEBUG} ? 'debug' : 'info';
 
@@ -145,28 +166,33 @@ sub write_config {
     $main .= "worker_processes $self->{workers};\n";
     $main .= "$o{main}\n" if defined $o{main};
 
-    my $temp = join '', map { "    ${_}_temp_path $d/${_}_temp;\n" }
-                        qw(client_body proxy fastcgi uwsgi scgi);
+    return $main;
+}
+
+# The events block's lines.  %o: events.
+sub events_lines {
+    my ($self, %o) = @_;
 
     # TOTP_TEST_EVENT_METHOD=poll runs the module on level-triggered
     # events, with an nginx built with the poll module (TOTP_TEST_NGINX)
-    my $use = $ENV{TOTP_TEST_EVENT_METHOD}
-              ? "    use $ENV{TOTP_TEST_EVENT_METHOD};\n" : '';
-    $use .= "    $o{events}\n" if defined $o{events};
+    my $lines = "    worker_connections 4096;\n";
+    $lines .= "    use $ENV{TOTP_TEST_EVENT_METHOD};\n"
+        if $ENV{TOTP_TEST_EVENT_METHOD};
+    $lines .= "    $o{events}\n" if defined $o{events};
 
-    return $self->write_file('nginx.conf', <<"EOF");
-$main
-events {
-    worker_connections 4096;
-$use}
-
-http {
-$temp
-    access_log $d/access.log;
-
-$http
+    return $lines;
 }
-EOF
+
+# The http block's lines that keep nginx's files in the test dir.
+sub http_lines {
+    my ($self) = @_;
+
+    my $d = $self->{dir};
+
+    my $temp = join '', map { "    ${_}_temp_path $d/${_}_temp;\n" }
+                        qw(client_body proxy fastcgi uwsgi scgi);
+
+    return "$temp\n    access_log $d/access.log;\n";
 }
 
 sub _nginx_argv {
@@ -612,7 +638,9 @@ TotpTest - harness for the ngx_http_totp_module tests
 
 TotpTest: new(%opt: nginx, module), dir, valgrind, port($name),
 listen_ports, write_file($rel, $content), write_config($http, %o: workers,
-main, events), nginx_test, run, stop, reload, master_pid, worker_pids, error_log
+main, events), main_lines(%o), events_lines(%o), http_lines (the parts of
+write_config's file, for a test that writes nginx.conf itself),
+nginx_test, run, stop, reload, master_pid, worker_pids, error_log
 and access_log (whole text; lines in list context), allow_log(qr//),
 log_problems, wait_for($cond, $timeout, $what), redis(%o: unix, password,
 conf, name), ua(%o: port, host, local, timeout), done; functions http_raw($port,

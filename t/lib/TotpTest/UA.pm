@@ -24,7 +24,9 @@ use Time::HiRes qw(time);
 use Time::Local qw(timegm);
 
 # %o: port (required), host (127.0.0.1), timeout (seconds per request),
-# local (the source address, such as 127.0.0.2: a client of its own)
+# local (the source address, such as 127.0.0.2: a client of its own), ssl
+# (https, the server's certificate taken as it is; the Host header's name
+# is sent for SNI)
 sub new {
     my ($class, %o) = @_;
 
@@ -33,6 +35,7 @@ sub new {
     return bless {
         host    => $o{host} // '127.0.0.1',
         local   => $o{local},
+        ssl     => $o{ssl},
         port    => $o{port},
         timeout => $o{timeout} // 10,
         jar     => [],                   # [ name, value ] in arrival order
@@ -223,14 +226,28 @@ sub _connect {
     }
 
     $self->{buf} = '';
-    $self->{sock} = IO::Socket::INET->new(
+
+    my %args = (
         PeerAddr => $self->{host},
         PeerPort => $self->{port},
         ($self->{local} ? (LocalAddr => $self->{local}) : ()),
         Proto    => 'tcp',
         Timeout  => $self->{timeout},
     );
-    $self->{connect_error} = $@ || $!;
+
+    if ($self->{ssl}) {
+        require IO::Socket::SSL;
+
+        $self->{sock} = IO::Socket::SSL->new(%args,
+            SSL_verify_mode => IO::Socket::SSL::SSL_VERIFY_NONE(),
+            SSL_hostname    => $self->{ssl} =~ /[a-z]/i ? $self->{ssl} : '',
+        );
+        $self->{connect_error} = $IO::Socket::SSL::SSL_ERROR || $@ || $!;
+
+    } else {
+        $self->{sock} = IO::Socket::INET->new(%args);
+        $self->{connect_error} = $@ || $!;
+    }
 
     return 0;
 }
@@ -271,8 +288,11 @@ sub _fill {
     my ($self, $deadline) = @_;
 
     for (;;) {
+        # TLS may hold a record already read off the socket
         die "timeout reading the response\n"
-            unless IO::Select->new($self->{sock})->can_read(_left($deadline));
+            unless ($self->{ssl} && $self->{sock}->pending)
+                   || IO::Select->new($self->{sock})
+                          ->can_read(_left($deadline));
 
         my $n = sysread $self->{sock}, $self->{buf}, 65536,
                         length $self->{buf};

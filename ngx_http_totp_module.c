@@ -17,7 +17,6 @@
 #include "ngx_http_totp_conf.h"
 #include "ngx_http_totp_gate.h"
 #include "ngx_http_totp_locations.h"
-#include "ngx_http_totp_module.h"
 #include "ngx_http_totp_redis.h"
 #include "ngx_http_totp_state.h"
 #include "ngx_http_totp_version.h"

@@ -14,20 +14,19 @@
 #include "ngx_http_totp_cache.h"
 #include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_lockout.h"
-#include "ngx_http_totp_module.h"
 #include "ngx_http_totp_recovery.h"
 
 
 static void ngx_http_totp_account_reset_checked(ngx_http_request_t *r,
-    ngx_int_t rc);
+    void *data, ngx_int_t rc);
 static void ngx_http_totp_account_reset_accepted(ngx_http_request_t *r,
-    ngx_int_t rc);
+    void *data, ngx_int_t rc);
 static void ngx_http_totp_account_codes_checked(ngx_http_request_t *r,
-    ngx_int_t rc);
+    void *data, ngx_int_t rc);
 static void ngx_http_totp_account_codes_accepted(ngx_http_request_t *r,
-    ngx_int_t rc);
+    void *data, ngx_int_t rc);
 static void ngx_http_totp_account_codes_replaced(ngx_http_request_t *r,
-    ngx_int_t rc);
+    void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_totp_account_show_reset(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error);
 static ngx_int_t ngx_http_totp_account_signed_out(ngx_http_request_t *r,
@@ -68,11 +67,12 @@ ngx_http_totp_account_reset_post(ngx_http_request_t *r,
 
 
 static void
-ngx_http_totp_account_reset_checked(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_account_reset_checked(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     ngx_http_totp_page_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    ctx = data;
 
     if (rc != NGX_OK) {
         ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
@@ -117,7 +117,7 @@ accept:
     if (ngx_http_totp_store_accept(r, &ctx->conf->keyspace, &ctx->user,
                                    ctx->rec.epoch, ctx->step, 1, NULL,
                                    &ctx->result,
-                                   ngx_http_totp_account_reset_accepted)
+                                   ngx_http_totp_account_reset_accepted, ctx)
         != NGX_OK)
     {
         ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
@@ -126,11 +126,12 @@ accept:
 
 
 static void
-ngx_http_totp_account_reset_accepted(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_account_reset_accepted(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     ngx_http_totp_page_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    ctx = data;
 
     if (rc != NGX_OK) {
         rc = ngx_http_totp_flow_error(r, ctx);
@@ -194,11 +195,12 @@ ngx_http_totp_account_codes_post(ngx_http_request_t *r,
 
 
 static void
-ngx_http_totp_account_codes_checked(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_account_codes_checked(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     ngx_http_totp_page_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    ctx = data;
 
     if (rc != NGX_OK) {
         rc = ngx_http_totp_flow_error(r, ctx);
@@ -230,7 +232,7 @@ ngx_http_totp_account_codes_checked(ngx_http_request_t *r, ngx_int_t rc)
     if (ngx_http_totp_store_accept(r, &ctx->conf->keyspace, &ctx->user,
                                    ctx->rec.epoch, ctx->step, 0,
                                    &ctx->resealed, &ctx->result,
-                                   ngx_http_totp_account_codes_accepted)
+                                   ngx_http_totp_account_codes_accepted, ctx)
         != NGX_OK)
     {
         rc = ngx_http_totp_flow_error(r, ctx);
@@ -246,11 +248,12 @@ done:
 
 
 static void
-ngx_http_totp_account_codes_accepted(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_account_codes_accepted(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     ngx_http_totp_page_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    ctx = data;
 
     if (rc != NGX_OK) {
         rc = ngx_http_totp_flow_error(r, ctx);
@@ -273,7 +276,7 @@ ngx_http_totp_account_codes_accepted(ngx_http_request_t *r, ngx_int_t rc)
 
     } else if (ngx_http_totp_store_codes_replace(r, &ctx->conf->keyspace,
                    &ctx->user, ctx->rec.epoch, ctx->code_hashes,
-                   &ctx->result, ngx_http_totp_account_codes_replaced)
+                   &ctx->result, ngx_http_totp_account_codes_replaced, ctx)
                != NGX_OK)
     {
         rc = ngx_http_totp_flow_error(r, ctx);
@@ -287,11 +290,12 @@ ngx_http_totp_account_codes_accepted(ngx_http_request_t *r, ngx_int_t rc)
 
 
 static void
-ngx_http_totp_account_codes_replaced(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_account_codes_replaced(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     ngx_http_totp_page_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    ctx = data;
 
     if (rc != NGX_OK) {
         rc = ngx_http_totp_flow_error(r, ctx);

@@ -12,7 +12,6 @@
 #include "ngx_http_totp_cache.h"
 #include "ngx_http_totp_conf.h"
 #include "ngx_http_totp_health.h"
-#include "ngx_http_totp_module.h"
 #include "ngx_http_totp_pages.h"
 
 

@@ -1,9 +1,7 @@
 
 /*
- * The module's configuration: what the directives of the http block and
- * of each location set, and the directive handlers that set it.  Every
- * other file reads these structures; only ngx_http_totp_conf.c writes
- * them, at configuration time.
+ * The directives of ngx_http_totp_module and the configuration's life
+ * cycle: what the module's tables point at.
  */
 
 
@@ -15,103 +13,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_totp_crypto.h"
-#include "ngx_http_totp_otp.h"
-#include "ngx_http_totp_redis.h"
-#include "ngx_http_totp_store.h"
-#include "ngx_http_totp_templates.h"
-
-
-#define NGX_HTTP_TOTP_COOKIE_OFF   0
-#define NGX_HTTP_TOTP_COOKIE_ON    1
-#define NGX_HTTP_TOTP_COOKIE_AUTO  2
-
-
-typedef struct {
-    ngx_str_t                    key;
-    ngx_str_t                    key_previous;
-
-    /* derived from key and key_previous; keys[0] signs, all verify */
-    totp_keys_t                 *keys;
-    ngx_uint_t                   nkeys;
-
-    ngx_http_totp_redis_conf_t   redis;
-    ngx_str_t                    prefix;          /* totp_redis_prefix */
-
-    /* the revalidation cache (totp_zone); made when a location is gated */
-    ngx_str_t                    zone_name;
-    ssize_t                      zone_size;
-    ngx_shm_zone_t              *shm_zone;
-    ngx_flag_t                   gated;
-} ngx_http_totp_main_conf_t;
-
-
-/* what a location is for, besides being gated or not */
-#define NGX_HTTP_TOTP_PLAIN        0
-#define NGX_HTTP_TOTP_PAGES        1
-#define NGX_HTTP_TOTP_HEALTH       2
-
-
-typedef struct ngx_http_totp_loc_conf_s  ngx_http_totp_loc_conf_t;
-
-
-/* a totp_pages location: the gated locations whose users it signs in */
-typedef struct {
-    ngx_str_t                    prefix;          /* its location's name */
-
-    /* ngx_http_totp_loc_conf_t *, one per profile; set at postconfiguration */
-    ngx_array_t                  profiles;
-} ngx_http_totp_pages_conf_t;
-
-
-struct ngx_http_totp_loc_conf_s {
-    ngx_flag_t                   enable;
-    ngx_uint_t                   handler;         /* NGX_HTTP_TOTP_PAGES... */
-    ngx_http_totp_pages_conf_t  *pages;
-
-    ngx_str_t                    path;            /* totp_path */
-    ngx_str_t                    realm;           /* totp_realm, or empty */
-    ngx_http_complex_value_t    *user;
-    ngx_http_complex_value_t    *password_file;
-    ngx_http_complex_value_t    *issuer;
-
-    ngx_uint_t                   algorithm;
-    ngx_uint_t                   digits;
-    time_t                       period;
-    ngx_uint_t                   skew;
-
-    time_t                       session_ttl;
-    time_t                       trust_ttl;       /* 0: off */
-    ngx_msec_t                   revalidate;
-
-    ngx_http_totp_limits_t       limits;
-    ngx_uint_t                   recovery_codes;  /* 0: none */
-
-    ngx_http_totp_templates_t   *templates;
-    ngx_str_t                    templates_dir;   /* as written */
-    ngx_uint_t                   cookie_secure;
-
-    /*
-     * Set by the merge of a gated location, for the location alone: the
-     * main configuration; where Redis keys begin (the prefix, and the
-     * realm); the cookies' names (plain and Secure, by purpose); the user
-     * base as configured ("binding": the realm and the first factor) and
-     * the cookie keys, which are the main keys bound to it, so that a
-     * session made where one password file is checked is no session where
-     * another is; and the profile, a digest of every setting above, which
-     * the pre-session carries to the pages so that they sign the user in
-     * under this location's settings.
-     */
-    ngx_http_totp_main_conf_t   *main;
-    ngx_str_t                    keyspace;
-    ngx_str_t                    cookie_names[2][3];
-    ngx_str_t                    binding;
-    totp_keys_t                 *keys;
-    u_char                       profile[TOTP_PROFILE_LEN];
-
-    /* for messages: "location /console/" or "server console.example" */
-    ngx_str_t                    where;
-};
+#include "ngx_http_totp_settings.h"
 
 
 /* the directives; handlers, checks and merges are in ngx_http_totp_conf.c */

@@ -15,7 +15,6 @@
 #include "ngx_http_totp_cache.h"
 #include "ngx_http_totp_enroll.h"
 #include "ngx_http_totp_lockout.h"
-#include "ngx_http_totp_module.h"
 #include "ngx_http_totp_qr.h"
 #include "ngx_http_totp_recovery.h"
 
@@ -24,11 +23,12 @@
 #define NGX_HTTP_TOTP_ENROLL_TTL  600
 
 
-static void ngx_http_totp_enroll_begun(ngx_http_request_t *r, ngx_int_t rc);
+static void ngx_http_totp_enroll_begun(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
 static void ngx_http_totp_enroll_checked(ngx_http_request_t *r,
-    ngx_int_t rc);
+    void *data, ngx_int_t rc);
 static void ngx_http_totp_enroll_confirmed(ngx_http_request_t *r,
-    ngx_int_t rc);
+    void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_totp_enroll_signed_in(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_enroll_show(ngx_http_request_t *r,
@@ -64,7 +64,7 @@ ngx_http_totp_enroll(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
     if (ngx_http_totp_store_enroll_begin(r, &ctx->conf->keyspace, &ctx->user,
                                          &candidate, NGX_HTTP_TOTP_ENROLL_TTL,
                                          &ctx->pending,
-                                         ngx_http_totp_enroll_begun)
+                                         ngx_http_totp_enroll_begun, ctx)
         != NGX_OK)
     {
         return ngx_http_totp_flow_error(r, ctx);
@@ -77,11 +77,12 @@ ngx_http_totp_enroll(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
 
 
 static void
-ngx_http_totp_enroll_begun(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_enroll_begun(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     ngx_http_totp_page_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    ctx = data;
 
     if (rc != NGX_OK) {
         rc = ngx_http_totp_flow_error(r, ctx);
@@ -122,7 +123,7 @@ ngx_http_totp_enroll_post(ngx_http_request_t *r,
     if (ngx_http_totp_store_enroll_begin(r, &ctx->conf->keyspace, &ctx->user,
                                          NULL, NGX_HTTP_TOTP_ENROLL_TTL,
                                          &ctx->pending,
-                                         ngx_http_totp_enroll_checked)
+                                         ngx_http_totp_enroll_checked, ctx)
         != NGX_OK)
     {
         return ngx_http_totp_flow_error(r, ctx);
@@ -135,11 +136,12 @@ ngx_http_totp_enroll_post(ngx_http_request_t *r,
 
 
 static void
-ngx_http_totp_enroll_checked(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_enroll_checked(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     ngx_http_totp_page_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    ctx = data;
 
     if (rc != NGX_OK) {
         rc = ngx_http_totp_flow_error(r, ctx);
@@ -222,7 +224,7 @@ ngx_http_totp_enroll_checked(ngx_http_request_t *r, ngx_int_t rc)
                                            &ctx->user, &ctx->pending,
                                            &ctx->rec, ctx->code_hashes,
                                            &ctx->result,
-                                           ngx_http_totp_enroll_confirmed)
+                                           ngx_http_totp_enroll_confirmed, ctx)
         != NGX_OK)
     {
         rc = ngx_http_totp_flow_error(r, ctx);
@@ -240,11 +242,12 @@ done:
 
 
 static void
-ngx_http_totp_enroll_confirmed(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_enroll_confirmed(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     ngx_http_totp_page_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    ctx = data;
 
     if (rc != NGX_OK) {
         rc = ngx_http_totp_flow_error(r, ctx);

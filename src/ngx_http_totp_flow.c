@@ -13,7 +13,6 @@
 #include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_csrf.h"
 #include "ngx_http_totp_flow.h"
-#include "ngx_http_totp_module.h"
 
 
 ngx_int_t
@@ -270,7 +269,7 @@ ngx_http_totp_flow_fetch(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
     ngx_http_totp_store_pt done)
 {
     if (ngx_http_totp_store_fetch(r, &ctx->conf->keyspace, &ctx->user,
-                                  &ctx->rec, done)
+                                  &ctx->rec, done, ctx)
         != NGX_OK)
     {
         return ngx_http_totp_flow_error(r, ctx);
@@ -296,11 +295,12 @@ ngx_http_totp_flow_current(ngx_http_totp_page_ctx_t *ctx)
 
 
 void
-ngx_http_totp_flow_show_current(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_flow_show_current(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     ngx_http_totp_page_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    ctx = data;
 
     if (rc != NGX_OK) {
         rc = ngx_http_totp_flow_error(r, ctx);

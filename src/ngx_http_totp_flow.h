@@ -14,7 +14,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_totp_conf.h"
+#include "ngx_http_totp_settings.h"
 #include "ngx_http_totp_form.h"
 #include "ngx_http_totp_secret.h"
 #include "ngx_http_totp_state.h"
@@ -138,7 +138,8 @@ ngx_int_t ngx_http_totp_flow_fetch(ngx_http_request_t *r,
 ngx_uint_t ngx_http_totp_flow_current(ngx_http_totp_page_ctx_t *ctx);
 
 /* a store callback: ctx->show once the session is found current */
-void ngx_http_totp_flow_show_current(ngx_http_request_t *r, ngx_int_t rc);
+void ngx_http_totp_flow_show_current(ngx_http_request_t *r, void *data,
+    ngx_int_t rc);
 
 /* the audit line of a security event of ctx->user */
 void ngx_http_totp_flow_audit(ngx_http_request_t *r,

@@ -17,11 +17,10 @@
 #include <ngx_http.h>
 
 #include "ngx_http_totp_cache.h"
-#include "ngx_http_totp_conf.h"
+#include "ngx_http_totp_settings.h"
 #include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_form.h"
 #include "ngx_http_totp_gate.h"
-#include "ngx_http_totp_module.h"
 #include "ngx_http_totp_state.h"
 #include "ngx_http_totp_store.h"
 #include "ngx_http_totp_view.h"
@@ -62,7 +61,8 @@ static ngx_int_t ngx_http_totp_gate_epoch(ngx_http_request_t *r,
     ngx_http_totp_gate_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_gate_fetch(ngx_http_request_t *r,
     ngx_http_totp_gate_ctx_t *ctx, ngx_str_t *user);
-static void ngx_http_totp_gate_fetched(ngx_http_request_t *r, ngx_int_t rc);
+static void ngx_http_totp_gate_fetched(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_totp_gate_no_session(ngx_http_request_t *r,
     ngx_http_totp_gate_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_gate_identity(ngx_http_request_t *r,
@@ -346,7 +346,7 @@ ngx_http_totp_gate_fetch(ngx_http_request_t *r,
     ctx->fetch_sent = ngx_current_msec;
 
     if (ngx_http_totp_store_fetch(r, &ctx->conf->keyspace, user,
-                                  &ctx->record, ngx_http_totp_gate_fetched)
+                                  &ctx->record, ngx_http_totp_gate_fetched, ctx)
         != NGX_OK)
     {
         ngx_http_totp_cache_unask(ctx->conf->main->shm_zone,
@@ -367,7 +367,8 @@ ngx_http_totp_gate_fetch(ngx_http_request_t *r,
 
 
 static void
-ngx_http_totp_gate_fetched(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_gate_fetched(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     ngx_str_t                   user;
     ngx_connection_t           *c;
@@ -375,7 +376,7 @@ ngx_http_totp_gate_fetched(ngx_http_request_t *r, ngx_int_t rc)
     ngx_http_totp_main_conf_t  *mcf;
 
     c = r->connection;
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    ctx = data;
     mcf = ctx->conf->main;
 
     ctx->waiting = 0;

@@ -17,9 +17,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_totp_conf.h"
+#include "ngx_http_totp_settings.h"
 #include "ngx_http_totp_locations.h"
-#include "ngx_http_totp_module.h"
 
 
 typedef struct {

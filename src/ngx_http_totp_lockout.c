@@ -12,15 +12,14 @@
 
 #include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_lockout.h"
-#include "ngx_http_totp_module.h"
 
 
 static void ngx_http_totp_lockout_attempted(ngx_http_request_t *r,
-    ngx_int_t rc);
+    void *data, ngx_int_t rc);
 static void ngx_http_totp_lockout_counted(ngx_http_request_t *r,
-    ngx_int_t rc);
+    void *data, ngx_int_t rc);
 static void ngx_http_totp_lockout_ignore(ngx_http_request_t *r,
-    ngx_int_t rc);
+    void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_totp_lockout_locked(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_int_t seconds);
 
@@ -86,7 +85,7 @@ ngx_http_totp_lockout_attempt(ngx_http_request_t *r,
 
     if (ngx_http_totp_store_attempt(r, &ctx->conf->keyspace, &ctx->user,
                                     &ctx->conf->limits, epoch, &ctx->settled,
-                                    ngx_http_totp_lockout_attempted)
+                                    ngx_http_totp_lockout_attempted, ctx)
         != NGX_OK)
     {
         return ngx_http_totp_flow_error(r, ctx);
@@ -99,11 +98,12 @@ ngx_http_totp_lockout_attempt(ngx_http_request_t *r,
 
 
 static void
-ngx_http_totp_lockout_attempted(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_lockout_attempted(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     ngx_http_totp_page_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    ctx = data;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "totp lockout: attempt of \"%V\" counted, locked for "
@@ -143,7 +143,7 @@ ngx_http_totp_lockout_failed(ngx_http_request_t *r,
 
     if (ngx_http_totp_store_settle(r, &ctx->conf->keyspace, &ctx->user,
                                    &ctx->conf->limits, "fail", &ctx->settled,
-                                   ngx_http_totp_lockout_counted)
+                                   ngx_http_totp_lockout_counted, ctx)
         != NGX_OK)
     {
         return ngx_http_totp_flow_error(r, ctx);
@@ -156,12 +156,13 @@ ngx_http_totp_lockout_failed(ngx_http_request_t *r,
 
 
 static void
-ngx_http_totp_lockout_counted(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_lockout_counted(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     ngx_http_totp_limits_t    *limits;
     ngx_http_totp_page_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    ctx = data;
     limits = &ctx->conf->limits;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -212,12 +213,13 @@ ngx_http_totp_lockout_succeeded(ngx_http_request_t *r,
     (void) ngx_http_totp_store_settle(r, &ctx->conf->keyspace, &ctx->user,
                                       &ctx->conf->limits, outcome,
                                       &ctx->settled,
-                                      ngx_http_totp_lockout_ignore);
+                                      ngx_http_totp_lockout_ignore, ctx);
 }
 
 
 static void
-ngx_http_totp_lockout_ignore(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_lockout_ignore(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     /* a count not given back is a failure more: it errs on the safe side */
 }

@@ -21,8 +21,8 @@
 #include "ngx_http_totp_csrf.h"
 #include "ngx_http_totp_enroll.h"
 #include "ngx_http_totp_lockout.h"
-#include "ngx_http_totp_module.h"
 #include "ngx_http_totp_pages.h"
+#include "ngx_http_totp_settings.h"
 #include "ngx_http_totp_signin.h"
 
 

@@ -13,7 +13,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_totp_conf.h"
+#include "ngx_http_totp_settings.h"
 
 
 /* a recovery code's characters, without the dash shown in its middle */

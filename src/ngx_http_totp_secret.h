@@ -14,7 +14,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_totp_conf.h"
+#include "ngx_http_totp_settings.h"
 #include "ngx_http_totp_otp.h"
 #include "ngx_http_totp_store.h"
 

@@ -12,24 +12,23 @@
 
 #include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_lockout.h"
-#include "ngx_http_totp_module.h"
 #include "ngx_http_totp_password.h"
 #include "ngx_http_totp_recovery.h"
 #include "ngx_http_totp_signin.h"
 
 
 static void ngx_http_totp_signin_login_fetched(ngx_http_request_t *r,
-    ngx_int_t rc);
+    void *data, ngx_int_t rc);
 static void ngx_http_totp_signin_verify_fetched(ngx_http_request_t *r,
-    ngx_int_t rc);
+    void *data, ngx_int_t rc);
 static void ngx_http_totp_signin_verify_checked(ngx_http_request_t *r,
-    ngx_int_t rc);
+    void *data, ngx_int_t rc);
 static void ngx_http_totp_signin_verify_accepted(ngx_http_request_t *r,
-    ngx_int_t rc);
+    void *data, ngx_int_t rc);
 static void ngx_http_totp_signin_recovery_fetched(ngx_http_request_t *r,
-    ngx_int_t rc);
+    void *data, ngx_int_t rc);
 static void ngx_http_totp_signin_recovery_used(ngx_http_request_t *r,
-    ngx_int_t rc);
+    void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_totp_signin_recovery_failed(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_signin_show_login(ngx_http_request_t *r,
@@ -106,11 +105,12 @@ ngx_http_totp_signin_login_post(ngx_http_request_t *r,
 /* the first factor passed: a trusted browser is done, others go on */
 
 static void
-ngx_http_totp_signin_login_fetched(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_signin_login_fetched(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     ngx_http_totp_page_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    ctx = data;
 
     if (rc != NGX_OK) {
         ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
@@ -158,11 +158,12 @@ ngx_http_totp_signin_verify(ngx_http_request_t *r,
 
 
 static void
-ngx_http_totp_signin_verify_fetched(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_signin_verify_fetched(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     ngx_http_totp_page_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    ctx = data;
 
     if (rc != NGX_OK) {
         rc = ngx_http_totp_flow_error(r, ctx);
@@ -193,11 +194,12 @@ ngx_http_totp_signin_verify_post(ngx_http_request_t *r,
 
 
 static void
-ngx_http_totp_signin_verify_checked(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_signin_verify_checked(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     ngx_http_totp_page_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    ctx = data;
 
     if (rc != NGX_OK) {
         ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
@@ -234,7 +236,7 @@ ngx_http_totp_signin_verify_checked(ngx_http_request_t *r, ngx_int_t rc)
     if (ngx_http_totp_store_accept(r, &ctx->conf->keyspace, &ctx->user,
                                    ctx->rec.epoch, ctx->step, 0,
                                    &ctx->resealed, &ctx->result,
-                                   ngx_http_totp_signin_verify_accepted)
+                                   ngx_http_totp_signin_verify_accepted, ctx)
         != NGX_OK)
     {
         ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
@@ -244,11 +246,12 @@ ngx_http_totp_signin_verify_checked(ngx_http_request_t *r, ngx_int_t rc)
 
 
 static void
-ngx_http_totp_signin_verify_accepted(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_signin_verify_accepted(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     ngx_http_totp_page_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    ctx = data;
 
     if (rc != NGX_OK) {
         rc = ngx_http_totp_flow_error(r, ctx);
@@ -298,7 +301,8 @@ ngx_http_totp_signin_recovery_post(ngx_http_request_t *r,
 
 
 static void
-ngx_http_totp_signin_recovery_fetched(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_signin_recovery_fetched(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     u_char                      code[NGX_HTTP_TOTP_CODE_LEN];
     ngx_str_t                   plain, hashes[2];
@@ -306,7 +310,7 @@ ngx_http_totp_signin_recovery_fetched(ngx_http_request_t *r, ngx_int_t rc)
     ngx_http_totp_page_ctx_t   *ctx;
     ngx_http_totp_main_conf_t  *mcf;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    ctx = data;
     mcf = ctx->conf->main;
 
     if (rc != NGX_OK) {
@@ -346,7 +350,8 @@ ngx_http_totp_signin_recovery_fetched(ngx_http_request_t *r, ngx_int_t rc)
 
     if (ngx_http_totp_store_recovery_use(r, &ctx->conf->keyspace, &ctx->user,
                                          hashes, mcf->nkeys, &ctx->result,
-                                         ngx_http_totp_signin_recovery_used)
+                                         ngx_http_totp_signin_recovery_used,
+                                         ctx)
         != NGX_OK)
     {
         rc = ngx_http_totp_flow_error(r, ctx);
@@ -362,12 +367,13 @@ done:
 
 
 static void
-ngx_http_totp_signin_recovery_used(ngx_http_request_t *r, ngx_int_t rc)
+ngx_http_totp_signin_recovery_used(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     u_char                    *p;
     ngx_http_totp_page_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+    ctx = data;
 
     if (rc != NGX_OK) {
         rc = ngx_http_totp_flow_error(r, ctx);

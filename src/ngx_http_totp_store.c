@@ -31,6 +31,7 @@ enum {
 typedef struct {
     ngx_http_request_t          *request;
     ngx_http_totp_store_pt       done;
+    void                        *data;
     const char                  *name;        /* for the debug log */
     ngx_http_totp_record_t      *rec;
     ngx_str_t                   *pending;
@@ -43,8 +44,8 @@ static ngx_int_t ngx_http_totp_store_keys(ngx_http_request_t *r,
 static ngx_int_t ngx_http_totp_store_ip_key(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *key);
 static ngx_http_totp_store_op_t *ngx_http_totp_store_op(
-    ngx_http_request_t *r, ngx_http_totp_store_pt done, const char *name,
-    ngx_str_t *user);
+    ngx_http_request_t *r, ngx_http_totp_store_pt done, void *data,
+    const char *name, ngx_str_t *user);
 static void ngx_http_totp_store_done(ngx_http_totp_store_op_t *op,
     ngx_int_t rc);
 static void ngx_http_totp_store_fetched(void *data, redisReply *reply);
@@ -223,14 +224,15 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_codes_script =
 
 ngx_int_t
 ngx_http_totp_store_fetch(ngx_http_request_t *r, ngx_str_t *keyspace,
-    ngx_str_t *user, ngx_http_totp_record_t *rec, ngx_http_totp_store_pt done)
+    ngx_str_t *user, ngx_http_totp_record_t *rec, ngx_http_totp_store_pt done,
+    void *data)
 {
     ngx_str_t                  argv[2 + NGX_HTTP_TOTP_FIELDS];
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS];
     ngx_uint_t                 i;
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done, "fetch", user);
+    op = ngx_http_totp_store_op(r, done, data, "fetch", user);
     if (op == NULL
         || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
     {
@@ -254,13 +256,13 @@ ngx_http_totp_store_fetch(ngx_http_request_t *r, ngx_str_t *keyspace,
 ngx_int_t
 ngx_http_totp_store_enroll_begin(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t *user, ngx_str_t *candidate, time_t ttl, ngx_str_t *pending,
-    ngx_http_totp_store_pt done)
+    ngx_http_totp_store_pt done, void *data)
 {
     u_char                     ttl_buf[NGX_TIME_T_LEN];
     ngx_str_t                  argv[NGX_HTTP_TOTP_KEYS];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done, "enroll begin", user);
+    op = ngx_http_totp_store_op(r, done, data, "enroll begin", user);
     if (op == NULL
         || ngx_http_totp_store_keys(r, keyspace, user, argv) != NGX_OK)
     {
@@ -291,7 +293,7 @@ ngx_int_t
 ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *pending,
     ngx_http_totp_record_t *rec, ngx_array_t *codes, ngx_int_t *result,
-    ngx_http_totp_store_pt done)
+    ngx_http_totp_store_pt done, void *data)
 {
     u_char                     digits[NGX_INT_T_LEN], period[NGX_TIME_T_LEN],
                                last[NGX_INT64_LEN], created[NGX_TIME_T_LEN],
@@ -302,7 +304,7 @@ ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
 
     n = codes ? codes->nelts : 0;
 
-    op = ngx_http_totp_store_op(r, done, "enroll confirm", user);
+    op = ngx_http_totp_store_op(r, done, data, "enroll confirm", user);
     argv = ngx_palloc(r->pool, (NGX_HTTP_TOTP_KEYS + 8 + n)
                                * sizeof(ngx_str_t));
 
@@ -345,13 +347,14 @@ ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t *user, u_char *epoch, uint64_t step, ngx_uint_t reset,
-    ngx_str_t *resealed, ngx_int_t *result, ngx_http_totp_store_pt done)
+    ngx_str_t *resealed, ngx_int_t *result, ngx_http_totp_store_pt done,
+    void *data)
 {
     u_char                     hex[2 * TOTP_EPOCH_LEN], step_buf[NGX_INT64_LEN];
     ngx_str_t                  argv[NGX_HTTP_TOTP_KEYS + 4];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done, "accept", user);
+    op = ngx_http_totp_store_op(r, done, data, "accept", user);
     if (op == NULL
         || ngx_http_totp_store_keys(r, keyspace, user, argv) != NGX_OK)
     {
@@ -391,14 +394,14 @@ ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *keyspace,
 ngx_int_t
 ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t *user, ngx_http_totp_limits_t *limits, u_char *trust_epoch,
-    ngx_int_t *result, ngx_http_totp_store_pt done)
+    ngx_int_t *result, ngx_http_totp_store_pt done, void *data)
 {
     u_char                     buf[5][NGX_TIME_T_LEN],
                                hex[2 * TOTP_EPOCH_LEN];
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[10];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done, "attempt", user);
+    op = ngx_http_totp_store_op(r, done, data, "attempt", user);
     if (op == NULL
         || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK
         || ngx_http_totp_store_ip_key(r, keyspace, &argv[2]) != NGX_OK)
@@ -435,13 +438,13 @@ ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *keyspace,
 ngx_int_t
 ngx_http_totp_store_settle(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t *user, ngx_http_totp_limits_t *limits, const char *outcome,
-    ngx_int_t *result, ngx_http_totp_store_pt done)
+    ngx_int_t *result, ngx_http_totp_store_pt done, void *data)
 {
     u_char                     buf[3][NGX_TIME_T_LEN];
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[7];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done, "settle", user);
+    op = ngx_http_totp_store_op(r, done, data, "settle", user);
     if (op == NULL
         || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK
         || ngx_http_totp_store_ip_key(r, keyspace, &argv[2]) != NGX_OK)
@@ -469,12 +472,12 @@ ngx_http_totp_store_settle(ngx_http_request_t *r, ngx_str_t *keyspace,
 ngx_int_t
 ngx_http_totp_store_recovery_use(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t *user, ngx_str_t *hashes, ngx_uint_t n, ngx_int_t *result,
-    ngx_http_totp_store_pt done)
+    ngx_http_totp_store_pt done, void *data)
 {
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[4];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done, "recovery code", user);
+    op = ngx_http_totp_store_op(r, done, data, "recovery code", user);
     if (n == 0 || n > 2 || op == NULL
         || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
     {
@@ -497,13 +500,13 @@ ngx_http_totp_store_recovery_use(ngx_http_request_t *r, ngx_str_t *keyspace,
 ngx_int_t
 ngx_http_totp_store_codes_replace(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t *user, u_char *epoch, ngx_array_t *codes, ngx_int_t *result,
-    ngx_http_totp_store_pt done)
+    ngx_http_totp_store_pt done, void *data)
 {
     u_char                     hex[2 * TOTP_EPOCH_LEN];
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], *argv;
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done, "new codes", user);
+    op = ngx_http_totp_store_op(r, done, data, "new codes", user);
     argv = ngx_palloc(r->pool, (3 + codes->nelts) * sizeof(ngx_str_t));
 
     if (op == NULL || argv == NULL
@@ -640,7 +643,7 @@ ngx_http_totp_store_ip_key(ngx_http_request_t *r, ngx_str_t *keyspace,
 
 static ngx_http_totp_store_op_t *
 ngx_http_totp_store_op(ngx_http_request_t *r, ngx_http_totp_store_pt done,
-    const char *name, ngx_str_t *user)
+    void *data, const char *name, ngx_str_t *user)
 {
     ngx_http_totp_store_op_t  *op;
 
@@ -654,6 +657,7 @@ ngx_http_totp_store_op(ngx_http_request_t *r, ngx_http_totp_store_pt done,
 
     op->request = r;
     op->done = done;
+    op->data = data;
     op->name = name;
 
     return op;
@@ -669,7 +673,7 @@ ngx_http_totp_store_done(ngx_http_totp_store_op_t *op, ngx_int_t rc)
                    "totp store: %s done, rc:%i result:%i", op->name, rc,
                    (rc == NGX_OK && op->result) ? *op->result : 0);
 
-    op->done(op->request, rc);
+    op->done(op->request, op->data, rc);
 }
 
 

@@ -45,11 +45,13 @@ typedef struct {
 
 
 /*
- * rc is NGX_OK with the operation's result in *result (see each function),
- * or NGX_ERROR when Redis failed, timed out or answered something the
- * module did not write: the caller denies.
+ * Called once per operation, with the data its caller gave: rc is NGX_OK
+ * with the operation's result in *result (see each function), or
+ * NGX_ERROR when Redis failed, timed out or answered something the module
+ * did not write: the caller denies.
  */
-typedef void (*ngx_http_totp_store_pt)(ngx_http_request_t *r, ngx_int_t rc);
+typedef void (*ngx_http_totp_store_pt)(ngx_http_request_t *r, void *data,
+    ngx_int_t rc);
 
 
 /*
@@ -66,7 +68,7 @@ u_char *ngx_http_totp_store_encode(u_char *dst, ngx_str_t *user);
 /* reads NAME's enrollment into rec; rec->enrolled 0 when there is none */
 ngx_int_t ngx_http_totp_store_fetch(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, ngx_http_totp_record_t *rec,
-    ngx_http_totp_store_pt done);
+    ngx_http_totp_store_pt done, void *data);
 
 /*
  * Returns the pending enrollment in *pending: the one already waiting, or
@@ -76,7 +78,7 @@ ngx_int_t ngx_http_totp_store_fetch(ngx_http_request_t *r,
  */
 ngx_int_t ngx_http_totp_store_enroll_begin(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *candidate, time_t ttl,
-    ngx_str_t *pending, ngx_http_totp_store_pt done);
+    ngx_str_t *pending, ngx_http_totp_store_pt done, void *data);
 
 /*
  * Stores rec as NAME's enrollment, with the recovery codes' hashes (an
@@ -86,7 +88,7 @@ ngx_int_t ngx_http_totp_store_enroll_begin(ngx_http_request_t *r,
 ngx_int_t ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *pending,
     ngx_http_totp_record_t *rec, ngx_array_t *codes, ngx_int_t *result,
-    ngx_http_totp_store_pt done);
+    ngx_http_totp_store_pt done, void *data);
 
 /* a reset with no code to check: a recovery code signed the user in */
 #define NGX_HTTP_TOTP_NO_STEP  UINT64_MAX
@@ -102,7 +104,7 @@ ngx_int_t ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
 ngx_int_t ngx_http_totp_store_accept(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, u_char *epoch, uint64_t step,
     ngx_uint_t reset, ngx_str_t *resealed, ngx_int_t *result,
-    ngx_http_totp_store_pt done);
+    ngx_http_totp_store_pt done, void *data);
 
 
 /*
@@ -114,10 +116,12 @@ ngx_int_t ngx_http_totp_store_accept(ngx_http_request_t *r,
  */
 ngx_int_t ngx_http_totp_store_attempt(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, ngx_http_totp_limits_t *limits,
-    u_char *trust_epoch, ngx_int_t *result, ngx_http_totp_store_pt done);
+    u_char *trust_epoch, ngx_int_t *result, ngx_http_totp_store_pt done,
+    void *data);
 ngx_int_t ngx_http_totp_store_settle(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, ngx_http_totp_limits_t *limits,
-    const char *outcome, ngx_int_t *result, ngx_http_totp_store_pt done);
+    const char *outcome, ngx_int_t *result, ngx_http_totp_store_pt done,
+    void *data);
 
 /*
  * Removes a recovery code, given as its hash under each configured key
@@ -126,12 +130,12 @@ ngx_int_t ngx_http_totp_store_settle(ngx_http_request_t *r,
  */
 ngx_int_t ngx_http_totp_store_recovery_use(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *hashes, ngx_uint_t n,
-    ngx_int_t *result, ngx_http_totp_store_pt done);
+    ngx_int_t *result, ngx_http_totp_store_pt done, void *data);
 
 /* a new set of recovery codes if NAME is still enrolled with epoch */
 ngx_int_t ngx_http_totp_store_codes_replace(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, u_char *epoch, ngx_array_t *codes,
-    ngx_int_t *result, ngx_http_totp_store_pt done);
+    ngx_int_t *result, ngx_http_totp_store_pt done, void *data);
 
 
 #endif /* _NGX_HTTP_TOTP_STORE_H_INCLUDED_ */

@@ -14,7 +14,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_totp_catalog.h"
-#include "ngx_http_totp_conf.h"
+#include "ngx_http_totp_settings.h"
 #include "ngx_http_totp_render.h"
 #include "ngx_http_totp_templates.h"
 

@@ -359,7 +359,7 @@ static ngx_int_t   done_rc;
 
 
 static void
-done(ngx_http_request_t *r, ngx_int_t rc)
+done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 {
     done_calls++;
     done_rc = rc;
@@ -377,6 +377,7 @@ op_init(ngx_http_totp_store_op_t *op)
     memset(op, 0, sizeof(*op));
     op->request = &req;
     op->done = done;
+    op->name = "fuzz";
     done_calls = 0;
     done_rc = 12345;
 }

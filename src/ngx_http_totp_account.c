@@ -325,7 +325,10 @@ ngx_http_totp_account_logout(ngx_http_request_t *r,
         return ngx_http_totp_account_signed_out(r, ctx);
     }
 
-    if (ngx_http_totp_flow_form(r, ctx, "logout") != NGX_OK) {
+    if (ngx_http_totp_flow_form(r, ctx, "logout", NGX_HTTP_TOTP_MSG_NONE,
+                                NGX_HTTP_TOTP_MSG_NONE)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -375,12 +378,10 @@ ngx_http_totp_account_show_reset(ngx_http_request_t *r,
     v = &ctx->view;
 
     p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (p == NULL || ngx_http_totp_flow_form(r, ctx, "reset") != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_totp_view_say(r, v, "title", NGX_HTTP_TOTP_MSG_TITLE_RESET)
-        != NGX_OK)
+    if (p == NULL
+        || ngx_http_totp_flow_form(r, ctx, "reset",
+                                   NGX_HTTP_TOTP_MSG_TITLE_RESET, error)
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -391,10 +392,6 @@ ngx_http_totp_account_show_reset(ngx_http_request_t *r,
 
     if (ctx->session.flags & NGX_HTTP_TOTP_SESSION_RECOVERED) {
         ngx_http_totp_view_var(v, "recovered", (u_char *) "1", 1);
-    }
-
-    if (ngx_http_totp_view_say(r, v, "error", error) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_totp_view_send(r, v, NGX_HTTP_TOTP_PAGE_RESET, status);
@@ -411,12 +408,10 @@ ngx_http_totp_account_show_codes(ngx_http_request_t *r,
     v = &ctx->view;
 
     p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (p == NULL || ngx_http_totp_flow_form(r, ctx, "codes") != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_totp_view_say(r, v, "title", NGX_HTTP_TOTP_MSG_TITLE_CODES)
-        != NGX_OK)
+    if (p == NULL
+        || ngx_http_totp_flow_form(r, ctx, "codes",
+                                   NGX_HTTP_TOTP_MSG_TITLE_CODES, error)
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -428,10 +423,6 @@ ngx_http_totp_account_show_codes(ngx_http_request_t *r,
 
     if (ctx->codes_replaced) {
         ngx_http_totp_view_var(v, "replaced", (u_char *) "1", 1);
-    }
-
-    if (ngx_http_totp_view_say(r, v, "error", error) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_totp_view_send(r, v, NGX_HTTP_TOTP_PAGE_CODES, status);

@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_totp_cookie.h"
+#include "ngx_http_totp_view.h"
 
 
 static ngx_int_t ngx_http_totp_cookie_find(ngx_http_request_t *r,
@@ -336,11 +337,10 @@ ngx_http_totp_cookie_add(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, u_char purpose, ngx_str_t *value,
     time_t max_age)
 {
-    size_t            len;
-    u_char           *p;
-    ngx_str_t         name;
-    ngx_uint_t        secure;
-    ngx_table_elt_t  *h;
+    size_t       len;
+    u_char      *p;
+    ngx_str_t    name, header;
+    ngx_uint_t   secure;
 
     ngx_http_totp_cookie_name(r, conf, purpose, &name);
     secure = ngx_http_totp_cookie_is_secure(r, conf);
@@ -354,17 +354,7 @@ ngx_http_totp_cookie_add(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Set-Cookie");
-    h->value.data = p;
+    header.data = p;
 
     p = ngx_sprintf(p, "%V=%V; Path=/; Max-Age=%T; HttpOnly", &name, value,
                     max_age);
@@ -385,9 +375,10 @@ ngx_http_totp_cookie_add(ngx_http_request_t *r,
         p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
     }
 
-    h->value.len = p - h->value.data;
+    header.len = p - header.data;
 
-    return NGX_OK;
+    return ngx_http_totp_view_push(r, "Set-Cookie", &header) ? NGX_OK
+                                                              : NGX_ERROR;
 }
 
 

@@ -313,7 +313,9 @@ ngx_http_totp_enroll_show(ngx_http_request_t *r,
 
     p = ngx_pnalloc(r->pool, 3 * NGX_INT_T_LEN);
     if (p == NULL
-        || ngx_http_totp_flow_form(r, ctx, "enroll") != NGX_OK
+        || ngx_http_totp_flow_form(r, ctx, "enroll",
+                                   NGX_HTTP_TOTP_MSG_TITLE_ENROLL, error)
+           != NGX_OK
         || ngx_http_totp_view_trust_for(r, v) != NGX_OK
         || ngx_http_totp_view_issuer(r, ctx->conf, &issuer) != NGX_OK
         || ngx_http_totp_group_secret(r->pool, &secret, &grouped) != NGX_OK
@@ -328,12 +330,6 @@ ngx_http_totp_enroll_show(ngx_http_request_t *r,
     }
 
     alg = totp_alg_name(ctx->secret.algorithm);
-
-    if (ngx_http_totp_view_say(r, v, "title", NGX_HTTP_TOTP_MSG_TITLE_ENROLL)
-        != NGX_OK)
-    {
-        goto done;
-    }
 
     ngx_http_totp_view_var(v, "digits", p,
                            ngx_sprintf(p, "%ui", ctx->secret.digits) - p);
@@ -350,10 +346,6 @@ ngx_http_totp_enroll_show(ngx_http_request_t *r,
     ngx_http_totp_view_var(v, "secret", grouped.data, grouped.len);
     ngx_http_totp_view_var(v, "uri", uri.data, uri.len);
     ngx_http_totp_view_var(v, "qr", svg.data, svg.len);
-
-    if (ngx_http_totp_view_say(r, v, "error", error) != NGX_OK) {
-        goto done;
-    }
 
     rc = ngx_http_totp_view_send(r, v, NGX_HTTP_TOTP_PAGE_ENROLL, status);
 

@@ -84,18 +84,22 @@ ngx_http_totp_flow_signed_in(ngx_http_request_t *r,
 
 ngx_int_t
 ngx_http_totp_flow_form(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
-    char *page)
+    char *page, ngx_uint_t title, ngx_uint_t error)
 {
     ngx_str_t  csrf;
 
     if (ngx_http_totp_flow_pre(r, ctx) != NGX_OK
         || ngx_http_totp_csrf_token(r, ctx->conf->main, &ctx->pre, 0, &csrf)
-           != NGX_OK)
+           != NGX_OK
+        || ngx_http_totp_view_form(r, &ctx->view, page, &csrf, &ctx->user)
+           != NGX_OK
+        || ngx_http_totp_view_say(r, &ctx->view, "title", title) != NGX_OK
+        || ngx_http_totp_view_say(r, &ctx->view, "error", error) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    return ngx_http_totp_view_form(r, &ctx->view, page, &csrf, &ctx->user);
+    return NGX_OK;
 }
 
 

@@ -101,9 +101,14 @@ ngx_int_t ngx_http_totp_flow_first_factor(ngx_http_request_t *r,
 ngx_int_t ngx_http_totp_flow_signed_in(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 
-/* a form's values: where it posts, its CSRF token, next, the user */
+/*
+ * A form's values: where it posts, its CSRF token, next, the user, and
+ * its title and error, messages of the catalog (NGX_HTTP_TOTP_MSG_NONE
+ * for none).
+ */
 ngx_int_t ngx_http_totp_flow_form(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, char *page);
+    ngx_http_totp_page_ctx_t *ctx, char *page, ngx_uint_t title,
+    ngx_uint_t error);
 
 /* a 302 to another page, with a pre-session naming the user if needed */
 ngx_int_t ngx_http_totp_flow_go(ngx_http_request_t *r,

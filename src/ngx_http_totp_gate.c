@@ -595,7 +595,7 @@ ngx_http_totp_gate_challenge(ngx_http_request_t *r,
 {
     u_char                    *p;
     size_t                     len;
-    ngx_str_t                 *realm;
+    ngx_str_t                 *realm, challenge;
     ngx_uint_t                 i;
     ngx_table_elt_t           *h;
     ngx_http_core_srv_conf_t  *cscf;
@@ -615,17 +615,7 @@ ngx_http_totp_gate_challenge(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "WWW-Authenticate");
-    h->value.data = p;
+    challenge.data = p;
 
     p = ngx_cpymem(p, "TOTP realm=\"", sizeof("TOTP realm=\"") - 1);
 
@@ -641,7 +631,12 @@ ngx_http_totp_gate_challenge(ngx_http_request_t *r,
 
     p = ngx_sprintf(p, "\", login=\"%Vlogin\"", &ctx->conf->path);
 
-    h->value.len = p - h->value.data;
+    challenge.len = p - challenge.data;
+
+    h = ngx_http_totp_view_push(r, "WWW-Authenticate", &challenge);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     r->headers_out.www_authenticate = h;
 

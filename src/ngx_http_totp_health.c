@@ -15,6 +15,7 @@
 
 #include "ngx_http_totp_health.h"
 #include "ngx_http_totp_redis.h"
+#include "ngx_http_totp_view.h"
 
 
 typedef struct {
@@ -26,7 +27,6 @@ typedef struct {
 static void ngx_http_totp_health_done(void *data, redisReply *reply);
 static ngx_int_t ngx_http_totp_health_send(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
-static ngx_int_t ngx_http_totp_health_no_store(ngx_http_request_t *r);
 
 
 static ngx_http_totp_redis_script_t  ngx_http_totp_health_ping =
@@ -142,7 +142,7 @@ ngx_http_totp_health_send(ngx_http_request_t *r, ngx_uint_t status,
 
     /* a cached answer would hide an outage from the balancer */
 
-    if (ngx_http_totp_health_no_store(r) != NGX_OK) {
+    if (ngx_http_totp_view_header(r, "Cache-Control", "no-store") != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -165,25 +165,4 @@ ngx_http_totp_health_send(ngx_http_request_t *r, ngx_uint_t status,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
-}
-
-
-static ngx_int_t
-ngx_http_totp_health_no_store(ngx_http_request_t *r)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
-
-    return NGX_OK;
 }

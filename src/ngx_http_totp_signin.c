@@ -430,18 +430,10 @@ ngx_http_totp_signin_show_login(ngx_http_request_t *r,
 
     v = &ctx->view;
 
-    if (ngx_http_totp_flow_form(r, ctx, "login") != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_totp_view_say(r, v, "title", NGX_HTTP_TOTP_MSG_TITLE_LOGIN)
+    if (ngx_http_totp_flow_form(r, ctx, "login", NGX_HTTP_TOTP_MSG_TITLE_LOGIN,
+                                error)
         != NGX_OK)
     {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-
-    if (ngx_http_totp_view_say(r, v, "error", error) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -461,16 +453,12 @@ ngx_http_totp_signin_show_verify(ngx_http_request_t *r,
 
     p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
     if (p == NULL
-        || ngx_http_totp_flow_form(r, ctx, "verify") != NGX_OK
+        || ngx_http_totp_flow_form(r, ctx, "verify",
+                                   NGX_HTTP_TOTP_MSG_TITLE_VERIFY, error)
+           != NGX_OK
         || ngx_http_totp_view_trust_for(r, v) != NGX_OK
         || ngx_http_totp_view_url(r, v, "login", &login) != NGX_OK
         || ngx_http_totp_view_url(r, v, "recovery", &recovery) != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_totp_view_say(r, v, "title", NGX_HTTP_TOTP_MSG_TITLE_VERIFY)
-        != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -479,10 +467,6 @@ ngx_http_totp_signin_show_verify(ngx_http_request_t *r,
                            ngx_sprintf(p, "%ui", ctx->rec.digits) - p);
     ngx_http_totp_view_var(v, "login", login.data, login.len);
     ngx_http_totp_view_var(v, "recovery", recovery.data, recovery.len);
-
-    if (ngx_http_totp_view_say(r, v, "error", error) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     return ngx_http_totp_view_send(r, v, NGX_HTTP_TOTP_PAGE_VERIFY, status);
 }
@@ -497,23 +481,15 @@ ngx_http_totp_signin_show_recovery(ngx_http_request_t *r,
 
     v = &ctx->view;
 
-    if (ngx_http_totp_flow_form(r, ctx, "recovery") != NGX_OK
+    if (ngx_http_totp_flow_form(r, ctx, "recovery",
+                                NGX_HTTP_TOTP_MSG_TITLE_RECOVERY, error)
+        != NGX_OK
         || ngx_http_totp_view_url(r, v, "verify", &verify) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_totp_view_say(r, v, "title", NGX_HTTP_TOTP_MSG_TITLE_RECOVERY)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     ngx_http_totp_view_var(v, "verify", verify.data, verify.len);
-
-    if (ngx_http_totp_view_say(r, v, "error", error) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     return ngx_http_totp_view_send(r, v, NGX_HTTP_TOTP_PAGE_RECOVERY, status);
 }

@@ -386,11 +386,23 @@ ngx_http_totp_view_headers(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_totp_view_header(ngx_http_request_t *r, char *name, char *value)
 {
+    ngx_str_t  v;
+
+    v.data = (u_char *) value;
+    v.len = ngx_strlen(value);
+
+    return ngx_http_totp_view_push(r, name, &v) ? NGX_OK : NGX_ERROR;
+}
+
+
+ngx_table_elt_t *
+ngx_http_totp_view_push(ngx_http_request_t *r, char *name, ngx_str_t *value)
+{
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     h->hash = 1;
@@ -399,10 +411,9 @@ ngx_http_totp_view_header(ngx_http_request_t *r, char *name, char *value)
 #endif
     h->key.data = (u_char *) name;
     h->key.len = ngx_strlen(name);
-    h->value.data = (u_char *) value;
-    h->value.len = ngx_strlen(value);
+    h->value = *value;
 
-    return NGX_OK;
+    return h;
 }
 
 
@@ -429,17 +440,10 @@ ngx_http_totp_view_redirect(ngx_http_request_t *r, ngx_str_t *location)
 
     ngx_http_clear_location(r);
 
-    h = ngx_list_push(&r->headers_out.headers);
+    h = ngx_http_totp_view_push(r, "Location", location);
     if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Location");
-    h->value = *location;
 
     r->headers_out.location = h;
 

@@ -85,6 +85,9 @@ ngx_int_t ngx_http_totp_view_output(ngx_http_request_t *r,
 ngx_int_t ngx_http_totp_view_headers(ngx_http_request_t *r);
 ngx_int_t ngx_http_totp_view_header(ngx_http_request_t *r, char *name,
     char *value);
+/* a response header of value, not copied; NULL when memory ran out */
+ngx_table_elt_t *ngx_http_totp_view_push(ngx_http_request_t *r, char *name,
+    ngx_str_t *value);
 ngx_int_t ngx_http_totp_view_retry_after(ngx_http_request_t *r,
     ngx_int_t seconds);
 

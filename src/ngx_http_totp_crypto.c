@@ -39,7 +39,6 @@ static int totp_gcm(int enc, unsigned char *out,
     size_t aad_len, unsigned char *tag);
 static uint32_t totp_ct_mask(uint32_t c, uint32_t lo, uint32_t hi);
 static unsigned char totp_b64url_char(uint32_t v);
-static int totp_b64url_value(uint32_t c);
 
 
 static const unsigned char  totp_hkdf_salt[] = "ngx_http_totp_module";
@@ -52,6 +51,33 @@ static const char  *totp_hkdf_info[TOTP_KEY_COUNT] = {
     "ngx_http_totp csrf v1",
     "ngx_http_totp seal v1",
     "ngx_http_totp recovery v1"
+};
+
+
+/*
+ * Each byte's value in base64url, 99 where it is not a digit.  A table,
+ * not constant-time masks: whatever is decoded here is the client's to
+ * see already, or ciphertext, and every cookie of every request is
+ * decoded.
+ */
+
+static const unsigned char  totp_b64url_values[256] = {
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 62, 99, 99,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 99, 99, 99, 99, 99, 99,
+    99,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 99, 99, 99, 99, 63,
+    99, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99
 };
 
 
@@ -439,44 +465,65 @@ int
 totp_b64url_decode(unsigned char *dst, size_t *dst_len,
     const unsigned char *src, size_t len)
 {
-    int       v;
     size_t    i, n;
-    unsigned  bits;
-    uint32_t  acc;
+    unsigned  a, b, c, d;
 
     n = 0;
 
-    /* no byte string encodes to a length of 1 mod 4 */
+    /* four digits make three bytes */
 
-    if (len % 4 == 1) {
-        goto failed;
-    }
+    for (i = 0; i + 4 <= len; i += 4) {
+        a = totp_b64url_values[src[i]];
+        b = totp_b64url_values[src[i + 1]];
+        c = totp_b64url_values[src[i + 2]];
+        d = totp_b64url_values[src[i + 3]];
 
-    bits = 0;
-    acc = 0;
-
-    for (i = 0; i < len; i++) {
-        v = totp_b64url_value(src[i]);
-        if (v < 0) {
+        if ((a | b | c | d) > 63) {
             goto failed;
         }
 
-        acc = (acc << 6) | (uint32_t) v;
-        bits += 6;
-
-        if (bits >= 8) {
-            bits -= 8;
-            dst[n++] = (unsigned char) (acc >> bits);
-        }
+        dst[n++] = (unsigned char) (a << 2 | b >> 4);
+        dst[n++] = (unsigned char) (b << 4 | c >> 2);
+        dst[n++] = (unsigned char) (c << 6 | d);
     }
 
     /*
-     * Non-zero trailing bits would be dropped silently, so that several
-     * strings decoded to one value: a token's bytes could then be altered
-     * without touching its MAC.
+     * The tail: two digits make one byte, three make two, and no byte
+     * string encodes to one.  The bits a short tail leaves over must be
+     * zero, or several strings would decode to one value: a token's bytes
+     * could then be altered without touching its MAC.
      */
 
-    if ((acc & ((1u << bits) - 1)) != 0) {
+    switch (len - i) {
+
+    case 0:
+        break;
+
+    case 2:
+        a = totp_b64url_values[src[i]];
+        b = totp_b64url_values[src[i + 1]];
+
+        if ((a | b) > 63 || (b & 0x0f) != 0) {
+            goto failed;
+        }
+
+        dst[n++] = (unsigned char) (a << 2 | b >> 4);
+        break;
+
+    case 3:
+        a = totp_b64url_values[src[i]];
+        b = totp_b64url_values[src[i + 1]];
+        c = totp_b64url_values[src[i + 2]];
+
+        if ((a | b | c) > 63 || (c & 0x03) != 0) {
+            goto failed;
+        }
+
+        dst[n++] = (unsigned char) (a << 2 | b >> 4);
+        dst[n++] = (unsigned char) (b << 4 | c >> 2);
+        break;
+
+    default:
         goto failed;
     }
 
@@ -899,37 +946,4 @@ totp_b64url_char(uint32_t v)
                 | (totp_ct_mask(v, 52, 61) & ('0' + v - 52))
                 | (totp_ct_mask(v, 62, 62) & '-')
                 | (totp_ct_mask(v, 63, 63) & '_'));
-}
-
-
-static int
-totp_b64url_value(uint32_t c)
-{
-    /*
-     * Plain branches: whatever is decoded here is the client's to see
-     * already, or ciphertext; constant-time masks cost ten times as much
-     * on every cookie of every request.
-     */
-
-    if (c >= 'A' && c <= 'Z') {
-        return (int) (c - 'A');
-    }
-
-    if (c >= 'a' && c <= 'z') {
-        return (int) (c - 'a' + 26);
-    }
-
-    if (c >= '0' && c <= '9') {
-        return (int) (c - '0' + 52);
-    }
-
-    if (c == '-') {
-        return 62;
-    }
-
-    if (c == '_') {
-        return 63;
-    }
-
-    return -1;
 }

@@ -16,7 +16,7 @@ use TotpTest;
 
 our @EXPORT_OK = qw(field secret_of gate_setup login enroll verify
                     code_after hkdf_sha256 cookie_key token_parse
-                    token_payload token_sign user_key);
+                    token_payload token_sign user_key TOKEN_VERSION);
 
 # A TotpTest with Redis, a key file, a password file and nginx running a
 # gated console that proxies to an upstream echoing what reached it.
@@ -301,10 +301,15 @@ sub token_parse {
 # A payload from fields (those of token_parse; user_len defaults to the
 # user's length, version to 2, flags to 0, issued to now, profile to
 # zeros).
+# the token format the module writes: token_payload's default, and what
+# a reader of cookies that passed the gate expects
+use constant TOKEN_VERSION => 2;
+
 sub token_payload {
     my (%f) = @_;
 
-    return pack('C a C q> q> a16 a16 a8 n', $f{version} // 2, $f{purpose},
+    return pack('C a C q> q> a16 a16 a8 n',
+                $f{version} // TOKEN_VERSION, $f{purpose},
                 $f{flags} // 0, $f{expires}, $f{issued} // time,
                 $f{epoch}, $f{nonce}, $f{profile} // "\0" x 8,
                 $f{user_len} // length $f{user})

@@ -35,14 +35,17 @@ my $VALGRIND = $ENV{TOTP_TEST_VALGRIND} ? 1 : 0;
 my $ASAN = $ENV{TOTP_TEST_ASAN} ? 1 : 0;
 
 # seconds; valgrind makes nginx some 20 to 50 times slower
-my $START_TIMEOUT = $VALGRIND ? 60 : 10;
-my $STOP_TIMEOUT = $VALGRIND ? 60 : 10;
+my $SLOW_TIMEOUT = 60;
+my $START_TIMEOUT = $VALGRIND ? $SLOW_TIMEOUT : 10;
+my $STOP_TIMEOUT = $VALGRIND ? $SLOW_TIMEOUT : 10;
 
 # names of the ports nginx listens on, waited for by run()
 my $HTTP_PORT = qr/^http/;
 
 # %opt: nginx (binary), module (the .so); both default from the
 # environment (TOTP_TEST_NGINX, TOTP_TEST_MODULE), then the usual places.
+# wrap: a command nginx runs under (a profiler, say), in one process as
+# under valgrind.
 sub new {
     my ($class, %opt) = @_;
 
@@ -62,6 +65,7 @@ sub new {
         redis   => [],
         exits   => [],
         runs    => 0,
+        wrap    => $opt{wrap},
     }, $class;
 
     Test::More::diag("kept test dir: $self->{dir}") if $keep;
@@ -160,7 +164,7 @@ sub main_lines {
     $main .= "user root;\n" if $> == 0;
 
     $main .= "daemon off;\n";
-    $main .= "master_process off;\n" if $VALGRIND;
+    $main .= "master_process off;\n" if $VALGRIND || $self->{wrap};
     $main .= "pid $d/nginx.pid;\n";
     $main .= "error_log $d/error.log $level;\n";
     $main .= "worker_processes $self->{workers};\n";
@@ -212,7 +216,10 @@ sub _nginx_argv {
     }
 
     # -e: messages before error_log is read go here, not to stderr
-    return (@env, valgrind_argv("$d/valgrind.%p.log"), $self->{nginx}, @extra,
+    my @wrap = $self->{wrap} ? @{ $self->{wrap} }
+                             : valgrind_argv("$d/valgrind.%p.log");
+
+    return (@env, @wrap, $self->{nginx}, @extra,
             '-p', "$d/", '-e', $log, '-c', "$d/nginx.conf");
 }
 
@@ -283,6 +290,7 @@ sub run {
     my @ports = grep { $conf =~ /^\s*listen\s+(?:\S*:)?$_\b/m }
                 $self->listen_ports;
     my $exited;
+    my $timeout = $self->_timeout($START_TIMEOUT);
 
     my $up = $self->wait_for(sub {
         return 1 if defined($exited = TotpTest::Proc::reap($self->{pid}, 0));
@@ -290,7 +298,7 @@ sub run {
         # nginx writes its pid once it has bound every socket: a port
         # that accepts before then may be somebody else's
         return -s "$self->{dir}/nginx.pid" && !grep { !_accepts($_) } @ports;
-    }, $START_TIMEOUT);
+    }, $timeout);
 
     if (defined $exited) {
         delete $self->{pid};
@@ -300,7 +308,7 @@ sub run {
 
     unless ($up) {
         $self->stop;
-        die "nginx did not start in ${START_TIMEOUT}s (ports @ports)\n"
+        die "nginx did not start in ${timeout}s (ports @ports)\n"
             . $self->_tail;
     }
 
@@ -312,11 +320,12 @@ sub stop {
 
     my $pid = delete $self->{pid} or return;
 
+    my $timeout = $self->_timeout($STOP_TIMEOUT);
     my ($status, $killed, $strays) =
-        TotpTest::Proc::terminate($pid, 'QUIT', $STOP_TIMEOUT, 1);
+        TotpTest::Proc::terminate($pid, 'QUIT', $timeout, 1);
 
     my @why;
-    push @why, "did not stop in ${STOP_TIMEOUT}s, killed" if $killed;
+    push @why, "did not stop in ${timeout}s, killed" if $killed;
     push @why, TotpTest::Proc::describe_status($status)
         if $status && !$killed;
     push @why, 'left processes behind' if $strays;
@@ -324,6 +333,13 @@ sub stop {
     push @{ $self->{exits} }, "nginx $pid: " . join(', ', @why) if @why;
 
     return $status;
+}
+
+# nginx under a wrapper is as slow as under valgrind
+sub _timeout {
+    my ($self, $timeout) = @_;
+
+    return $self->{wrap} ? $SLOW_TIMEOUT : $timeout;
 }
 
 sub reload {

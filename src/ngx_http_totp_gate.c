@@ -55,6 +55,9 @@ typedef struct {
 } ngx_http_totp_gate_ctx_t;
 
 
+static ngx_int_t ngx_http_totp_gate_decide(ngx_http_request_t *r);
+static ngx_int_t ngx_http_totp_gate_refuse(ngx_http_request_t *r,
+    ngx_int_t status);
 static ngx_int_t ngx_http_totp_gate_run(ngx_http_request_t *r,
     ngx_http_totp_gate_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_gate_epoch(ngx_http_request_t *r,
@@ -77,6 +80,51 @@ static ngx_int_t ngx_http_totp_gate_challenge(ngx_http_request_t *r,
 
 ngx_int_t
 ngx_http_totp_gate_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_totp_gate_decide(r);
+
+    if (rc == NGX_DECLINED || rc == NGX_AGAIN) {
+        return rc;
+    }
+
+    return ngx_http_totp_gate_refuse(r, rc);
+}
+
+
+/*
+ * A refusal is sent here rather than returned.  Returned, it would be a
+ * special response, and "error_page 503 = @backup", "error_page 401 302
+ * /x" and the like would turn it into an internal redirect, method and
+ * body included, to wherever the admin points, a location without the
+ * gate.  Sent, it reaches the client as it is.  When even that fails,
+ * the connection is closed: never a pass.
+ */
+
+static ngx_int_t
+ngx_http_totp_gate_refuse(ngx_http_request_t *r, ngx_int_t status)
+{
+    ngx_int_t  rc;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp gate: refused with %i", status);
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_totp_view_refusal(r, status > NGX_OK ? status
+                                          : NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+
+    ngx_http_finalize_request(r, rc > NGX_OK ? NGX_ERROR : rc);
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_totp_gate_decide(ngx_http_request_t *r)
 {
     ngx_http_totp_state_t     *state;
     ngx_http_totp_gate_ctx_t  *ctx;
@@ -571,12 +619,6 @@ ngx_http_totp_gate_to_login(ngx_http_request_t *r,
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "totp gate: to the login page \"%V\"", &location);
-
-    /* a cache must not keep the way to the login for the page itself */
-
-    if (ngx_http_totp_view_header(r, "Cache-Control", "no-store") != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     return ngx_http_totp_view_redirect(r, &location);
 }

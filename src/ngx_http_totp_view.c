@@ -349,7 +349,10 @@ ngx_http_totp_view_output(ngx_http_request_t *r, ngx_uint_t status,
     b->pos = body->data;
     b->last = body->data + body->len;
     b->memory = body->len ? 1 : 0;
-    b->last_buf = 1;
+
+    /* a refused subrequest's page is only part of its main request's */
+
+    b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
     out.buf = b;
@@ -448,4 +451,59 @@ ngx_http_totp_view_redirect(ngx_http_request_t *r, ngx_str_t *location)
     r->headers_out.location = h;
 
     return NGX_HTTP_MOVED_TEMPORARILY;
+}
+
+
+/*
+ * The small page of a refusal the gate sends itself, worded as nginx's
+ * own.  A status not in the table is a server error.
+ */
+
+ngx_int_t
+ngx_http_totp_view_refusal(ngx_http_request_t *r, ngx_uint_t status)
+{
+    ngx_str_t   body;
+    ngx_uint_t  i;
+
+    static struct {
+        ngx_uint_t               status;
+        ngx_str_t                body;
+    } refusals[] = {
+
+#define ngx_http_totp_refusal(status, line)                                  \
+        { status, ngx_string("<html>\n<head><title>" line                    \
+                             "</title></head>\n<body>\n<center><h1>" line     \
+                             "</h1></center>\n</body>\n</html>\n") }
+
+        ngx_http_totp_refusal(NGX_HTTP_MOVED_TEMPORARILY, "302 Found"),
+        ngx_http_totp_refusal(NGX_HTTP_BAD_REQUEST, "400 Bad Request"),
+        ngx_http_totp_refusal(NGX_HTTP_UNAUTHORIZED,
+                              "401 Authorization Required"),
+        ngx_http_totp_refusal(NGX_HTTP_FORBIDDEN, "403 Forbidden"),
+        ngx_http_totp_refusal(NGX_HTTP_SERVICE_UNAVAILABLE,
+                              "503 Service Temporarily Unavailable"),
+        ngx_http_totp_refusal(NGX_HTTP_INTERNAL_SERVER_ERROR,
+                              "500 Internal Server Error")
+
+#undef ngx_http_totp_refusal
+    };
+
+    for (i = 0; refusals[i].status != NGX_HTTP_INTERNAL_SERVER_ERROR; i++) {
+        if (refusals[i].status == status) {
+            break;
+        }
+    }
+
+    body = refusals[i].body;
+
+    /* whatever the refusal, no cache keeps it for the page itself */
+
+    if (ngx_http_totp_view_header(r, "Cache-Control", "no-store")
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_totp_view_output(r, refusals[i].status, "text/html",
+                                     &body);
 }

@@ -91,6 +91,14 @@ ngx_table_elt_t *ngx_http_totp_view_push(ngx_http_request_t *r, char *name,
 ngx_int_t ngx_http_totp_view_retry_after(ngx_http_request_t *r,
     ngx_int_t seconds);
 
+/*
+ * A refusal's status with a small page of its own, sent: 302 (after
+ * ngx_http_totp_view_redirect), 400, 401, 403, 503; any other status is
+ * sent as 500.
+ */
+ngx_int_t ngx_http_totp_view_refusal(ngx_http_request_t *r,
+    ngx_uint_t status);
+
 /* a 302 to location; returns the status for the caller to finalize with */
 ngx_int_t ngx_http_totp_view_redirect(ngx_http_request_t *r,
     ngx_str_t *location);

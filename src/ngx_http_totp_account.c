@@ -14,6 +14,7 @@
 #include "ngx_http_totp_cache.h"
 #include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_lockout.h"
+#include "ngx_http_totp_log.h"
 #include "ngx_http_totp_recovery.h"
 
 
@@ -343,7 +344,8 @@ ngx_http_totp_account_logout_post(ngx_http_request_t *r,
 {
     if (ngx_http_totp_flow_signed_in(r, ctx) == NGX_OK) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "totp: user \"%V\" signed out", &ctx->user);
+                      "totp: user \"%V\" signed out",
+                      ngx_http_totp_log_escape(r->pool, &ctx->user));
     }
 
     ngx_str_null(&ctx->user);

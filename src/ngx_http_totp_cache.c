@@ -179,8 +179,10 @@ ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
-                   "totp cache: \"%V\" %s in zone \"%V\"", name,
+    /* the user's name is the caller's to log, escaped */
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "totp cache: %s in zone \"%V\"",
                    rc == NGX_OK ? "found" : e ? "stale" : "not found",
                    &shm_zone->shm.name);
 
@@ -216,9 +218,8 @@ ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
-                   "totp cache: \"%V\" not refreshed, the next request asks",
-                   name);
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "totp cache: not refreshed, the next request asks");
 }
 
 
@@ -316,8 +317,8 @@ ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
-                   "totp cache: \"%V\" stored, enrolled:%ui", name, enrolled);
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "totp cache: stored, enrolled:%ui", enrolled);
 
 evicted:
 

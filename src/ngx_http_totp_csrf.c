@@ -11,6 +11,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_totp_csrf.h"
+#include "ngx_http_totp_log.h"
 
 
 /* base64url of an HMAC-SHA256 truncated to 16 bytes */
@@ -98,7 +99,8 @@ ngx_http_totp_csrf_origin(ngx_http_request_t *r)
 foreign:
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "totp: form posted from foreign origin \"%V\"", &origin);
+                  "totp: form posted from foreign origin \"%V\"",
+                  ngx_http_totp_log_escape(r->pool, &origin));
 
     return NGX_DECLINED;
 }

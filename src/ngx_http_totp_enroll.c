@@ -15,6 +15,7 @@
 #include "ngx_http_totp_cache.h"
 #include "ngx_http_totp_enroll.h"
 #include "ngx_http_totp_lockout.h"
+#include "ngx_http_totp_log.h"
 #include "ngx_http_totp_qr.h"
 #include "ngx_http_totp_recovery.h"
 
@@ -100,7 +101,7 @@ ngx_http_totp_enroll_begun(ngx_http_request_t *r, void *data,
     } else {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "totp page: showing the pending enrollment of "
-                       "\"%V\"", &ctx->user);
+                       "\"%V\"", ngx_http_totp_log_escape(r->pool, &ctx->user));
         ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ENROLL);
         rc = ngx_http_totp_enroll_show(r, ctx, NGX_HTTP_OK,
                                        NGX_HTTP_TOTP_MSG_NONE);
@@ -172,7 +173,8 @@ ngx_http_totp_enroll_checked(ngx_http_request_t *r, void *data,
                                    &ctx->form.code, &ctx->step);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "totp page: enrollment code of \"%V\": %s", &ctx->user,
+                   "totp page: enrollment code of \"%V\": %s",
+                   ngx_http_totp_log_escape(r->pool, &ctx->user),
                    rc == NGX_OK ? "right" : rc == NGX_DECLINED ? "wrong"
                                                                : "error");
 

@@ -13,6 +13,7 @@
 #include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_csrf.h"
 #include "ngx_http_totp_flow.h"
+#include "ngx_http_totp_log.h"
 
 
 ngx_int_t
@@ -189,7 +190,8 @@ ngx_http_totp_flow_sign_in(ngx_http_request_t *r,
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "totp page: \"%V\" signed in (%V)", &ctx->state->user,
+                   "totp page: \"%V\" signed in (%V)",
+                   ngx_http_totp_log_escape(r->pool, &ctx->state->user),
                    ngx_http_totp_state_name(ctx->state->status));
 
     /* the pre-session has served its purpose */
@@ -326,5 +328,6 @@ ngx_http_totp_flow_audit(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
     char *event)
 {
     ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                  "totp: user \"%V\" %s", &ctx->user, event);
+                  "totp: user \"%V\" %s",
+                  ngx_http_totp_log_escape(r->pool, &ctx->user), event);
 }

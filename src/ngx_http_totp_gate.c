@@ -17,6 +17,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_totp_cache.h"
+#include "ngx_http_totp_log.h"
 #include "ngx_http_totp_settings.h"
 #include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_form.h"
@@ -148,13 +149,15 @@ ngx_http_totp_gate_decide(ngx_http_request_t *r)
         if (state && ngx_http_totp_state_passed(state, &conf->binding)) {
             ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "totp gate: subrequest \"%V\" passes for its "
-                           "main request", &r->uri);
+                           "main request",
+                           ngx_http_totp_log_escape(r->pool, &r->uri));
             return NGX_DECLINED;
         }
 
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "totp: subrequest \"%V\" refused: its main request "
-                      "passed no gate of this user base", &r->uri);
+                      "passed no gate of this user base",
+                      ngx_http_totp_log_escape(r->pool, &r->uri));
 
         return NGX_HTTP_FORBIDDEN;
     }
@@ -191,7 +194,9 @@ ngx_http_totp_gate_decide(ngx_http_request_t *r)
         ctx->rc = NGX_DONE;
 
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "totp gate: \"%V\" at %V", &r->uri, &conf->where);
+                       "totp gate: \"%V\" at %V",
+                       ngx_http_totp_log_escape(r->pool, &r->uri),
+                       &conf->where);
     }
 
     if (ctx->rc == NGX_DONE) {
@@ -240,9 +245,8 @@ ngx_http_totp_gate_run(ngx_http_request_t *r,
                                       ctx->identity.len)
                            == 0)))
             {
-                ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                               "totp gate: session cookie of \"%*s\"",
-                               ctx->token.user_len, ctx->token.user);
+                ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                               "totp gate: a valid session cookie");
                 ctx->step = NGX_HTTP_TOTP_GATE_SESSION;
 
             } else {
@@ -299,7 +303,9 @@ ngx_http_totp_gate_run(ngx_http_request_t *r,
 
                 ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                               "totp: user \"%V\" let in by a trusted "
-                              "browser", &ctx->identity);
+                              "browser",
+                              ngx_http_totp_log_escape(r->pool,
+                                                       &ctx->identity));
 
                 return ngx_http_totp_gate_pass(r, ctx, NGX_HTTP_TOTP_TRUSTED);
             }
@@ -539,7 +545,8 @@ ngx_http_totp_gate_pass(ngx_http_request_t *r,
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "totp gate: pass \"%V\" (%V)", &ctx->state->user,
+                   "totp gate: pass \"%V\" (%V)",
+                   ngx_http_totp_log_escape(r->pool, &ctx->state->user),
                    ngx_http_totp_state_name(status));
 
     /* NGX_DECLINED, not NGX_OK: try_files and others still have to run */

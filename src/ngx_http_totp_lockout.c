@@ -12,6 +12,7 @@
 
 #include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_lockout.h"
+#include "ngx_http_totp_log.h"
 
 
 static void ngx_http_totp_lockout_attempted(ngx_http_request_t *r,
@@ -107,7 +108,8 @@ ngx_http_totp_lockout_attempted(ngx_http_request_t *r, void *data,
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "totp lockout: attempt of \"%V\" counted, locked for "
-                   "%i s", &ctx->user, ctx->settled);
+                   "%i s",
+                   ngx_http_totp_log_escape(r->pool, &ctx->user), ctx->settled);
 
     if (rc != NGX_OK) {
         rc = ngx_http_totp_flow_error(r, ctx);
@@ -115,7 +117,8 @@ ngx_http_totp_lockout_attempted(ngx_http_request_t *r, void *data,
     } else if (ctx->settled > 0) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "totp: user \"%V\" refused: locked for %i s more",
-                      &ctx->user, ctx->settled);
+                      ngx_http_totp_log_escape(r->pool, &ctx->user),
+                      ctx->settled);
         rc = ngx_http_totp_lockout_locked(r, ctx, ctx->settled);
 
     } else {
@@ -167,7 +170,7 @@ ngx_http_totp_lockout_counted(ngx_http_request_t *r, void *data,
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "totp lockout: failure of \"%V\" kept, locked:%i",
-                   &ctx->user, ctx->settled);
+                   ngx_http_totp_log_escape(r->pool, &ctx->user), ctx->settled);
 
     if (rc != NGX_OK) {
         rc = ngx_http_totp_flow_error(r, ctx);
@@ -176,7 +179,9 @@ ngx_http_totp_lockout_counted(ngx_http_request_t *r, void *data,
         if (ctx->settled & 1) {
             ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                           "totp: user \"%V\" locked for %T s after %ui "
-                          "failures", &ctx->user, limits->lockout,
+                          "failures",
+                          ngx_http_totp_log_escape(r->pool, &ctx->user),
+                          limits->lockout,
                           limits->user.limit);
         }
 
@@ -208,7 +213,8 @@ ngx_http_totp_lockout_succeeded(ngx_http_request_t *r,
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "totp lockout: \"%V\" passed (%s), the attempt given "
-                   "back", &ctx->user, outcome);
+                   "back",
+                   ngx_http_totp_log_escape(r->pool, &ctx->user), outcome);
 
     (void) ngx_http_totp_store_settle(r, &ctx->conf->keyspace, &ctx->user,
                                       &ctx->conf->limits, outcome,

@@ -115,6 +115,36 @@ totp_render_check(const unsigned char *tpl, size_t len, size_t *err_offset)
 }
 
 
+int
+totp_render_raw_only(const unsigned char *tpl, size_t len,
+    const char *allowed, size_t *err_offset)
+{
+    size_t      pos;
+    totp_tag_t  tag;
+
+    for (pos = totp_render_next(tpl, len, 0);
+         pos < len;
+         pos = totp_render_next(tpl, len, tag.end))
+    {
+        if (totp_render_tag(tpl, len, pos, &tag) != 0) {
+            *err_offset = pos;
+            return -1;
+        }
+
+        if (tag.kind == TOTP_TAG_RAW
+            && (allowed == NULL
+                || tag.name_len != strlen(allowed)
+                || memcmp(tag.name, allowed, tag.name_len) != 0))
+        {
+            *err_offset = pos;
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
 size_t
 totp_render(unsigned char *dst, const unsigned char *tpl, size_t len,
     const totp_render_var_t *vars, size_t nvars)

@@ -56,6 +56,15 @@ int totp_render_check(const unsigned char *tpl, size_t len,
     size_t *err_offset);
 
 /*
+ * 0 if every {{{name}}} of a checked template is {{{allowed}}} (none
+ * when allowed is NULL), else -1 and *err_offset at the first other: a
+ * value printed unescaped must be markup the module made, never what a
+ * client sent.
+ */
+int totp_render_raw_only(const unsigned char *tpl, size_t len,
+    const char *allowed, size_t *err_offset);
+
+/*
  * Two passes: with dst NULL returns the exact length needed; otherwise
  * writes and returns the length.  The first variable of a name wins.
  * The template must have passed totp_render_check(); any other input is

@@ -10,6 +10,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_totp_log.h"
 #include "ngx_http_totp_secret.h"
 
 
@@ -121,7 +122,7 @@ ngx_http_totp_secret_unseal(ngx_http_request_t *r,
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "totp: malformed sealed %s of user \"%V\" in Redis",
-                      purpose, user);
+                      purpose, ngx_http_totp_log_escape(r->pool, user));
         return NGX_ERROR;
     }
 
@@ -149,7 +150,8 @@ ngx_http_totp_secret_unseal(ngx_http_request_t *r,
     if (i == mcf->nkeys) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "totp: the %s of user \"%V\" does not open with the "
-                      "configured keys", purpose, user);
+                      "configured keys", purpose,
+                      ngx_http_totp_log_escape(r->pool, user));
         return NGX_ERROR;
     }
 
@@ -297,7 +299,7 @@ invalid:
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "totp: malformed pending enrollment of user \"%V\" "
-                  "in Redis", user);
+                  "in Redis", ngx_http_totp_log_escape(r->pool, user));
 
     return NGX_ERROR;
 }

@@ -12,6 +12,7 @@
 
 #include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_lockout.h"
+#include "ngx_http_totp_log.h"
 #include "ngx_http_totp_password.h"
 #include "ngx_http_totp_recovery.h"
 #include "ngx_http_totp_signin.h"
@@ -82,7 +83,8 @@ ngx_http_totp_signin_login_post(ngx_http_request_t *r,
                                       &ctx->user, &ctx->form.password);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "totp page: password of \"%V\": %s", &ctx->user,
+                   "totp page: password of \"%V\": %s",
+                   ngx_http_totp_log_escape(r->pool, &ctx->user),
                    rc == NGX_OK ? "right" : rc == NGX_DECLINED ? "wrong"
                                                                : "error");
 
@@ -216,7 +218,8 @@ ngx_http_totp_signin_verify_checked(ngx_http_request_t *r, void *data,
                                     &ctx->resealed);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "totp page: code of \"%V\": %s", &ctx->user,
+                   "totp page: code of \"%V\": %s",
+                   ngx_http_totp_log_escape(r->pool, &ctx->user),
                    rc == NGX_OK ? "right" : rc == NGX_DECLINED ? "wrong"
                                                                : "error");
 

@@ -13,6 +13,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_totp_log.h"
 #include "ngx_http_totp_redis.h"
 #include "ngx_http_totp_store.h"
 
@@ -648,7 +649,8 @@ ngx_http_totp_store_op(ngx_http_request_t *r, ngx_http_totp_store_pt done,
     ngx_http_totp_store_op_t  *op;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "totp store: %s of \"%V\"", name, user);
+                   "totp store: %s of \"%V\"", name,
+                   ngx_http_totp_log_escape(r->pool, user));
 
     op = ngx_pcalloc(r->pool, sizeof(ngx_http_totp_store_op_t));
     if (op == NULL) {

@@ -34,7 +34,9 @@
 static ngx_str_t *ngx_http_totp_templates_slot(ngx_http_totp_templates_t *t,
     ngx_uint_t slot);
 static ngx_int_t ngx_http_totp_templates_check(ngx_conf_t *cf,
-    ngx_str_t *tpl, const char *what, ngx_str_t *name);
+    ngx_str_t *tpl, ngx_uint_t slot, const char *what, ngx_str_t *name);
+static void ngx_http_totp_templates_quote(ngx_str_t *tpl, size_t off,
+    ngx_str_t *quote, ngx_uint_t *line);
 static ngx_int_t ngx_http_totp_templates_read(ngx_conf_t *cf,
     ngx_str_t *path, ngx_str_t *data);
 static void ngx_http_totp_templates_wipe(void *data);
@@ -92,7 +94,7 @@ ngx_http_totp_templates_init(ngx_conf_t *cf)
             continue;
         }
 
-        if (ngx_http_totp_templates_check(cf, tpl, "built-in template",
+        if (ngx_http_totp_templates_check(cf, tpl, i, "built-in template",
                                           &ngx_http_totp_template_files[i])
             != NGX_OK)
         {
@@ -234,8 +236,8 @@ ngx_http_totp_templates_load(ngx_conf_t *cf, ngx_str_t *dir,
             continue;
         }
 
-        if (ngx_http_totp_templates_check(cf, tpl, "\"totp_templates\" file",
-                                          &file)
+        if (ngx_http_totp_templates_check(cf, tpl, i,
+                                          "\"totp_templates\" file", &file)
             != NGX_OK)
         {
             return NGX_CONF_ERROR;
@@ -423,27 +425,67 @@ ngx_http_totp_templates_slot(ngx_http_totp_templates_t *t, ngx_uint_t slot)
 
 
 /*
- * An error quotes the template from the offending offset to the end of
- * that line, so that the message shows what is wrong, not only where.
+ * A template must be well formed, and may print unescaped only the markup
+ * the module makes: the page inside the layout ({{{body}}}) and the QR
+ * code on the enrollment page ({{{qr}}}).  A {{{user}}} or {{{next}}}
+ * would hand the page to whoever chose the value.  An error quotes the
+ * template from the offending offset to the end of that line, so that the
+ * message shows what is wrong, not only where.
  */
 
 static ngx_int_t
 ngx_http_totp_templates_check(ngx_conf_t *cf, ngx_str_t *tpl,
-    const char *what, ngx_str_t *name)
+    ngx_uint_t slot, const char *what, ngx_str_t *name)
 {
-    u_char      *p, *last, *eol;
     size_t       off;
+    ngx_str_t    quote;
     ngx_uint_t   line;
+    const char  *raw;
 
-    if (totp_render_check(tpl->data, tpl->len, &off) == 0) {
-        return NGX_OK;
+    if (totp_render_check(tpl->data, tpl->len, &off) != 0) {
+        ngx_http_totp_templates_quote(tpl, off, &quote, &line);
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%s \"%V\" is malformed at offset %uz (line %ui): "
+                           "\"%V\" (tags are {{name}}, {{{name}}}, "
+                           "{{#name}}, {{^name}}, {{/name}}; names [a-z_]+; "
+                           "sections closed innermost first)",
+                           what, name, off, line, &quote);
+        return NGX_ERROR;
     }
 
-    line = 1;
+    raw = (slot == NGX_HTTP_TOTP_SLOT_LAYOUT) ? "body"
+          : (slot == NGX_HTTP_TOTP_PAGE_ENROLL) ? "qr" : NULL;
+
+    if (totp_render_raw_only(tpl->data, tpl->len, raw, &off) != 0) {
+        ngx_http_totp_templates_quote(tpl, off, &quote, &line);
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%s \"%V\" prints a value unescaped at offset "
+                           "%uz (line %ui): \"%V\"; write {{name}}, which "
+                           "escapes it (only {{{body}}} in layout.html and "
+                           "{{{qr}}} in enroll.html may be unescaped)",
+                           what, name, off, line, &quote);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the line of off, and the template from off to that line's end */
+
+static void
+ngx_http_totp_templates_quote(ngx_str_t *tpl, size_t off, ngx_str_t *quote,
+    ngx_uint_t *line)
+{
+    u_char  *p, *last, *eol;
+
+    *line = 1;
 
     for (p = tpl->data; p < tpl->data + off; p++) {
         if (*p == '\n') {
-            line++;
+            (*line)++;
         }
     }
 
@@ -455,14 +497,8 @@ ngx_http_totp_templates_check(ngx_conf_t *cf, ngx_str_t *tpl,
         last = eol;
     }
 
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "%s \"%V\" is malformed at offset %uz (line %ui): "
-                       "\"%*s\" (tags are {{name}}, {{{name}}}, {{#name}}, "
-                       "{{^name}}, {{/name}}; names [a-z_]+; sections "
-                       "closed innermost first)",
-                       what, name, off, line, (size_t) (last - p), p);
-
-    return NGX_ERROR;
+    quote->data = p;
+    quote->len = last - p;
 }
 
 

@@ -523,6 +523,27 @@ for my $case (
             location => 'totp_templates ' . $t->dir . "/$sub;");
 }
 
+# a value printed unescaped: only the module's own markup may be
+for my $case (
+    [ 'login.html', '<p>{{{user}}}</p>', qr{login\.html" prints a value unescaped at offset 3 \(line 1\): "\{\{\{user\}\}\}</p>"} ],
+    [ 'layout.html', "<main>\n{{{body}}}{{{next}}}</main>", qr{layout\.html" prints a value unescaped at offset 17 \(line 2\): "\{\{\{next\}\}\}</main>"} ],
+    [ 'enroll.html', '{{{qr}}}{{{secret}}}', qr{enroll\.html" prints a value unescaped at offset 8} ],
+    [ 'verify.html', '{{{qr}}}', qr{verify\.html" prints a value unescaped} ],
+) {
+    my ($file, $text, $why) = @$case;
+    (my $sub = "raw-$file-" . length $text) =~ s/\W+/-/g;
+    mkdir $t->dir . "/$sub" or die $!;
+    $t->write_file("$sub/$file", $text);
+    rejects("totp_templates, $file with $text", 'totp_templates', $why,
+            location => 'totp_templates ' . $t->dir . "/$sub;");
+}
+
+mkdir $t->dir . '/raw-ok' or die $!;
+$t->write_file('raw-ok/layout.html', "<main>{{{body}}}</main>\n");
+$t->write_file('raw-ok/enroll.html', "<div>{{{qr}}}</div>{{secret}}\n");
+accepts('totp_templates, {{{body}}} in the layout and {{{qr}}} for enrollment',
+        location => 'totp_templates ' . $t->dir . '/raw-ok;');
+
 mkdir $t->dir . '/cat-ok' or die $!;
 $t->write_file('cat-ok/messages.en', "wrong_code: Try again.\r\n");
 accepts('totp_templates, a catalog of one message (CRLF)',

@@ -328,6 +328,38 @@ test_check(void)
 }
 
 
+/* {{{name}}} only for the one name a template may print unescaped */
+static void
+test_raw_only(void)
+{
+    int     rc;
+    size_t  off;
+
+    off = 99;
+    rc = totp_render_raw_only(S("<p>{{user}} {{#a}}x{{/a}}</p>"), NULL, &off);
+    ok(rc == 0 && off == 99, "escaped values and sections only: passes");
+
+    rc = totp_render_raw_only(S("<p>{{{user}}}</p>"), NULL, &off);
+    ok(rc == -1 && off == 3, "{{{user}}} with none allowed: fails at 3");
+
+    rc = totp_render_raw_only(S("{{{qr}}}"), "qr", &off);
+    ok(rc == 0, "{{{qr}}} where qr is allowed: passes");
+
+    rc = totp_render_raw_only(S("{{{qr}}}{{{q}}}"), "qr", &off);
+    ok(rc == -1 && off == 8, "{{{q}}}, a prefix of the allowed name: fails");
+
+    rc = totp_render_raw_only(S("{{{qrx}}}"), "qr", &off);
+    ok(rc == -1 && off == 0, "{{{qrx}}}, longer than the allowed name: fails");
+
+    rc = totp_render_raw_only(S("{{#qr}}{{qr}}{{/qr}}{{{body}}}"), "qr",
+                              &off);
+    ok(rc == -1 && off == 20, "another raw name after a section: fails");
+
+    rc = totp_render_raw_only(S("{{{"), NULL, &off);
+    ok(rc == -1 && off == 0, "a tag left open: fails at it");
+}
+
+
 /*
  * Random templates, well formed or not: the two passes agree, nothing is
  * written past the length, and a template that passes the check renders
@@ -635,6 +667,7 @@ main(int argc, char **argv)
     test_text();
     test_sections();
     test_check();
+    test_raw_only();
     test_random();
     test_html(argc > 1 ? argv[1] : "html");
 

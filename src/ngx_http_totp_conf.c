@@ -657,9 +657,14 @@ ngx_http_totp_names(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
 
 
 /*
- * The binding is the first factor as configured; the location's cookie
- * keys are the main ones bound to it by an HMAC.  Sealing and CSRF keys
- * stay the main ones: enrollments belong to user names.
+ * The binding is the user base and the first factor that is checked: the
+ * realm and the password file, or with totp_user the realm alone (the
+ * identity comes from an earlier module, the same for every location of
+ * the realm).  The location's cookie keys are the main ones bound to it
+ * by an HMAC.  A password file with variables ends the binding with its
+ * path as written; the cookies then bind to the path each request
+ * expands (ngx_http_totp_cookie_binding()).  Sealing and CSRF keys stay
+ * the main ones: enrollments belong to user names.
  */
 
 static ngx_int_t
@@ -667,7 +672,6 @@ ngx_http_totp_binding(ngx_conf_t *cf, ngx_http_totp_main_conf_t *mcf,
     ngx_http_totp_loc_conf_t *conf)
 {
     u_char              *p;
-    ngx_str_t           *factor;
     ngx_uint_t           i, k;
     ngx_pool_cleanup_t  *cln;
 
@@ -675,10 +679,10 @@ ngx_http_totp_binding(ngx_conf_t *cf, ngx_http_totp_main_conf_t *mcf,
         TOTP_KEY_SESSION, TOTP_KEY_TRUST, TOTP_KEY_PRE
     };
 
-    factor = conf->user ? &conf->user->value : &conf->password_file->value;
-
     p = ngx_pnalloc(cf->pool, sizeof("totp_realm ; totp_password_file ")
-                              + conf->realm.len + factor->len);
+                              + conf->realm.len
+                              + (conf->user ? 0
+                                            : conf->password_file->value.len));
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -689,8 +693,14 @@ ngx_http_totp_binding(ngx_conf_t *cf, ngx_http_totp_main_conf_t *mcf,
         p = ngx_sprintf(p, "totp_realm %V; ", &conf->realm);
     }
 
-    p = ngx_sprintf(p, "%s %V", conf->user ? "totp_user"
-                                           : "totp_password_file", factor);
+    if (conf->user) {
+        p = ngx_cpymem(p, "totp_user", sizeof("totp_user") - 1);
+
+    } else {
+        p = ngx_sprintf(p, "totp_password_file %V",
+                        &conf->password_file->value);
+    }
+
     conf->binding.len = p - conf->binding.data;
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);

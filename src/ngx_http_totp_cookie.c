@@ -16,8 +16,14 @@
 #include "ngx_http_totp_view.h"
 
 
+static ngx_int_t ngx_http_totp_cookie_keys(ngx_http_request_t *r,
+    ngx_http_totp_loc_conf_t *conf, u_char purpose,
+    const unsigned char **keys, u_char bound[][TOTP_KEY_LEN]);
 static ngx_int_t ngx_http_totp_cookie_find(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value);
+static ngx_uint_t ngx_http_totp_cookie_is_gates(u_char *name, size_t len);
+static ngx_table_elt_t *ngx_http_totp_cookie_header(ngx_http_request_t *r,
+    ngx_uint_t n);
 static ngx_uint_t ngx_http_totp_cookie_is_secure(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf);
 static void ngx_http_totp_cookie_name(ngx_http_request_t *r,
@@ -38,12 +44,11 @@ ngx_int_t
 ngx_http_totp_cookie_read(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, u_char purpose, totp_token_t *t)
 {
-    int                         rc;
-    time_t                      ttl;
-    ngx_str_t                   name, value;
-    ngx_uint_t                  i;
-    const unsigned char        *keys[2];
-    ngx_http_totp_main_conf_t  *mcf;
+    int                    rc;
+    u_char                 bound[2][TOTP_KEY_LEN];
+    time_t                 ttl;
+    ngx_str_t              name, value;
+    const unsigned char   *keys[2];
 
     ngx_http_totp_cookie_name(r, conf, purpose, &name);
 
@@ -51,14 +56,14 @@ ngx_http_totp_cookie_read(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    mcf = conf->main;
-
-    for (i = 0; i < mcf->nkeys; i++) {
-        keys[i] = conf->keys[i].key[ngx_http_totp_token_keys[purpose]];
+    if (ngx_http_totp_cookie_keys(r, conf, purpose, keys, bound) != NGX_OK) {
+        return NGX_DECLINED;
     }
 
     rc = totp_token_decode(t, value.data, value.len, purpose, keys,
-                           mcf->nkeys, ngx_time());
+                           conf->main->nkeys, ngx_time());
+
+    totp_wipe(bound, sizeof(bound));
 
     if (rc == TOTP_TOKEN_OK) {
 
@@ -107,17 +112,22 @@ ngx_int_t
 ngx_http_totp_cookie_write(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, totp_token_t *t, time_t max_age)
 {
-    u_char                     *p;
-    ngx_str_t                   value;
+    u_char               *p, bound[2][TOTP_KEY_LEN];
+    ngx_str_t             value;
+    const unsigned char  *keys[2];
 
     p = ngx_pnalloc(r->pool, totp_token_encoded_len(t->user_len));
-    if (p == NULL) {
+    if (p == NULL
+        || ngx_http_totp_cookie_keys(r, conf, t->purpose, keys, bound)
+           != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
     value.data = p;
-    value.len = totp_token_encode(p, t,
-                      conf->keys[0].key[ngx_http_totp_token_keys[t->purpose]]);
+    value.len = totp_token_encode(p, t, keys[0]);
+
+    totp_wipe(bound, sizeof(bound));
 
     if (value.len == 0) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
@@ -136,6 +146,238 @@ ngx_http_totp_cookie_clear(ngx_http_request_t *r,
     ngx_str_t  empty = ngx_null_string;
 
     return ngx_http_totp_cookie_add(r, conf, purpose, &empty, 0);
+}
+
+
+ngx_int_t
+ngx_http_totp_cookie_binding(ngx_http_request_t *r,
+    ngx_http_totp_loc_conf_t *conf, ngx_str_t *binding)
+{
+    u_char     *p;
+    size_t      prefix;
+    ngx_str_t   path;
+
+    if (conf->user || conf->password_file->lengths == NULL) {
+        *binding = conf->binding;
+        return NGX_OK;
+    }
+
+    if (ngx_http_complex_value(r, conf->password_file, &path) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* the configured binding ends with the path as written */
+
+    prefix = conf->binding.len - conf->password_file->value.len;
+
+    p = ngx_pnalloc(r->pool, prefix + path.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    binding->data = p;
+    p = ngx_cpymem(p, conf->binding.data, prefix);
+    p = ngx_cpymem(p, path.data, path.len);
+    binding->len = p - binding->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The keys of purpose under which conf's cookies are signed, the newest
+ * first: the location's own, or with a password file that has variables,
+ * the main keys bound here and now to the file this request checks, into
+ * bound (which the caller wipes): a session made where one file was
+ * checked is no session where another is.
+ */
+
+static ngx_int_t
+ngx_http_totp_cookie_keys(ngx_http_request_t *r,
+    ngx_http_totp_loc_conf_t *conf, u_char purpose,
+    const unsigned char **keys, u_char bound[][TOTP_KEY_LEN])
+{
+    ngx_str_t                   binding;
+    ngx_uint_t                  i, k;
+    ngx_http_totp_main_conf_t  *mcf;
+
+    mcf = conf->main;
+    k = ngx_http_totp_token_keys[purpose];
+
+    if (conf->user || conf->password_file->lengths == NULL) {
+        for (i = 0; i < mcf->nkeys; i++) {
+            keys[i] = conf->keys[i].key[k];
+        }
+
+        return NGX_OK;
+    }
+
+    if (ngx_http_totp_cookie_binding(r, conf, &binding) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < mcf->nkeys; i++) {
+        if (totp_hmac_sha256(mcf->keys[i].key[k], TOTP_KEY_LEN,
+                             binding.data, binding.len, bound[i])
+            != 0)
+        {
+            totp_wipe(bound, 2 * TOTP_KEY_LEN);
+            return NGX_ERROR;
+        }
+
+        keys[i] = bound[i];
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Every "Cookie" header without the gate's cookies (any realm's session,
+ * trust and pre-session), so that no console and none of its logs ever
+ * holds a token that passes a gate.  *saved gets the headers as they
+ * came, one value for each, for ngx_http_totp_cookie_restore().
+ */
+
+ngx_int_t
+ngx_http_totp_cookie_strip(ngx_http_request_t *r, ngx_array_t **saved)
+{
+    u_char           *p, *end, *start, *eq, *q;
+    ngx_str_t        *orig;
+    ngx_uint_t        i;
+    ngx_table_elt_t  *h;
+
+    for (i = 0; (h = ngx_http_totp_cookie_header(r, i)); i++) {
+        if (ngx_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                             (u_char *) "totp_", sizeof("totp_") - 2)
+            != NULL)
+        {
+            break;
+        }
+    }
+
+    if (h == NULL) {
+        return NGX_OK;
+    }
+
+    if (*saved == NULL) {
+        *saved = ngx_array_create(r->pool, 2, sizeof(ngx_str_t));
+        if (*saved == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; (h = ngx_http_totp_cookie_header(r, i)); i++) {
+            orig = ngx_array_push(*saved);
+            if (orig == NULL) {
+                return NGX_ERROR;
+            }
+
+            *orig = h->value;
+        }
+    }
+
+    for (i = 0; (h = ngx_http_totp_cookie_header(r, i)); i++) {
+
+        q = ngx_pnalloc(r->pool, h->value.len);
+        if (q == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = h->value.data;
+        end = p + h->value.len;
+        h->value.data = q;
+
+        while (p < end) {
+
+            while (p < end && (*p == ' ' || *p == ';' || *p == '\t')) {
+                p++;
+            }
+
+            start = p;
+
+            while (p < end && *p != ';') {
+                p++;
+            }
+
+            eq = ngx_strlchr(start, p, '=');
+
+            if (start == p
+                || ngx_http_totp_cookie_is_gates(start,
+                                                 (eq ? eq : p) - start))
+            {
+                continue;
+            }
+
+            if (q != h->value.data) {
+                *q++ = ';';
+                *q++ = ' ';
+            }
+
+            q = ngx_cpymem(q, start, p - start);
+        }
+
+        h->value.len = q - h->value.data;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the "Cookie" headers as they came, for a gate after a redirect */
+
+void
+ngx_http_totp_cookie_restore(ngx_http_request_t *r, ngx_array_t *saved)
+{
+    ngx_str_t        *orig;
+    ngx_uint_t        i;
+    ngx_table_elt_t  *h;
+
+    orig = saved->elts;
+
+    for (i = 0; i < saved->nelts && (h = ngx_http_totp_cookie_header(r, i));
+         i++)
+    {
+        h->value = orig[i];
+    }
+}
+
+
+/*
+ * Whether a cookie's name is one of the gate's: "totp_session",
+ * "totp_trust" or "totp_pre", alone or with a realm's "_NAME", and with
+ * or without "__Host-".
+ */
+
+static ngx_uint_t
+ngx_http_totp_cookie_is_gates(u_char *name, size_t len)
+{
+    size_t      n;
+    ngx_uint_t  i;
+
+    static ngx_str_t  names[] = {
+        ngx_string("totp_session"),
+        ngx_string("totp_trust"),
+        ngx_string("totp_pre")
+    };
+
+    if (len > sizeof("__Host-") - 1
+        && ngx_strncmp(name, "__Host-", sizeof("__Host-") - 1) == 0)
+    {
+        name += sizeof("__Host-") - 1;
+        len -= sizeof("__Host-") - 1;
+    }
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        n = names[i].len;
+
+        if (len >= n && ngx_strncmp(name, names[i].data, n) == 0
+            && (len == n || name[n] == '_'))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -243,18 +485,10 @@ ngx_http_totp_cookie_find(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value)
 {
     u_char           *p, *end, *start, *eq;
-    ngx_table_elt_t  *h;
-#if (nginx_version < 1023000)
     ngx_uint_t        i;
-    ngx_table_elt_t **hh;
+    ngx_table_elt_t  *h;
 
-    hh = r->headers_in.cookies.elts;
-
-    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
-        h = hh[i];
-#else
-    for (h = r->headers_in.cookie; h; h = h->next) {
-#endif
+    for (i = 0; (h = ngx_http_totp_cookie_header(r, i)); i++) {
 
         p = h->value.data;
         end = p + h->value.len;
@@ -291,6 +525,33 @@ ngx_http_totp_cookie_find(ngx_http_request_t *r, ngx_str_t *name,
     }
 
     return NGX_DECLINED;
+}
+
+
+/* the request's n-th "Cookie" header, or NULL past the last */
+
+static ngx_table_elt_t *
+ngx_http_totp_cookie_header(ngx_http_request_t *r, ngx_uint_t n)
+{
+#if (nginx_version < 1023000)
+    ngx_table_elt_t  **hh;
+
+    if (n >= r->headers_in.cookies.nelts) {
+        return NULL;
+    }
+
+    hh = r->headers_in.cookies.elts;
+
+    return hh[n];
+#else
+    ngx_table_elt_t  *h;
+
+    for (h = r->headers_in.cookie; h && n; h = h->next) {
+        n--;
+    }
+
+    return h;
+#endif
 }
 
 

@@ -31,6 +31,22 @@
 #define NGX_HTTP_TOTP_SESSION_RECOVERED  0x01
 
 
+/*
+ * The first factor this request checks (the realm, and the password file
+ * as this request expands its path), which its cookies are bound to
+ */
+ngx_int_t ngx_http_totp_cookie_binding(ngx_http_request_t *r,
+    ngx_http_totp_loc_conf_t *conf, ngx_str_t *binding);
+
+/*
+ * The gate's cookies out of the "Cookie" headers that go upstream;
+ * *saved (made once) keeps the headers as they came, which restore puts
+ * back for a gate that checks the request again after a redirect.
+ */
+ngx_int_t ngx_http_totp_cookie_strip(ngx_http_request_t *r,
+    ngx_array_t **saved);
+void ngx_http_totp_cookie_restore(ngx_http_request_t *r, ngx_array_t *saved);
+
 /* NGX_OK and t filled in for a valid cookie of purpose, else NGX_DECLINED */
 ngx_int_t ngx_http_totp_cookie_read(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, u_char purpose, totp_token_t *t);

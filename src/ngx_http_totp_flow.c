@@ -149,6 +149,7 @@ ngx_int_t
 ngx_http_totp_flow_sign_in(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_uint_t trust)
 {
+    ngx_str_t      binding;
     totp_token_t  *t;
 
     /* ctx->user may point into ctx->session: build in place, by a copy */
@@ -179,12 +180,12 @@ ngx_http_totp_flow_sign_in(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ngx_http_totp_state_pass(r, ctx->state,
-                                 ctx->trusted ? NGX_HTTP_TOTP_TRUSTED
-                                              : NGX_HTTP_TOTP_VERIFIED,
-                                 ctx->user.data, ctx->user.len,
-                                 &ctx->conf->binding)
-        != NGX_OK)
+    if (ngx_http_totp_cookie_binding(r, ctx->conf, &binding) != NGX_OK
+        || ngx_http_totp_state_pass(r, ctx->state,
+                                    ctx->trusted ? NGX_HTTP_TOTP_TRUSTED
+                                                 : NGX_HTTP_TOTP_VERIFIED,
+                                    ctx->user.data, ctx->user.len, &binding)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }

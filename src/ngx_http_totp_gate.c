@@ -127,6 +127,7 @@ ngx_http_totp_gate_refuse(ngx_http_request_t *r, ngx_int_t status)
 static ngx_int_t
 ngx_http_totp_gate_decide(ngx_http_request_t *r)
 {
+    ngx_str_t                  binding;
     ngx_http_totp_state_t     *state;
     ngx_http_totp_gate_ctx_t  *ctx;
     ngx_http_totp_loc_conf_t  *conf;
@@ -146,7 +147,11 @@ ngx_http_totp_gate_decide(ngx_http_request_t *r)
     if (r != r->main) {
         state = ngx_http_totp_state_find(r);
 
-        if (state && ngx_http_totp_state_passed(state, &conf->binding)) {
+        if (ngx_http_totp_cookie_binding(r, conf, &binding) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (state && ngx_http_totp_state_passed(state, &binding)) {
             ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "totp gate: subrequest \"%V\" passes for its "
                            "main request",
@@ -197,6 +202,12 @@ ngx_http_totp_gate_decide(ngx_http_request_t *r)
                        "totp gate: \"%V\" at %V",
                        ngx_http_totp_log_escape(r->pool, &r->uri),
                        &conf->where);
+
+        /* a gate before the redirect took its cookies out of the headers */
+
+        if (ctx->state->cookies) {
+            ngx_http_totp_cookie_restore(r, ctx->state->cookies);
+        }
     }
 
     if (ctx->rc == NGX_DONE) {
@@ -537,9 +548,15 @@ static ngx_int_t
 ngx_http_totp_gate_pass(ngx_http_request_t *r,
     ngx_http_totp_gate_ctx_t *ctx, ngx_uint_t status)
 {
-    if (ngx_http_totp_state_pass(r, ctx->state, status, ctx->token.user,
-                                 ctx->token.user_len, &ctx->conf->binding)
-        != NGX_OK)
+    ngx_str_t  binding;
+
+    /* the console, and whatever it logs, never sees the gate's cookies */
+
+    if (ngx_http_totp_cookie_binding(r, ctx->conf, &binding) != NGX_OK
+        || ngx_http_totp_state_pass(r, ctx->state, status, ctx->token.user,
+                                    ctx->token.user_len, &binding)
+           != NGX_OK
+        || ngx_http_totp_cookie_strip(r, &ctx->state->cookies) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -35,6 +35,10 @@ typedef struct {
 
     /* the user base the request passed the gate of (its binding) */
     ngx_str_t                    base;
+
+    /* the "Cookie" headers as the client sent them, once the gate's
+     * cookies were taken out of those that go upstream */
+    ngx_array_t                 *cookies;
 } ngx_http_totp_state_t;
 
 

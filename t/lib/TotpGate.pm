@@ -165,7 +165,10 @@ sub enroll {
     my $secret = secret_of($page->{body});
     my $code = $o{code} // TotpTest::totp_code($secret, undef, %{ $o{otp} // {} });
 
-    my $res = $ua->post('/_totp/enroll', {
+    # the form posts to the page itself, whatever the pages' prefix
+    (my $action = _path($location)) =~ s/\?.*//s;
+
+    my $res = $ua->post($action, {
         code => $code,
         csrf => field($page->{body}, 'csrf'),
         next => field($page->{body}, 'next'),

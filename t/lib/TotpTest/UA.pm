@@ -26,7 +26,7 @@ use Time::Local qw(timegm);
 # %o: port (required), host (127.0.0.1), timeout (seconds per request),
 # local (the source address, such as 127.0.0.2: a client of its own), ssl
 # (https, the server's certificate taken as it is; the Host header's name
-# is sent for SNI)
+# is sent for SNI), vhost (the Host header, for a name-based server)
 sub new {
     my ($class, %o) = @_;
 
@@ -36,6 +36,7 @@ sub new {
         host    => $o{host} // '127.0.0.1',
         local   => $o{local},
         ssl     => $o{ssl},
+        vhost   => $o{vhost},
         port    => $o{port},
         timeout => $o{timeout} // 10,
         jar     => [],                   # [ name, value ] in arrival order
@@ -185,7 +186,7 @@ sub _build {
     my ($self, $method, $path, $headers, $body) = @_;
 
     my %h = (
-        'Host'       => "$self->{host}:$self->{port}",
+        'Host'       => $self->{vhost} // "$self->{host}:$self->{port}",
         'User-Agent' => 'TotpTest',
     );
 

@@ -11,7 +11,6 @@
 #include <ngx_http.h>
 
 #include "ngx_http_totp_account.h"
-#include "ngx_http_totp_cache.h"
 #include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_lockout.h"
 #include "ngx_http_totp_log.h"
@@ -22,6 +21,8 @@ static void ngx_http_totp_account_reset_checked(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static void ngx_http_totp_account_reset_accepted(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
+static void ngx_http_totp_account_reset_ended(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
 static void ngx_http_totp_account_codes_checked(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static void ngx_http_totp_account_codes_accepted(ngx_http_request_t *r,
@@ -30,7 +31,11 @@ static void ngx_http_totp_account_codes_replaced(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_totp_account_show_reset(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error);
+static void ngx_http_totp_account_ended(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_totp_account_signed_out(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+static ngx_int_t ngx_http_totp_account_forgotten(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 
 
@@ -75,12 +80,16 @@ ngx_http_totp_account_reset_checked(ngx_http_request_t *r, void *data,
 
     ctx = data;
 
-    if (rc != NGX_OK) {
+    if (rc == NGX_OK) {
+        rc = ngx_http_totp_flow_current(r, ctx);
+    }
+
+    if (rc == NGX_ERROR) {
         ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
         return;
     }
 
-    if (!ngx_http_totp_flow_current(ctx)) {
+    if (rc == NGX_DECLINED) {
         ngx_http_totp_flow_done(r, ngx_http_totp_flow_go(r, ctx, "login"));
         return;
     }
@@ -130,6 +139,7 @@ static void
 ngx_http_totp_account_reset_accepted(ngx_http_request_t *r, void *data,
     ngx_int_t rc)
 {
+    totp_token_t              *tokens[1];
     ngx_http_totp_page_ctx_t  *ctx;
 
     ctx = data;
@@ -150,20 +160,43 @@ ngx_http_totp_account_reset_accepted(ngx_http_request_t *r, void *data,
         ngx_http_totp_flow_audit(r, ctx, "reset");
         ngx_http_totp_lockout_succeeded(r, ctx, "pass");
 
-        /* this machine's sessions end now, others' within revalidate */
+        /* the sessions end with the enrollment, this one here at once */
 
-        ngx_http_totp_cache_store(ctx->conf->main->shm_zone,
-                                  r->connection->log, &ctx->conf->keyspace,
-                                  &ctx->user, 0, NULL, ngx_current_msec);
+        tokens[0] = &ctx->session;
 
-        if (ngx_http_totp_cookie_clear(r, ctx->conf, TOTP_TOKEN_SESSION)
-            != NGX_OK)
+        if (ngx_http_totp_session_end(r, ctx->conf, &ctx->user, tokens, 1,
+                                      1, &ctx->result,
+                                      ngx_http_totp_account_reset_ended, ctx)
+            == NGX_OK)
         {
-            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-
-        } else {
-            rc = ngx_http_totp_flow_go(r, ctx, "enroll");
+            return;
         }
+
+        rc = ngx_http_totp_flow_error(r, ctx);
+    }
+
+    ngx_http_totp_flow_done(r, rc);
+}
+
+
+static void
+ngx_http_totp_account_reset_ended(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = data;
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_totp_flow_error(r, ctx);
+
+    } else if (ngx_http_totp_cookie_clear(r, ctx->conf, TOTP_TOKEN_SESSION)
+               != NGX_OK)
+    {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    } else {
+        rc = ngx_http_totp_flow_go(r, ctx, "enroll");
     }
 
     ngx_http_totp_flow_done(r, rc);
@@ -203,12 +236,16 @@ ngx_http_totp_account_codes_checked(ngx_http_request_t *r, void *data,
 
     ctx = data;
 
-    if (rc != NGX_OK) {
+    if (rc == NGX_OK) {
+        rc = ngx_http_totp_flow_current(r, ctx);
+    }
+
+    if (rc == NGX_ERROR) {
         rc = ngx_http_totp_flow_error(r, ctx);
         goto done;
     }
 
-    if (!ngx_http_totp_flow_current(ctx)) {
+    if (rc == NGX_DECLINED) {
         rc = ngx_http_totp_flow_go(r, ctx, "login");
         goto done;
     }
@@ -316,7 +353,12 @@ ngx_http_totp_account_codes_replaced(ngx_http_request_t *r, void *data,
 }
 
 
-/* logout ends the session; the trust cookie stays, as promised */
+/*
+ * logout ends the session on the server, and the cookie with it: a copy
+ * taken from this browser passes no more.  The trust cookie stays, as
+ * promised.  With everywhere=1, every session and trusted browser of the
+ * user ends, on every machine; the enrollment stays.
+ */
 
 ngx_int_t
 ngx_http_totp_account_logout(ngx_http_request_t *r,
@@ -326,7 +368,8 @@ ngx_http_totp_account_logout(ngx_http_request_t *r,
         return ngx_http_totp_account_signed_out(r, ctx);
     }
 
-    if (ngx_http_totp_flow_form(r, ctx, "logout", NGX_HTTP_TOTP_MSG_NONE,
+    if (ngx_http_totp_flow_form(r, ctx, "logout",
+                                NGX_HTTP_TOTP_MSG_TITLE_LOGOUT,
                                 NGX_HTTP_TOTP_MSG_NONE)
         != NGX_OK)
     {
@@ -342,21 +385,147 @@ ngx_int_t
 ngx_http_totp_account_logout_post(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx)
 {
-    if (ngx_http_totp_flow_signed_in(r, ctx) == NGX_OK) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "totp: user \"%V\" signed out",
-                      ngx_http_totp_log_escape(r->pool, &ctx->user));
+    totp_token_t  *tokens[1];
+
+    if (ngx_http_totp_flow_signed_in(r, ctx) != NGX_OK) {
+
+        /* no session here: only the cookie, if any, goes */
+
+        if (ngx_http_totp_cookie_clear(r, ctx->conf, TOTP_TOKEN_SESSION)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_totp_account_signed_out(r, ctx);
     }
 
-    ngx_str_null(&ctx->user);
+    ctx->everywhere = (ctx->form.everywhere.len == 1
+                       && ctx->form.everywhere.data[0] == '1');
 
-    if (ngx_http_totp_cookie_clear(r, ctx->conf, TOTP_TOKEN_SESSION)
+    tokens[0] = &ctx->session;
+
+    if (ngx_http_totp_session_end(r, ctx->conf, &ctx->user, tokens, 1,
+                                  ctx->everywhere, &ctx->result,
+                                  ngx_http_totp_account_ended, ctx)
+        != NGX_OK)
+    {
+        return ngx_http_totp_flow_error(r, ctx);
+    }
+
+    ngx_http_totp_flow_async(r);
+
+    return NGX_DONE;
+}
+
+
+/*
+ * forget: this browser is no longer trusted for the user its trust
+ * cookie names, on the server too; the session, if any, stays
+ */
+
+ngx_int_t
+ngx_http_totp_account_forget(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_flow_form(r, ctx, "forget",
+                                NGX_HTTP_TOTP_MSG_TITLE_FORGET,
+                                NGX_HTTP_TOTP_MSG_NONE)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_totp_account_signed_out(r, ctx);
+    return ngx_http_totp_view_send(r, &ctx->view, NGX_HTTP_TOTP_PAGE_FORGET,
+                                   NGX_HTTP_OK);
+}
+
+
+ngx_int_t
+ngx_http_totp_account_forget_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    totp_token_t  *tokens[1];
+
+    if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_TRUST,
+                                  &ctx->session)
+        != NGX_OK)
+    {
+        if (ngx_http_totp_cookie_clear(r, ctx->conf, TOTP_TOKEN_TRUST)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_totp_account_forgotten(r, ctx);
+    }
+
+    ctx->user.data = ctx->session.user;
+    ctx->user.len = ctx->session.user_len;
+    ctx->forget = 1;
+
+    tokens[0] = &ctx->session;
+
+    if (ngx_http_totp_session_end(r, ctx->conf, &ctx->user, tokens, 1, 0,
+                                  &ctx->result, ngx_http_totp_account_ended,
+                                  ctx)
+        != NGX_OK)
+    {
+        return ngx_http_totp_flow_error(r, ctx);
+    }
+
+    ngx_http_totp_flow_async(r);
+
+    return NGX_DONE;
+}
+
+
+/* Redis ended the session, the sessions or the trust: the cookies go */
+
+static void
+ngx_http_totp_account_ended(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = data;
+
+    /* not ended on the server: the user must know, and try again */
+
+    if (rc != NGX_OK) {
+        ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
+        return;
+    }
+
+    if (ctx->forget) {
+        ngx_http_totp_flow_audit(r, ctx, "had this browser forgotten");
+
+        rc = (ngx_http_totp_cookie_clear(r, ctx->conf, TOTP_TOKEN_TRUST)
+              == NGX_OK)
+             ? ngx_http_totp_account_forgotten(r, ctx)
+             : NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+        ngx_http_totp_flow_done(r, rc);
+        return;
+    }
+
+    ngx_http_totp_flow_audit(r, ctx, ctx->everywhere
+                                     ? "signed out everywhere"
+                                     : "signed out");
+
+    if (ngx_http_totp_cookie_clear(r, ctx->conf, TOTP_TOKEN_SESSION)
+        != NGX_OK
+        || (ctx->everywhere
+            && ngx_http_totp_cookie_clear(r, ctx->conf, TOTP_TOKEN_TRUST)
+               != NGX_OK))
+    {
+        ngx_http_totp_flow_done(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_str_null(&ctx->user);
+
+    ngx_http_totp_flow_done(r, ngx_http_totp_account_signed_out(r, ctx));
 }
 
 
@@ -365,8 +534,19 @@ ngx_http_totp_account_signed_out(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx)
 {
     return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_OK,
-                                      NGX_HTTP_TOTP_MSG_SIGNED_OUT_HEADING,
-                                      NGX_HTTP_TOTP_MSG_SIGNED_OUT);
+               NGX_HTTP_TOTP_MSG_SIGNED_OUT_HEADING,
+               ctx->everywhere ? NGX_HTTP_TOTP_MSG_SIGNED_OUT_EVERYWHERE
+                               : NGX_HTTP_TOTP_MSG_SIGNED_OUT);
+}
+
+
+static ngx_int_t
+ngx_http_totp_account_forgotten(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_OK,
+                                      NGX_HTTP_TOTP_MSG_FORGOTTEN_HEADING,
+                                      NGX_HTTP_TOTP_MSG_FORGOTTEN);
 }
 
 

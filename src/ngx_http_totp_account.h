@@ -1,7 +1,8 @@
 
 /*
  * What a signed-in user does: change device (reset), make new recovery
- * codes (codes), sign out (logout).
+ * codes (codes), sign out (logout, here or everywhere), and what a
+ * trusted browser does: stop being trusted (forget).
  */
 
 
@@ -27,6 +28,10 @@ ngx_int_t ngx_http_totp_account_codes_post(ngx_http_request_t *r,
 ngx_int_t ngx_http_totp_account_logout(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 ngx_int_t ngx_http_totp_account_logout_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+ngx_int_t ngx_http_totp_account_forget(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+ngx_int_t ngx_http_totp_account_forget_post(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 
 /*

@@ -1,6 +1,6 @@
 
 /*
- * The revalidation cache: a red-black tree of users in a slab pool, with
+ * The revalidation cache: a red-black tree of keys in a slab pool, with
  * the least recently stored entries evicted first when it is full.  An
  * entry is never trusted beyond the age its reader allows, and an answer
  * that was overtaken by a newer one is dropped.
@@ -11,7 +11,6 @@
 #include <ngx_core.h>
 
 #include "ngx_http_totp_cache.h"
-#include "ngx_http_totp_crypto.h"
 
 
 typedef struct {
@@ -33,11 +32,9 @@ typedef struct {
 typedef struct {
     ngx_queue_t                  queue;
     ngx_msec_t                   checked;
-    time_t                       checked_at;  /* the same, wall clock */
     ngx_msec_t                   asking;      /* a refresh asked Redis */
     u_char                       asking_set;
-    u_char                       enrolled;
-    u_char                       epoch[TOTP_EPOCH_LEN];
+    u_char                       live;
     u_short                      len;
     u_char                       name[1];
 } ngx_http_totp_cache_entry_t;
@@ -45,16 +42,11 @@ typedef struct {
 
 static void ngx_http_totp_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
-static ngx_int_t ngx_http_totp_cache_key(ngx_str_t *scope, ngx_str_t *user,
-    u_char *buf, ngx_str_t *key);
 static ngx_http_totp_cache_entry_t *ngx_http_totp_cache_find(
-    ngx_http_totp_cache_t *cache, ngx_str_t *user, uint32_t hash);
+    ngx_http_totp_cache_t *cache, ngx_str_t *key, uint32_t hash);
 static ngx_uint_t ngx_http_totp_cache_evict(ngx_http_totp_cache_t *cache,
     ngx_uint_t n);
 
-
-/* a scope (totp_redis_prefix and realm), a line break, a user name */
-#define NGX_HTTP_TOTP_CACHE_KEY_MAX  512
 
 /* a full zone is said at most this often, in seconds */
 #define NGX_HTTP_TOTP_CACHE_WARN     60
@@ -129,57 +121,56 @@ ngx_http_totp_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 ngx_int_t
 ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
-    ngx_str_t *scope, ngx_str_t *name, ngx_msec_t max_age, ngx_msec_t grace,
-    u_char *epoch, ngx_uint_t *enrolled, time_t *checked)
+    ngx_str_t *key, uint32_t hash, ngx_msec_t max_age, ngx_msec_t grace,
+    ngx_uint_t *live)
 {
-    u_char                        buf[NGX_HTTP_TOTP_CACHE_KEY_MAX];
-    ngx_str_t                     key, *user;
     ngx_int_t                     rc;
     ngx_msec_int_t                age, asking;
     ngx_http_totp_cache_t        *cache;
     ngx_http_totp_cache_entry_t  *e;
 
-    if (ngx_http_totp_cache_key(scope, name, buf, &key) != NGX_OK) {
+    if (key->len > NGX_HTTP_TOTP_CACHE_KEY_MAX) {
         return NGX_DECLINED;
     }
 
-    user = &key;
     cache = shm_zone->data;
     rc = NGX_DECLINED;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
-    e = ngx_http_totp_cache_find(cache, user,
-                                 ngx_crc32_short(user->data, user->len));
+    e = ngx_http_totp_cache_find(cache, key, hash);
 
     if (e) {
         age = (ngx_msec_int_t) (ngx_current_msec - e->checked);
         asking = (ngx_msec_int_t) (ngx_current_msec - e->asking);
 
-        /*
-         * Stale: the first request to see it asks Redis, the others go on
-         * with the entry while that answer is on its way (grace, the
-         * Redis timeout, bounds the wait): one round trip per user and
-         * totp_revalidate, not one per request that came meanwhile.
-         */
+        if (age < 0) {
+            /* stored by a worker whose clock ran ahead: ask again */
 
-        if (age >= 0 && (ngx_msec_t) age >= max_age
-            && !(e->asking_set && asking >= 0 && (ngx_msec_t) asking < grace))
+        } else if ((ngx_msec_t) age < max_age) {
+            *live = e->live;
+            rc = NGX_OK;
+
+        } else if ((ngx_msec_t) age < max_age + grace
+                   && e->asking_set && asking >= 0
+                   && (ngx_msec_t) asking < grace)
         {
+            /*
+             * Stale, and another request is asking Redis: go on with the
+             * entry meanwhile, one round trip per key and max_age rather
+             * than one per request that came meanwhile.
+             */
+
+            *live = e->live;
+            rc = NGX_OK;
+
+        } else {
             e->asking = ngx_current_msec;
             e->asking_set = 1;
-
-        } else if (age >= 0) {
-            *enrolled = e->enrolled;
-            *checked = e->checked_at;
-            ngx_memcpy(epoch, e->epoch, TOTP_EPOCH_LEN);
-            rc = NGX_OK;
         }
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
-
-    /* the user's name is the caller's to log, escaped */
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
                    "totp cache: %s in zone \"%V\"",
@@ -194,24 +185,20 @@ ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
 
 void
 ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
-    ngx_str_t *scope, ngx_str_t *name)
+    ngx_str_t *key, uint32_t hash)
 {
-    u_char                        buf[NGX_HTTP_TOTP_CACHE_KEY_MAX];
-    ngx_str_t                     key, *user;
     ngx_http_totp_cache_t        *cache;
     ngx_http_totp_cache_entry_t  *e;
 
-    if (ngx_http_totp_cache_key(scope, name, buf, &key) != NGX_OK) {
+    if (key->len > NGX_HTTP_TOTP_CACHE_KEY_MAX) {
         return;
     }
 
-    user = &key;
     cache = shm_zone->data;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
-    e = ngx_http_totp_cache_find(cache, user,
-                                 ngx_crc32_short(user->data, user->len));
+    e = ngx_http_totp_cache_find(cache, key, hash);
     if (e) {
         e->asking_set = 0;
     }
@@ -225,42 +212,36 @@ ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
 
 /*
  * checked: when Redis was asked.  An answer that was overtaken by a newer
- * one (a slow reply after a reset was stored) is dropped, so that it
- * cannot make an old epoch look fresh again.
+ * one (a slow reply after a logout was stored) is dropped, so that it
+ * cannot make an ended session look live again.
  */
 
 void
 ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
-    ngx_str_t *scope, ngx_str_t *name, ngx_uint_t enrolled, u_char *epoch,
-    ngx_msec_t checked)
+    ngx_str_t *key, uint32_t hash, ngx_uint_t live, ngx_msec_t checked)
 {
-    u_char                        buf[NGX_HTTP_TOTP_CACHE_KEY_MAX];
     time_t                        now;
-    ngx_str_t                     key, *user;
     ngx_uint_t                    evicted, warn;
     size_t                        size;
-    uint32_t                      hash;
     ngx_rbtree_node_t            *node;
     ngx_http_totp_cache_t        *cache;
     ngx_http_totp_cache_entry_t  *e;
 
-    if (ngx_http_totp_cache_key(scope, name, buf, &key) != NGX_OK) {
+    if (key->len > NGX_HTTP_TOTP_CACHE_KEY_MAX) {
         return;
     }
 
-    user = &key;
     cache = shm_zone->data;
-    hash = ngx_crc32_short(user->data, user->len);
     evicted = 0;
     warn = 0;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
-    e = ngx_http_totp_cache_find(cache, user, hash);
+    e = ngx_http_totp_cache_find(cache, key, hash);
 
     if (e == NULL) {
         size = sizeof(ngx_rbtree_node_t)
-               + offsetof(ngx_http_totp_cache_entry_t, name) + user->len;
+               + offsetof(ngx_http_totp_cache_entry_t, name) + key->len;
 
         node = ngx_slab_alloc_locked(cache->shpool, size);
 
@@ -286,8 +267,8 @@ ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
 
         node->key = hash;
         e = ngx_http_totp_cache_entry(node);
-        e->len = (u_short) user->len;
-        ngx_memcpy(e->name, user->data, user->len);
+        e->len = (u_short) key->len;
+        ngx_memcpy(e->name, key->data, key->len);
 
         ngx_rbtree_insert(&cache->sh->rbtree, node);
 
@@ -304,34 +285,25 @@ ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
 
     e->asking_set = 0;
     e->checked = checked;
-    e->checked_at = ngx_time() - (ngx_msec_int_t) (ngx_current_msec - checked)
-                                 / 1000;
-    e->enrolled = enrolled ? 1 : 0;
-
-    if (enrolled) {
-        ngx_memcpy(e->epoch, epoch, TOTP_EPOCH_LEN);
-
-    } else {
-        ngx_memzero(e->epoch, TOTP_EPOCH_LEN);
-    }
+    e->live = live ? 1 : 0;
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
-                   "totp cache: stored, enrolled:%ui", enrolled);
+                   "totp cache: stored, live:%ui", live);
 
 evicted:
 
     /*
      * Said outside the lock, and once a minute at most: a zone too small
-     * for its users makes every session ask Redis again, not a failure.
+     * for its sessions makes them ask Redis again, not a failure.
      */
 
     if (warn) {
         ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "totp: zone \"%V\" is full, the %ui users least "
-                      "recently checked were evicted: their sessions ask "
-                      "Redis again; a larger \"totp_zone\" avoids it",
+                      "totp: zone \"%V\" is full, the %ui sessions least "
+                      "recently checked were evicted: they ask Redis "
+                      "again; a larger \"totp_zone\" avoids it",
                       &shm_zone->shm.name, evicted);
 
     } else if (evicted) {
@@ -342,34 +314,8 @@ evicted:
 }
 
 
-/*
- * Entries are per user base: the same name in two realms is two users.
- * Control characters are no part of a user name, nor of a scope.
- */
-
-static ngx_int_t
-ngx_http_totp_cache_key(ngx_str_t *scope, ngx_str_t *user, u_char *buf,
-    ngx_str_t *key)
-{
-    u_char  *p;
-
-    if (scope->len + 1 + user->len > NGX_HTTP_TOTP_CACHE_KEY_MAX) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(buf, scope->data, scope->len);
-    *p++ = LF;
-    p = ngx_cpymem(p, user->data, user->len);
-
-    key->data = buf;
-    key->len = p - buf;
-
-    return NGX_OK;
-}
-
-
 static ngx_http_totp_cache_entry_t *
-ngx_http_totp_cache_find(ngx_http_totp_cache_t *cache, ngx_str_t *user,
+ngx_http_totp_cache_find(ngx_http_totp_cache_t *cache, ngx_str_t *key,
     uint32_t hash)
 {
     ngx_int_t                     rc;
@@ -393,7 +339,7 @@ ngx_http_totp_cache_find(ngx_http_totp_cache_t *cache, ngx_str_t *user,
 
         e = ngx_http_totp_cache_entry(node);
 
-        rc = ngx_memn2cmp(user->data, e->name, user->len, (size_t) e->len);
+        rc = ngx_memn2cmp(key->data, e->name, key->len, (size_t) e->len);
 
         if (rc == 0) {
             return e;

@@ -1,8 +1,8 @@
 
 /*
- * The revalidation cache: each user's enrollment epoch as Redis last said
- * it, in shared memory, so that all workers share one answer and a valid
- * session costs no Redis round trip per request.
+ * The revalidation cache: whether each session is still live, as Redis
+ * last said, in shared memory, so that all workers share one answer and a
+ * valid session costs no Redis round trip per request.
  */
 
 
@@ -25,26 +25,35 @@ ngx_int_t ngx_http_totp_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 
 /*
- * A user is a scope (where the user base's keys begin in Redis) and a
- * name.  NGX_OK with what Redis said, and when it was asked, if fresh
- * enough or if another request is asking again (for up to grace);
- * NGX_DECLINED tells the caller to ask.
+ * Entries are keyed by the caller (a session: its user base, user and
+ * id), at most NGX_HTTP_TOTP_CACHE_KEY_MAX bytes, with a hash of the key
+ * that the caller chooses too (spread evenly; bytes of a random id will
+ * do), and hold a verdict: live or not, as Redis said when asked at
+ * "checked".
+ *
+ * lookup: NGX_OK and *live while the entry is younger than max_age; past
+ * that, the first request to see it gets NGX_DECLINED and asks Redis,
+ * and the others go on with the entry while that answer is on its way,
+ * up to grace.  Never beyond max_age + grace: an entry that old is used
+ * by nobody, however many askers come and go, so that a revoked session
+ * stops passing by then, whatever Redis or the clients do.
  */
+#define NGX_HTTP_TOTP_CACHE_KEY_MAX  512
+
 ngx_int_t ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone,
-    ngx_log_t *log, ngx_str_t *scope, ngx_str_t *user, ngx_msec_t max_age,
-    ngx_msec_t grace, u_char *epoch, ngx_uint_t *enrolled, time_t *checked);
+    ngx_log_t *log, ngx_str_t *key, uint32_t hash, ngx_msec_t max_age,
+    ngx_msec_t grace, ngx_uint_t *live);
 
 /* the request asking Redis failed: the next one asks, none goes on stale */
 void ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
-    ngx_str_t *scope, ngx_str_t *user);
+    ngx_str_t *key, uint32_t hash);
 
 /*
  * What Redis said when asked at checked (ngx_current_msec then).  A full
- * zone evicts the users least recently stored, and says so in log.
+ * zone evicts the entries least recently stored, and says so in log.
  */
 void ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
-    ngx_str_t *scope, ngx_str_t *user, ngx_uint_t enrolled, u_char *epoch,
-    ngx_msec_t checked);
+    ngx_str_t *key, uint32_t hash, ngx_uint_t live, ngx_msec_t checked);
 
 
 #endif /* _NGX_HTTP_TOTP_CACHE_H_INCLUDED_ */

@@ -21,6 +21,7 @@ static ngx_int_t ngx_http_totp_cookie_keys(ngx_http_request_t *r,
     const unsigned char **keys, u_char bound[][TOTP_KEY_LEN]);
 static ngx_int_t ngx_http_totp_cookie_find(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value);
+static ngx_uint_t ngx_http_totp_cookie_has_gates(ngx_str_t *value);
 static ngx_uint_t ngx_http_totp_cookie_is_gates(u_char *name, size_t len);
 static ngx_table_elt_t *ngx_http_totp_cookie_header(ngx_http_request_t *r,
     ngx_uint_t n);
@@ -114,12 +115,13 @@ ngx_http_totp_cookie_write(ngx_http_request_t *r,
 {
     u_char               *p, bound[2][TOTP_KEY_LEN];
     ngx_str_t             value;
-    const unsigned char  *keys[2];
+    const unsigned char  *keys[2] = { NULL, NULL };
 
     p = ngx_pnalloc(r->pool, totp_token_encoded_len(t->user_len));
     if (p == NULL
         || ngx_http_totp_cookie_keys(r, conf, t->purpose, keys, bound)
-           != NGX_OK)
+           != NGX_OK
+        || keys[0] == NULL)
     {
         return NGX_ERROR;
     }
@@ -164,6 +166,12 @@ ngx_http_totp_cookie_binding(ngx_http_request_t *r,
 
     if (ngx_http_complex_value(r, conf->password_file, &path) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    /* the path comes with a NUL, for open() */
+
+    if (path.len && path.data[path.len - 1] == '\0') {
+        path.len--;
     }
 
     /* the configured binding ends with the path as written */
@@ -248,10 +256,7 @@ ngx_http_totp_cookie_strip(ngx_http_request_t *r, ngx_array_t **saved)
     ngx_table_elt_t  *h;
 
     for (i = 0; (h = ngx_http_totp_cookie_header(r, i)); i++) {
-        if (ngx_strlcasestrn(h->value.data, h->value.data + h->value.len,
-                             (u_char *) "totp_", sizeof("totp_") - 2)
-            != NULL)
-        {
+        if (ngx_http_totp_cookie_has_gates(&h->value)) {
             break;
         }
     }
@@ -295,8 +300,11 @@ ngx_http_totp_cookie_strip(ngx_http_request_t *r, ngx_array_t **saved)
 
             start = p;
 
-            while (p < end && *p != ';') {
-                p++;
+            /* values are long and names short: memchr() over the values */
+
+            p = memchr(start, ';', end - start);
+            if (p == NULL) {
+                p = end;
             }
 
             eq = ngx_strlchr(start, p, '=');
@@ -343,6 +351,48 @@ ngx_http_totp_cookie_restore(ngx_http_request_t *r, ngx_array_t *saved)
 
 
 /*
+ * Whether a "Cookie" header may hold one of the gate's cookies: a name
+ * with "totp_" at its start or after "__Host-".
+ */
+
+static ngx_uint_t
+ngx_http_totp_cookie_has_gates(ngx_str_t *value)
+{
+    u_char  *p, *end;
+    size_t   n;
+
+    static u_char  plain[] = "totp_";
+    static u_char  host[] = "__Host-totp_";
+
+    p = value->data;
+    end = p + value->len;
+
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == ';' || *p == '\t')) {
+            p++;
+        }
+
+        n = end - p;
+
+        if ((n >= sizeof(plain) - 1
+             && ngx_memcmp(p, plain, sizeof(plain) - 1) == 0)
+            || (n >= sizeof(host) - 1
+                && ngx_memcmp(p, host, sizeof(host) - 1) == 0))
+        {
+            return 1;
+        }
+
+        p = memchr(p, ';', n);
+        if (p == NULL) {
+            return 0;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
  * Whether a cookie's name is one of the gate's: "totp_session",
  * "totp_trust" or "totp_pre", alone or with a realm's "_NAME", and with
  * or without "__Host-".
@@ -382,61 +432,26 @@ ngx_http_totp_cookie_is_gates(u_char *name, size_t len)
 
 
 ngx_int_t
-ngx_http_totp_issue_session(ngx_http_request_t *r,
-    ngx_http_totp_loc_conf_t *conf, totp_token_t *token)
+ngx_http_totp_cookie_make(ngx_http_totp_loc_conf_t *conf, u_char purpose,
+    ngx_str_t *user, u_char *epoch, ngx_uint_t flags, totp_token_t *t)
 {
-    ngx_int_t     rc;
-    totp_token_t  t;
+    time_t  ttl;
 
-    ngx_memzero(&t, sizeof(totp_token_t));
+    ttl = (purpose == TOTP_TOKEN_SESSION) ? conf->session_ttl
+                                          : conf->trust_ttl;
 
-    t.purpose = TOTP_TOKEN_SESSION;
-    t.flags = token->flags;
-    t.issued = ngx_time();
-    t.expires = t.issued + conf->session_ttl;
-    ngx_memcpy(t.profile, conf->profile, TOTP_PROFILE_LEN);
-    ngx_memcpy(t.epoch, token->epoch, TOTP_EPOCH_LEN);
-    ngx_memcpy(t.user, token->user, token->user_len);
-    t.user_len = token->user_len;
+    ngx_memzero(t, sizeof(totp_token_t));
 
-    if (totp_random(t.nonce, TOTP_NONCE_LEN) != 0) {
-        return NGX_ERROR;
-    }
+    t->purpose = purpose;
+    t->flags = (u_char) flags;
+    t->issued = ngx_time();
+    t->expires = t->issued + ttl;
+    ngx_memcpy(t->profile, conf->profile, TOTP_PROFILE_LEN);
+    ngx_memcpy(t->epoch, epoch, TOTP_EPOCH_LEN);
+    ngx_memcpy(t->user, user->data, user->len);
+    t->user_len = user->len;
 
-    rc = ngx_http_totp_cookie_write(r, conf, &t, conf->session_ttl);
-
-    totp_wipe(&t, sizeof(totp_token_t));
-
-    return rc;
-}
-
-
-ngx_int_t
-ngx_http_totp_issue_trust(ngx_http_request_t *r,
-    ngx_http_totp_loc_conf_t *conf, ngx_str_t *user, u_char *epoch)
-{
-    ngx_int_t     rc;
-    totp_token_t  t;
-
-    ngx_memzero(&t, sizeof(totp_token_t));
-
-    t.purpose = TOTP_TOKEN_TRUST;
-    t.issued = ngx_time();
-    t.expires = t.issued + conf->trust_ttl;
-    ngx_memcpy(t.profile, conf->profile, TOTP_PROFILE_LEN);
-    ngx_memcpy(t.epoch, epoch, TOTP_EPOCH_LEN);
-    ngx_memcpy(t.user, user->data, user->len);
-    t.user_len = user->len;
-
-    if (totp_random(t.nonce, TOTP_NONCE_LEN) != 0) {
-        return NGX_ERROR;
-    }
-
-    rc = ngx_http_totp_cookie_write(r, conf, &t, conf->trust_ttl);
-
-    totp_wipe(&t, sizeof(totp_token_t));
-
-    return rc;
+    return (totp_random(t->nonce, TOTP_NONCE_LEN) == 0) ? NGX_OK : NGX_ERROR;
 }
 
 

@@ -55,12 +55,15 @@ ngx_int_t ngx_http_totp_cookie_write(ngx_http_request_t *r,
 ngx_int_t ngx_http_totp_cookie_clear(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, u_char purpose);
 
-/* a session for token->user with token->epoch, for totp_session_ttl */
-ngx_int_t ngx_http_totp_issue_session(ngx_http_request_t *r,
-    ngx_http_totp_loc_conf_t *conf, totp_token_t *token);
-/* "trust this browser" for user with epoch, for totp_trust_ttl */
-ngx_int_t ngx_http_totp_issue_trust(ngx_http_request_t *r,
-    ngx_http_totp_loc_conf_t *conf, ngx_str_t *user, u_char *epoch);
+/*
+ * A new session or trust token (purpose) of user for the enrollment of
+ * epoch, lasting conf's totp_session_ttl or totp_trust_ttl, with an id
+ * (its nonce) of its own; ngx_http_totp_cookie_write() sets it.
+ */
+ngx_int_t ngx_http_totp_cookie_make(ngx_http_totp_loc_conf_t *conf,
+    u_char purpose, ngx_str_t *user, u_char *epoch, ngx_uint_t flags,
+    totp_token_t *t);
+
 /*
  * A pre-session under conf's profile, with nonce (the CSRF nonce that
  * forms already shown carry) or a fresh one; token, if not NULL, gets it.

@@ -50,7 +50,8 @@ static const char  *totp_hkdf_info[TOTP_KEY_COUNT] = {
     "ngx_http_totp pre v1",
     "ngx_http_totp csrf v1",
     "ngx_http_totp seal v1",
-    "ngx_http_totp recovery v1"
+    "ngx_http_totp recovery v1",
+    "ngx_http_totp line v1"
 };
 
 

@@ -43,6 +43,7 @@ typedef enum {
     TOTP_KEY_CSRF,          /* "ngx_http_totp csrf v1" */
     TOTP_KEY_SEAL,          /* "ngx_http_totp seal v1" */
     TOTP_KEY_RECOVERY,      /* "ngx_http_totp recovery v1" */
+    TOTP_KEY_LINE,          /* "ngx_http_totp line v1" */
     TOTP_KEY_COUNT
 } totp_key_purpose_t;
 

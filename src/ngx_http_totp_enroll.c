@@ -12,7 +12,6 @@
 #include <ngx_http.h>
 
 #include "ngx_http_totp_account.h"
-#include "ngx_http_totp_cache.h"
 #include "ngx_http_totp_enroll.h"
 #include "ngx_http_totp_lockout.h"
 #include "ngx_http_totp_log.h"
@@ -31,6 +30,8 @@ static void ngx_http_totp_enroll_checked(ngx_http_request_t *r,
 static void ngx_http_totp_enroll_confirmed(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_totp_enroll_signed_in(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+static ngx_int_t ngx_http_totp_enroll_show_codes(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_enroll_show(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error);
@@ -261,10 +262,6 @@ ngx_http_totp_enroll_confirmed(ngx_http_request_t *r, void *data,
     } else {
         ngx_http_totp_flow_audit(r, ctx, "enrolled");
         ngx_http_totp_lockout_succeeded(r, ctx, "pass");
-        ngx_http_totp_cache_store(ctx->conf->main->shm_zone,
-                                  r->connection->log, &ctx->conf->keyspace,
-                                  &ctx->user, 1, ctx->rec.epoch,
-                                  ngx_current_msec);
         rc = ngx_http_totp_enroll_signed_in(r, ctx);
     }
 
@@ -282,10 +279,15 @@ ngx_http_totp_enroll_signed_in(ngx_http_request_t *r,
         return ngx_http_totp_flow_finish(r, ctx, 1);
     }
 
-    if (ngx_http_totp_flow_sign_in(r, ctx, 1) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    return ngx_http_totp_flow_sign_in(r, ctx, 1,
+                                      ngx_http_totp_enroll_show_codes);
+}
 
+
+static ngx_int_t
+ngx_http_totp_enroll_show_codes(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
     ngx_http_totp_flow_audit(r, ctx, "was shown new recovery codes");
 
     return ngx_http_totp_account_show_codes(r, ctx, NGX_HTTP_OK,

@@ -16,6 +16,12 @@
 #include "ngx_http_totp_log.h"
 
 
+static void ngx_http_totp_flow_registered(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
+static ngx_int_t ngx_http_totp_flow_back(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+
+
 ngx_int_t
 ngx_http_totp_flow_pre(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
 {
@@ -79,7 +85,7 @@ ngx_http_totp_flow_signed_in(ngx_http_request_t *r,
     ctx->user.data = ctx->session.user;
     ctx->user.len = ctx->session.user_len;
 
-    return NGX_OK;
+    return ngx_http_totp_session_field(r, &ctx->session, &ctx->field);
 }
 
 
@@ -147,37 +153,60 @@ ngx_http_totp_flow_go(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
 
 ngx_int_t
 ngx_http_totp_flow_sign_in(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t trust)
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t trust,
+    ngx_http_totp_page_pt signed_in)
 {
-    ngx_str_t      binding;
-    totp_token_t  *t;
+    ngx_http_totp_begin_t  *b;
 
-    /* ctx->user may point into ctx->session: build in place, by a copy */
+    b = &ctx->begin;
 
-    t = ngx_pcalloc(r->pool, sizeof(totp_token_t));
-    if (t == NULL) {
-        return NGX_ERROR;
+    /* ctx->user may point into ctx->session: a copy outlives it */
+
+    b->user.data = ngx_pnalloc(r->pool, ctx->user.len);
+    if (b->user.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_memcpy(t->user, ctx->user.data, ctx->user.len);
-    t->user_len = ctx->user.len;
-    ngx_memcpy(t->epoch, ctx->rec.epoch, TOTP_EPOCH_LEN);
+    ngx_memcpy(b->user.data, ctx->user.data, ctx->user.len);
+    b->user.len = ctx->user.len;
 
-    if (ctx->recovered) {
-        t->flags = NGX_HTTP_TOTP_SESSION_RECOVERED;
-    }
+    b->conf = ctx->conf;
+    ngx_memcpy(b->epoch, ctx->rec.epoch, TOTP_EPOCH_LEN);
+    b->flags = ctx->recovered ? NGX_HTTP_TOTP_SESSION_RECOVERED : 0;
+    b->trust = (trust && ctx->conf->trust_ttl
+                && ctx->form.trust.len == 1 && ctx->form.trust.data[0] == '1');
 
-    if (ngx_http_totp_issue_session(r, ctx->conf, t) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    ctx->signed_in = signed_in;
 
-    if (trust && ctx->conf->trust_ttl
-        && ctx->form.trust.len == 1 && ctx->form.trust.data[0] == '1'
-        && ngx_http_totp_issue_trust(r, ctx->conf, &ctx->user,
-                                     ctx->rec.epoch)
-           != NGX_OK)
+    if (ngx_http_totp_session_begin(r, b, ngx_http_totp_flow_registered, ctx)
+        != NGX_OK)
     {
-        return NGX_ERROR;
+        return ngx_http_totp_flow_error(r, ctx);
+    }
+
+    ngx_http_totp_flow_async(r);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_totp_flow_registered(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_str_t                  binding;
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = data;
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_totp_flow_done(r, ngx_http_totp_flow_go(r, ctx, "login"));
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
+        return;
     }
 
     if (ngx_http_totp_cookie_binding(r, ctx->conf, &binding) != NGX_OK
@@ -185,9 +214,11 @@ ngx_http_totp_flow_sign_in(ngx_http_request_t *r,
                                     ctx->trusted ? NGX_HTTP_TOTP_TRUSTED
                                                  : NGX_HTTP_TOTP_VERIFIED,
                                     ctx->user.data, ctx->user.len, &binding)
-           != NGX_OK)
+           != NGX_OK
+        || ngx_http_totp_cookie_clear(r, ctx->conf, TOTP_TOKEN_PRE) != NGX_OK)
     {
-        return NGX_ERROR;
+        ngx_http_totp_flow_done(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -195,9 +226,9 @@ ngx_http_totp_flow_sign_in(ngx_http_request_t *r,
                    ngx_http_totp_log_escape(r->pool, &ctx->state->user),
                    ngx_http_totp_state_name(ctx->state->status));
 
-    /* the pre-session has served its purpose */
+    /* the pre-session has served its purpose: cleared above */
 
-    return ngx_http_totp_cookie_clear(r, ctx->conf, TOTP_TOKEN_PRE);
+    ngx_http_totp_flow_done(r, ctx->signed_in(r, ctx));
 }
 
 
@@ -205,11 +236,19 @@ ngx_int_t
 ngx_http_totp_flow_finish(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_uint_t trust)
 {
+    return ngx_http_totp_flow_sign_in(r, ctx, trust,
+                                      ngx_http_totp_flow_back);
+}
+
+
+/* signed in: back to where the user first wanted to go */
+
+static ngx_int_t
+ngx_http_totp_flow_back(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
+{
     ngx_str_t  next;
 
-    if (ngx_http_totp_flow_sign_in(r, ctx, trust) != NGX_OK
-        || ngx_http_totp_view_headers(r) != NGX_OK)
-    {
+    if (ngx_http_totp_view_headers(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -276,6 +315,7 @@ ngx_http_totp_flow_fetch(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
     ngx_http_totp_store_pt done)
 {
     if (ngx_http_totp_store_fetch(r, &ctx->conf->keyspace, &ctx->user,
+                                  ctx->field.len ? &ctx->field : NULL,
                                   &ctx->rec, done, ctx)
         != NGX_OK)
     {
@@ -289,15 +329,16 @@ ngx_http_totp_flow_fetch(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
 
 
 /*
- * A reset, a new enrollment or an ops DEL since the session was made
- * ends it.
+ * A logout, a revoke, a reset, a new enrollment or a changed password
+ * line since the session was made ends it.
  */
 
-ngx_uint_t
-ngx_http_totp_flow_current(ngx_http_totp_page_ctx_t *ctx)
+ngx_int_t
+ngx_http_totp_flow_current(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
 {
-    return ctx->rec.enrolled
-           && totp_memeq(ctx->rec.epoch, ctx->session.epoch, TOTP_EPOCH_LEN);
+    return ngx_http_totp_session_verdict(r, ctx->conf, &ctx->session,
+                                         &ctx->rec);
 }
 
 
@@ -309,10 +350,14 @@ ngx_http_totp_flow_show_current(ngx_http_request_t *r, void *data,
 
     ctx = data;
 
-    if (rc != NGX_OK) {
+    if (rc == NGX_OK) {
+        rc = ngx_http_totp_flow_current(r, ctx);
+    }
+
+    if (rc == NGX_ERROR) {
         rc = ngx_http_totp_flow_error(r, ctx);
 
-    } else if (!ngx_http_totp_flow_current(ctx)) {
+    } else if (rc == NGX_DECLINED) {
         rc = ngx_http_totp_flow_go(r, ctx, "login");
 
     } else {

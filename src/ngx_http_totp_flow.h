@@ -17,6 +17,7 @@
 #include "ngx_http_totp_settings.h"
 #include "ngx_http_totp_form.h"
 #include "ngx_http_totp_secret.h"
+#include "ngx_http_totp_session.h"
 #include "ngx_http_totp_state.h"
 #include "ngx_http_totp_store.h"
 #include "ngx_http_totp_view.h"
@@ -56,6 +57,9 @@ struct ngx_http_totp_page_ctx_s {
     totp_token_t                 session;
     ngx_str_t                    user;        /* whom the page is about */
 
+    /* the session (or trust) whose entry a fetch reads with the record */
+    ngx_str_t                    field;
+
     ngx_http_totp_record_t       rec;
     ngx_str_t                    pending;
     ngx_int_t                    result;
@@ -70,6 +74,10 @@ struct ngx_http_totp_page_ctx_s {
     ngx_array_t                 *code_hashes;
     ngx_int_t                    codes_left;
 
+    /* a sign-in being registered, and the page that follows it */
+    ngx_http_totp_begin_t        begin;
+    ngx_http_totp_page_pt        signed_in;
+
     /* a failure being counted before its page is shown again */
     ngx_http_totp_show_pt        show;
     ngx_uint_t                   error;       /* a message of the catalog */
@@ -80,6 +88,8 @@ struct ngx_http_totp_page_ctx_s {
     unsigned                     recovered:1;
     unsigned                     codes_replaced:1;
     unsigned                     trusted:1;
+    unsigned                     everywhere:1;
+    unsigned                     forget:1;
 
     /* several gated locations send users here, and none is named */
     unsigned                     unknown:1;
@@ -95,8 +105,8 @@ ngx_int_t ngx_http_totp_flow_first_factor(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 
 /*
- * NGX_OK and ctx->user set for a session that verifies; whether it is
- * current is for ngx_http_totp_flow_current() to say once fetched
+ * NGX_OK and ctx->user set for a session cookie that verifies; whether
+ * it is live is for ngx_http_totp_flow_current() to say once fetched
  */
 ngx_int_t ngx_http_totp_flow_signed_in(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
@@ -114,9 +124,15 @@ ngx_int_t ngx_http_totp_flow_form(ngx_http_request_t *r,
 ngx_int_t ngx_http_totp_flow_go(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, char *page);
 
-/* the cookies of a signed-in user: a session, trust if asked for */
+/*
+ * Signs ctx->user in with the enrollment fetched into ctx->rec: a session,
+ * and trust if the form asked for it and trust is allowed, registered in
+ * Redis; then the page signed_in makes.  NGX_DONE: it goes on when Redis
+ * answered; an enrollment that changed meanwhile leads to the login.
+ */
 ngx_int_t ngx_http_totp_flow_sign_in(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t trust);
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t trust,
+    ngx_http_totp_page_pt signed_in);
 
 /* signed in, then a 302 to where the user first wanted to go */
 ngx_int_t ngx_http_totp_flow_finish(ngx_http_request_t *r,
@@ -135,12 +151,19 @@ ngx_int_t ngx_http_totp_flow_error(ngx_http_request_t *r,
 void ngx_http_totp_flow_async(ngx_http_request_t *r);
 void ngx_http_totp_flow_done(ngx_http_request_t *r, ngx_int_t rc);
 
-/* reads ctx->user's record into ctx->rec; done goes on from there */
+/*
+ * Reads ctx->user's record into ctx->rec, with ctx->field's entry if set;
+ * done goes on from there
+ */
 ngx_int_t ngx_http_totp_flow_fetch(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_store_pt done);
 
-/* the session belongs to the enrollment fetched into ctx->rec */
-ngx_uint_t ngx_http_totp_flow_current(ngx_http_totp_page_ctx_t *ctx);
+/*
+ * Whether ctx->session is live, by the record fetched with its entry:
+ * NGX_OK, NGX_DECLINED, NGX_ERROR
+ */
+ngx_int_t ngx_http_totp_flow_current(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
 
 /* a store callback: ctx->show once the session is found current */
 void ngx_http_totp_flow_show_current(ngx_http_request_t *r, void *data,

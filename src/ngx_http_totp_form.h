@@ -27,6 +27,7 @@ typedef struct {
     ngx_str_t   trust;
     ngx_str_t   csrf;
     ngx_str_t   next;
+    ngx_str_t   everywhere;
 } ngx_http_totp_form_t;
 
 

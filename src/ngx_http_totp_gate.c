@@ -6,9 +6,10 @@
  * identity totp_user names has then been established by auth_basic,
  * auth_request or whatever the admin put first, and "satisfy any" cannot
  * skip it.  A valid session passes on a local HMAC check plus, at most
- * once per totp_revalidate and user, one Redis round trip shared by all
- * workers through the revalidation cache.  Anything else is sent to the
- * pages, or denied; nothing is ever let through on an error.
+ * once per totp_revalidate and session, one Redis round trip shared by all
+ * workers through the revalidation cache (ngx_http_totp_session.c).
+ * Anything else is sent to the pages, or denied; nothing is ever let
+ * through on an error.
  */
 
 
@@ -16,14 +17,13 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_totp_cache.h"
-#include "ngx_http_totp_log.h"
-#include "ngx_http_totp_settings.h"
 #include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_form.h"
 #include "ngx_http_totp_gate.h"
+#include "ngx_http_totp_log.h"
+#include "ngx_http_totp_session.h"
+#include "ngx_http_totp_settings.h"
 #include "ngx_http_totp_state.h"
-#include "ngx_http_totp_store.h"
 #include "ngx_http_totp_view.h"
 
 
@@ -32,7 +32,8 @@ enum {
     NGX_HTTP_TOTP_GATE_START = 0,
     NGX_HTTP_TOTP_GATE_SESSION,
     NGX_HTTP_TOTP_GATE_NO_SESSION,
-    NGX_HTTP_TOTP_GATE_TRUST
+    NGX_HTTP_TOTP_GATE_TRUST,
+    NGX_HTTP_TOTP_GATE_TRUSTED
 };
 
 
@@ -44,15 +45,14 @@ typedef struct {
     ngx_uint_t                   step;
     ngx_int_t                    rc;          /* the verdict */
 
-    /* what Redis said of the user in question, and whether it answered */
-    ngx_int_t                    fetch_rc;
-    ngx_msec_t                   fetch_sent;
-    ngx_http_totp_record_t       record;
-
     totp_token_t                 token;       /* the cookie being checked */
+    ngx_http_totp_check_t        check;       /* its check against Redis */
+
+    /* a trusted browser's new session, being registered */
+    ngx_http_totp_begin_t       *begin;
+    ngx_int_t                    begin_rc;
 
     unsigned                     waiting:1;
-    unsigned                     fetched:1;
 } ngx_http_totp_gate_ctx_t;
 
 
@@ -61,11 +61,15 @@ static ngx_int_t ngx_http_totp_gate_refuse(ngx_http_request_t *r,
     ngx_int_t status);
 static ngx_int_t ngx_http_totp_gate_run(ngx_http_request_t *r,
     ngx_http_totp_gate_ctx_t *ctx);
-static ngx_int_t ngx_http_totp_gate_epoch(ngx_http_request_t *r,
+static ngx_int_t ngx_http_totp_gate_live(ngx_http_request_t *r,
     ngx_http_totp_gate_ctx_t *ctx);
-static ngx_int_t ngx_http_totp_gate_fetch(ngx_http_request_t *r,
-    ngx_http_totp_gate_ctx_t *ctx, ngx_str_t *user);
-static void ngx_http_totp_gate_fetched(ngx_http_request_t *r,
+static ngx_int_t ngx_http_totp_gate_trusted(ngx_http_request_t *r,
+    ngx_http_totp_gate_ctx_t *ctx);
+static ngx_int_t ngx_http_totp_gate_wait(ngx_http_request_t *r,
+    ngx_http_totp_gate_ctx_t *ctx);
+static void ngx_http_totp_gate_answered(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
+static void ngx_http_totp_gate_registered(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_totp_gate_no_session(ngx_http_request_t *r,
     ngx_http_totp_gate_ctx_t *ctx);
@@ -195,7 +199,7 @@ ngx_http_totp_gate_decide(ngx_http_request_t *r)
 
         ctx->conf = conf;
         ctx->step = NGX_HTTP_TOTP_GATE_START;
-        ctx->fetched = 0;
+        ngx_memzero(&ctx->check, sizeof(ngx_http_totp_check_t));
         ctx->rc = NGX_DONE;
 
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -270,7 +274,7 @@ ngx_http_totp_gate_run(ngx_http_request_t *r,
 
         case NGX_HTTP_TOTP_GATE_SESSION:
 
-            rc = ngx_http_totp_gate_epoch(r, ctx);
+            rc = ngx_http_totp_gate_live(r, ctx);
 
             if (rc == NGX_OK) {
                 return ngx_http_totp_gate_pass(r, ctx,
@@ -281,12 +285,8 @@ ngx_http_totp_gate_run(ngx_http_request_t *r,
                 return rc;
             }
 
-            /* the user was reset: the session ended with the enrollment */
+            /* signed out, revoked, reset: the cookie is no session */
 
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "totp gate: the session's enrollment is gone");
-
-            ctx->fetched = 0;
             ctx->step = NGX_HTTP_TOTP_GATE_NO_SESSION;
             break;
 
@@ -301,129 +301,109 @@ ngx_http_totp_gate_run(ngx_http_request_t *r,
             ctx->step = NGX_HTTP_TOTP_GATE_TRUST;
             break;
 
-        default: /* NGX_HTTP_TOTP_GATE_TRUST */
+        case NGX_HTTP_TOTP_GATE_TRUST:
 
-            rc = ngx_http_totp_gate_epoch(r, ctx);
+            rc = ngx_http_totp_gate_live(r, ctx);
 
-            if (rc == NGX_OK) {
-                if (ngx_http_totp_issue_session(r, ctx->conf, &ctx->token)
-                    != NGX_OK)
-                {
-                    return NGX_HTTP_INTERNAL_SERVER_ERROR;
-                }
-
-                ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                              "totp: user \"%V\" let in by a trusted "
-                              "browser",
-                              ngx_http_totp_log_escape(r->pool,
-                                                       &ctx->identity));
-
-                return ngx_http_totp_gate_pass(r, ctx, NGX_HTTP_TOTP_TRUSTED);
+            if (rc == NGX_DECLINED) {
+                return ngx_http_totp_gate_to_login(r, ctx);
             }
 
-            if (rc != NGX_DECLINED) {
+            if (rc != NGX_OK) {
                 return rc;
             }
 
-            return ngx_http_totp_gate_to_login(r, ctx);
+            ctx->step = NGX_HTTP_TOTP_GATE_TRUSTED;
+
+            return ngx_http_totp_gate_trusted(r, ctx);
+
+        default: /* NGX_HTTP_TOTP_GATE_TRUSTED */
+
+            if (ctx->begin_rc == NGX_DECLINED) {
+                return ngx_http_totp_gate_to_login(r, ctx);
+            }
+
+            if (ctx->begin_rc != NGX_OK) {
+                ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ERROR);
+                return NGX_HTTP_SERVICE_UNAVAILABLE;
+            }
+
+            ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                          "totp: user \"%V\" let in by a trusted browser",
+                          ngx_http_totp_log_escape(r->pool, &ctx->identity));
+
+            return ngx_http_totp_gate_pass(r, ctx, NGX_HTTP_TOTP_TRUSTED);
         }
     }
 }
 
 
 /*
- * Whether ctx->token's epoch is the user's current one: NGX_OK, or
- * NGX_DECLINED when the user was reset or enrolled anew; NGX_AGAIN while
- * Redis is asked; an HTTP status when it cannot be known.
+ * Whether ctx->token is live on the server: NGX_OK, NGX_DECLINED when it
+ * ended; NGX_AGAIN while Redis is asked; an HTTP status when it cannot be
+ * known.
  */
 
 static ngx_int_t
-ngx_http_totp_gate_epoch(ngx_http_request_t *r,
-    ngx_http_totp_gate_ctx_t *ctx)
+ngx_http_totp_gate_live(ngx_http_request_t *r, ngx_http_totp_gate_ctx_t *ctx)
 {
-    u_char                      epoch[TOTP_EPOCH_LEN];
-    time_t                      checked, ttl;
-    ngx_str_t                   user;
-    ngx_uint_t                  enrolled;
-    ngx_http_totp_main_conf_t  *mcf;
+    ngx_int_t  rc;
 
-    mcf = ctx->conf->main;
+    rc = ngx_http_totp_session_check(r, ctx->conf, &ctx->token, &ctx->check,
+                                     ngx_http_totp_gate_answered, ctx);
 
-    user.data = ctx->token.user;
-    user.len = ctx->token.user_len;
-
-    if (ctx->fetched) {
-        if (ctx->fetch_rc != NGX_OK) {
-            ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ERROR);
-            return NGX_HTTP_SERVICE_UNAVAILABLE;
-        }
-
-        return (ctx->record.enrolled
-                && totp_memeq(ctx->record.epoch, ctx->token.epoch,
-                              TOTP_EPOCH_LEN))
-               ? NGX_OK : NGX_DECLINED;
+    if (rc == NGX_AGAIN) {
+        return ngx_http_totp_gate_wait(r, ctx);
     }
 
-    if (ngx_http_totp_cache_lookup(mcf->shm_zone, r->connection->log,
-                                   &ctx->conf->keyspace, &user,
-                                   ctx->conf->revalidate, mcf->redis.timeout,
-                                   epoch, &enrolled, &checked)
-        != NGX_OK)
-    {
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "totp gate: not in the cache or stale, asking redis");
-        return ngx_http_totp_gate_fetch(r, ctx, &user);
-    }
-
-    if (enrolled && totp_memeq(epoch, ctx->token.epoch, TOTP_EPOCH_LEN)) {
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "totp gate: the cache has the cookie's enrollment");
-        return NGX_OK;
-    }
-
-    /*
-     * A cookie made after this machine last asked Redis may carry an
-     * enrollment made since, on another machine: ask again rather than
-     * refuse it.  An older one is refused on the cache's word.
-     */
-
-    ttl = (ctx->token.purpose == TOTP_TOKEN_SESSION) ? ctx->conf->session_ttl
-                                                     : ctx->conf->trust_ttl;
-
-    if (ctx->token.expires - ttl >= checked) {
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "totp gate: a cookie newer than the cache, asking "
-                       "redis");
-        return ngx_http_totp_gate_fetch(r, ctx, &user);
-    }
-
-    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "totp gate: the cache has another enrollment");
-
-    return NGX_DECLINED;
-}
-
-
-static ngx_int_t
-ngx_http_totp_gate_fetch(ngx_http_request_t *r,
-    ngx_http_totp_gate_ctx_t *ctx, ngx_str_t *user)
-{
-    ctx->fetch_sent = ngx_current_msec;
-
-    if (ngx_http_totp_store_fetch(r, &ctx->conf->keyspace, user,
-                                  &ctx->record, ngx_http_totp_gate_fetched, ctx)
-        != NGX_OK)
-    {
-        ngx_http_totp_cache_unask(ctx->conf->main->shm_zone,
-                                  r->connection->log, &ctx->conf->keyspace,
-                                  user);
-
+    if (rc == NGX_ERROR) {
         ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ERROR);
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
-    /* a client that leaves ends the wait; the command is cancelled */
+    return rc;
+}
 
+
+/*
+ * A browser trusted for the identity totp_user names gets a session of
+ * its own, registered like any other.
+ */
+
+static ngx_int_t
+ngx_http_totp_gate_trusted(ngx_http_request_t *r,
+    ngx_http_totp_gate_ctx_t *ctx)
+{
+    ngx_http_totp_begin_t  *b;
+
+    b = ngx_pcalloc(r->pool, sizeof(ngx_http_totp_begin_t));
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->conf = ctx->conf;
+    b->user = ctx->identity;
+    ngx_memcpy(b->epoch, ctx->token.epoch, TOTP_EPOCH_LEN);
+
+    ctx->begin = b;
+
+    if (ngx_http_totp_session_begin(r, b, ngx_http_totp_gate_registered,
+                                    ctx)
+        != NGX_OK)
+    {
+        ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ERROR);
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    return ngx_http_totp_gate_wait(r, ctx);
+}
+
+
+/* a client that leaves ends the wait; the command is cancelled */
+
+static ngx_int_t
+ngx_http_totp_gate_wait(ngx_http_request_t *r, ngx_http_totp_gate_ctx_t *ctx)
+{
     r->read_event_handler = ngx_http_test_reading;
     ctx->waiting = 1;
 
@@ -432,39 +412,31 @@ ngx_http_totp_gate_fetch(ngx_http_request_t *r,
 
 
 static void
-ngx_http_totp_gate_fetched(ngx_http_request_t *r, void *data,
+ngx_http_totp_gate_registered(ngx_http_request_t *r, void *data,
     ngx_int_t rc)
 {
-    ngx_str_t                   user;
-    ngx_connection_t           *c;
-    ngx_http_totp_gate_ctx_t   *ctx;
-    ngx_http_totp_main_conf_t  *mcf;
+    ngx_http_totp_gate_ctx_t  *ctx = data;
+
+    ctx->begin_rc = rc;
+
+    ngx_http_totp_gate_answered(r, ctx, rc);
+}
+
+
+/* Redis answered: the phases run again, and the gate goes on */
+
+static void
+ngx_http_totp_gate_answered(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_connection_t          *c;
+    ngx_http_totp_gate_ctx_t  *ctx = data;
 
     c = r->connection;
-    ctx = data;
-    mcf = ctx->conf->main;
-
     ctx->waiting = 0;
-    ctx->fetched = 1;
-    ctx->fetch_rc = rc;
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
-                   "totp gate: redis answered rc:%i enrolled:%ui",
-                   rc, ctx->record.enrolled);
-
-    user.data = ctx->token.user;
-    user.len = ctx->token.user_len;
-
-    if (rc == NGX_OK) {
-        ngx_http_totp_cache_store(mcf->shm_zone, c->log,
-                                  &ctx->conf->keyspace, &user,
-                                  ctx->record.enrolled, ctx->record.epoch,
-                                  ctx->fetch_sent);
-
-    } else {
-        ngx_http_totp_cache_unask(mcf->shm_zone, c->log,
-                                  &ctx->conf->keyspace, &user);
-    }
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "totp gate: redis answered rc:%i", rc);
 
     r->write_event_handler = ngx_http_core_run_phases;
     ngx_http_core_run_phases(r);
@@ -476,7 +448,7 @@ ngx_http_totp_gate_fetched(ngx_http_request_t *r, void *data,
 /*
  * No valid session.  With totp_user, the identity an earlier module set
  * may still be trusted by this browser (NGX_DECLINED: check the trust
- * cookie's epoch); anything else goes to the login page, or is refused.
+ * cookie); anything else goes to the login page, or is refused.
  */
 
 static ngx_int_t

@@ -29,7 +29,6 @@ ngx_int_t
 ngx_http_totp_lockout_attempt(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx)
 {
-    u_char        *epoch;
     totp_token_t  *trust;
 
     switch (ctx->guard) {
@@ -76,16 +75,21 @@ ngx_http_totp_lockout_attempt(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* Redis checks the trust's epoch against the current enrollment */
+    /*
+     * Redis checks the trust against the current enrollment and the
+     * browsers still trusted
+     */
 
-    epoch = (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_TRUST, trust)
-             == NGX_OK
-             && trust->user_len == ctx->user.len
-             && ngx_memcmp(trust->user, ctx->user.data, ctx->user.len) == 0)
-            ? trust->epoch : NULL;
+    if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_TRUST, trust)
+        != NGX_OK
+        || trust->user_len != ctx->user.len
+        || ngx_memcmp(trust->user, ctx->user.data, ctx->user.len) != 0)
+    {
+        trust = NULL;
+    }
 
     if (ngx_http_totp_store_attempt(r, &ctx->conf->keyspace, &ctx->user,
-                                    &ctx->conf->limits, epoch, &ctx->settled,
+                                    &ctx->conf->limits, trust, &ctx->settled,
                                     ngx_http_totp_lockout_attempted, ctx)
         != NGX_OK)
     {

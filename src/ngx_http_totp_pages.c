@@ -84,6 +84,11 @@ static ngx_http_totp_route_t  ngx_http_totp_routes[] = {
       ngx_http_totp_account_logout_post,
       NGX_HTTP_TOTP_GUARD_NONE },
 
+    { ngx_string("forget"),
+      ngx_http_totp_account_forget,
+      ngx_http_totp_account_forget_post,
+      NGX_HTTP_TOTP_GUARD_NONE },
+
     { ngx_string("style.css"),
       ngx_http_totp_pages_css,
       NULL,

@@ -20,4 +20,14 @@ ngx_int_t ngx_http_totp_password_check(ngx_http_request_t *r,
     ngx_http_complex_value_t *file, ngx_str_t *user, ngx_str_t *password);
 
 
+/*
+ * The user's line in the file as it is now (copied into r's pool):
+ * NGX_OK; NGX_DECLINED when the user is not in the file; NGX_ERROR when
+ * it cannot be read (logged).  The file is read again only when it
+ * changed since this worker last read it.
+ */
+ngx_int_t ngx_http_totp_password_line(ngx_http_request_t *r,
+    ngx_http_complex_value_t *file, ngx_str_t *user, ngx_str_t *line);
+
+
 #endif /* _NGX_HTTP_TOTP_PASSWORD_H_INCLUDED_ */

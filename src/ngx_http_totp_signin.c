@@ -18,6 +18,8 @@
 #include "ngx_http_totp_signin.h"
 
 
+static ngx_int_t ngx_http_totp_signin_trust(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
 static void ngx_http_totp_signin_login_fetched(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static void ngx_http_totp_signin_verify_fetched(ngx_http_request_t *r,
@@ -66,6 +68,10 @@ ngx_http_totp_signin_login(ngx_http_request_t *r,
                    NGX_HTTP_TOTP_MSG_CONSOLE_FIRST);
     }
 
+    if (ngx_http_totp_signin_trust(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     return ngx_http_totp_flow_fetch(r, ctx,
                                     ngx_http_totp_signin_login_fetched);
 }
@@ -99,8 +105,36 @@ ngx_http_totp_signin_login_post(ngx_http_request_t *r,
                    NGX_HTTP_TOTP_MSG_WRONG_PASSWORD);
     }
 
+    if (ngx_http_totp_signin_trust(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     return ngx_http_totp_flow_fetch(r, ctx,
                                     ngx_http_totp_signin_login_fetched);
+}
+
+
+/*
+ * This browser's trust cookie for ctx->user, if it has one, into
+ * ctx->session, so that the fetch reads its entry with the record
+ */
+
+static ngx_int_t
+ngx_http_totp_signin_trust(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_TRUST,
+                                  &ctx->session)
+        != NGX_OK
+        || ctx->session.user_len != ctx->user.len
+        || ngx_memcmp(ctx->session.user, ctx->user.data, ctx->user.len)
+           != 0)
+    {
+        ngx_memzero(&ctx->session, sizeof(totp_token_t));
+        return NGX_OK;
+    }
+
+    return ngx_http_totp_session_field(r, &ctx->session, &ctx->field);
 }
 
 
@@ -125,13 +159,16 @@ ngx_http_totp_signin_login_fetched(ngx_http_request_t *r, void *data,
         return;
     }
 
-    if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_TRUST,
-                                  &ctx->session)
-        == NGX_OK
-        && ctx->session.user_len == ctx->user.len
-        && ngx_memcmp(ctx->session.user, ctx->user.data, ctx->user.len) == 0
-        && totp_memeq(ctx->session.epoch, ctx->rec.epoch, TOTP_EPOCH_LEN))
-    {
+    /* a browser still trusted for this enrollment: no code asked */
+
+    rc = ctx->field.len ? ngx_http_totp_flow_current(r, ctx) : NGX_DECLINED;
+
+    if (rc == NGX_ERROR) {
+        ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
+        return;
+    }
+
+    if (rc == NGX_OK) {
         ctx->trusted = 1;
         ngx_http_totp_flow_audit(r, ctx, "let in by a trusted browser");
         ngx_http_totp_lockout_succeeded(r, ctx, "pass");
@@ -405,9 +442,8 @@ ngx_http_totp_signin_recovery_used(ngx_http_request_t *r, void *data,
 
             ctx->recovered = 1;
 
-            rc = (ngx_http_totp_flow_sign_in(r, ctx, 0) != NGX_OK)
-                 ? NGX_HTTP_INTERNAL_SERVER_ERROR
-                 : ngx_http_totp_signin_show_recovered(r, ctx);
+            rc = ngx_http_totp_flow_sign_in(r, ctx, 0,
+                     ngx_http_totp_signin_show_recovered);
         }
     }
 

@@ -25,6 +25,7 @@ enum {
     NGX_HTTP_TOTP_KEY_RECOVERY,
     NGX_HTTP_TOTP_KEY_FAIL,
     NGX_HTTP_TOTP_KEY_LOCK,
+    NGX_HTTP_TOTP_KEY_SESSIONS,
     NGX_HTTP_TOTP_KEYS
 };
 
@@ -65,19 +66,45 @@ static void ngx_http_totp_store_failed(ngx_http_totp_store_op_t *op,
     redisReply *reply, const char *what);
 
 
-static ngx_str_t  ngx_http_totp_store_hmget = ngx_string("HMGET");
+/* the enrollment's fields, in the order the fetch script returns them */
+#define NGX_HTTP_TOTP_FIELDS  6
 
-static ngx_str_t  ngx_http_totp_store_fields[] = {
-    ngx_string("secret"),
-    ngx_string("algorithm"),
-    ngx_string("digits"),
-    ngx_string("period"),
-    ngx_string("epoch"),
-    ngx_string("last")
-};
 
-#define NGX_HTTP_TOTP_FIELDS                                                 \
-    (sizeof(ngx_http_totp_store_fields) / sizeof(ngx_str_t))
+/*
+ * KEYS: user, sessions; ARGV: a session's field or "".  The enrollment,
+ * and that session's entry (nil when it has none): one round trip.
+ */
+
+static ngx_http_totp_redis_script_t  ngx_http_totp_store_fetch_script =
+    ngx_http_totp_redis_script(
+        "local v = redis.call('HMGET', KEYS[1], 'secret', 'algorithm', "
+        "'digits', 'period', 'epoch', 'last') "
+        "if ARGV[1] ~= '' then "
+        "v[7] = redis.call('HGET', KEYS[2], ARGV[1]) end "
+        "return v");
+
+
+/*
+ * KEYS: user, sessions; ARGV: epoch, now, ttl, then fields and values.
+ * Sessions and trusted browsers are registered only for the enrollment
+ * they were made for, and entries past their expiry go on the way; the
+ * hash lives as long as its longest entry.
+ */
+
+static ngx_http_totp_redis_script_t  ngx_http_totp_store_sessions_script =
+    ngx_http_totp_redis_script(
+        "if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then "
+        "return 0 end "
+        "local now = tonumber(ARGV[2]) "
+        "local all = redis.call('HGETALL', KEYS[2]) "
+        "for i = 1, #all, 2 do "
+        "local e = tonumber(string.match(all[i + 1], '^%d+')) "
+        "if not e or e <= now then "
+        "redis.call('HDEL', KEYS[2], all[i]) end end "
+        "redis.call('HSET', KEYS[2], unpack(ARGV, 4)) "
+        "if redis.call('TTL', KEYS[2]) < tonumber(ARGV[3]) then "
+        "redis.call('EXPIRE', KEYS[2], ARGV[3]) end "
+        "return 1");
 
 
 /* KEYS: user, enroll; ARGV: candidate, ttl */
@@ -133,15 +160,17 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_accept_script =
 
 
 /*
- * Before a password or a code is checked: KEYS: fail, lock, ip fail, user;
- * ARGV: user limit, user window, address limit, address window, lockout,
- * the trust cookie's epoch or "".  Returns the seconds a lockout still
+ * Before a password or a code is checked: KEYS: fail, lock, ip fail, user,
+ * sessions; ARGV: user limit, user window, address limit, address window,
+ * lockout, the trust cookie's epoch or "", its field.  Returns the
+ * seconds a lockout still
  * lasts, or 0 and counts the attempt as a failure in advance: a burst of
  * parallel guesses is counted before any of them is judged, so none gets
  * past the limit.  ngx_http_totp_store_settle() gives the count back on
  * success.  A browser trusted for the user's current enrollment is not
  * held by the user's lockout (failures from elsewhere), only by its own
- * address's; a trust cookie from before a reset is no trust.  A lock that
+ * address's; a trust cookie from before a reset, or one forgotten or
+ * revoked since, is no trust.  A lock that
  * lost its TTL gets one back rather than lasting forever.
  */
 
@@ -156,7 +185,8 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_attempt_script =
         "return t end "
         "local t = left(KEYS[3], tonumber(ARGV[3])) "
         "if ARGV[6] == '' "
-        "or redis.call('HGET', KEYS[4], 'epoch') ~= ARGV[6] then "
+        "or redis.call('HGET', KEYS[4], 'epoch') ~= ARGV[6] "
+        "or redis.call('HEXISTS', KEYS[5], ARGV[7]) == 0 then "
         "local l = redis.call('TTL', KEYS[2]) "
         "if l == -1 then redis.call('EXPIRE', KEYS[2], ARGV[5]) "
         "l = tonumber(ARGV[5]) end "
@@ -225,12 +255,10 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_codes_script =
 
 ngx_int_t
 ngx_http_totp_store_fetch(ngx_http_request_t *r, ngx_str_t *keyspace,
-    ngx_str_t *user, ngx_http_totp_record_t *rec, ngx_http_totp_store_pt done,
-    void *data)
+    ngx_str_t *user, ngx_str_t *field, ngx_http_totp_record_t *rec,
+    ngx_http_totp_store_pt done, void *data)
 {
-    ngx_str_t                  argv[2 + NGX_HTTP_TOTP_FIELDS];
-    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS];
-    ngx_uint_t                 i;
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[3];
     ngx_http_totp_store_op_t  *op;
 
     op = ngx_http_totp_store_op(r, done, data, "fetch", user);
@@ -242,15 +270,96 @@ ngx_http_totp_store_fetch(ngx_http_request_t *r, ngx_str_t *keyspace,
 
     op->rec = rec;
 
-    argv[0] = ngx_http_totp_store_hmget;
-    argv[1] = keys[0];
+    argv[0] = keys[NGX_HTTP_TOTP_KEY_USER];
+    argv[1] = keys[NGX_HTTP_TOTP_KEY_SESSIONS];
 
-    for (i = 0; i < NGX_HTTP_TOTP_FIELDS; i++) {
-        argv[2 + i] = ngx_http_totp_store_fields[i];
+    if (field) {
+        argv[2] = *field;
+
+    } else {
+        ngx_str_set(&argv[2], "");
     }
 
-    return ngx_http_totp_redis_command(r->pool, 2 + NGX_HTTP_TOTP_FIELDS,
-                                       argv, ngx_http_totp_store_fetched, op);
+    return ngx_http_totp_redis_eval(r->pool,
+                                    &ngx_http_totp_store_fetch_script, 2, 3,
+                                    argv, ngx_http_totp_store_fetched, op);
+}
+
+
+ngx_int_t
+ngx_http_totp_store_sessions_add(ngx_http_request_t *r, ngx_str_t *keyspace,
+    ngx_str_t *user, u_char *epoch, ngx_str_t *entries, ngx_uint_t n,
+    time_t ttl, ngx_int_t *result, ngx_http_totp_store_pt done, void *data)
+{
+    u_char                     hex[2 * TOTP_EPOCH_LEN], now[NGX_TIME_T_LEN],
+                               ttl_buf[NGX_TIME_T_LEN];
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[9];
+    ngx_http_totp_store_op_t  *op;
+
+    op = ngx_http_totp_store_op(r, done, data, "sessions add", user);
+    if (n == 0 || n > 4 || op == NULL
+        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    op->result = result;
+
+    argv[0] = keys[NGX_HTTP_TOTP_KEY_USER];
+    argv[1] = keys[NGX_HTTP_TOTP_KEY_SESSIONS];
+    argv[2].data = hex;
+    argv[2].len = ngx_hex_dump(hex, epoch, TOTP_EPOCH_LEN) - hex;
+    argv[3].data = now;
+    argv[3].len = ngx_sprintf(now, "%T", ngx_time()) - now;
+    argv[4].data = ttl_buf;
+    argv[4].len = ngx_sprintf(ttl_buf, "%T", ttl) - ttl_buf;
+    ngx_memcpy(&argv[5], entries, n * sizeof(ngx_str_t));
+
+    return ngx_http_totp_redis_eval(r->pool,
+                                    &ngx_http_totp_store_sessions_script, 2,
+                                    5 + n, argv, ngx_http_totp_store_integer,
+                                    op);
+}
+
+
+ngx_int_t
+ngx_http_totp_store_sessions_end(ngx_http_request_t *r, ngx_str_t *keyspace,
+    ngx_str_t *user, ngx_str_t *fields, ngx_uint_t n, ngx_int_t *result,
+    ngx_http_totp_store_pt done, void *data)
+{
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[4];
+    ngx_http_totp_store_op_t  *op;
+
+    op = ngx_http_totp_store_op(r, done, data, "sessions end", user);
+    if (n > 2 || op == NULL
+        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    op->result = result;
+
+    argv[1] = keys[NGX_HTTP_TOTP_KEY_SESSIONS];
+
+    if (n == 0) {
+        ngx_str_set(&argv[0], "DEL");
+
+    } else {
+        ngx_str_set(&argv[0], "HDEL");
+        ngx_memcpy(&argv[2], fields, n * sizeof(ngx_str_t));
+    }
+
+    return ngx_http_totp_redis_command(r->pool, 2 + n, argv,
+                                       ngx_http_totp_store_count, op);
+}
+
+
+void
+ngx_http_totp_store_session_field(u_char *dst, totp_token_t *t)
+{
+    *dst++ = t->purpose;
+    *dst++ = ':';
+    (void) ngx_hex_dump(dst, t->nonce, TOTP_NONCE_LEN);
 }
 
 
@@ -394,12 +503,13 @@ ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *keyspace,
 
 ngx_int_t
 ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *keyspace,
-    ngx_str_t *user, ngx_http_totp_limits_t *limits, u_char *trust_epoch,
+    ngx_str_t *user, ngx_http_totp_limits_t *limits, totp_token_t *trust,
     ngx_int_t *result, ngx_http_totp_store_pt done, void *data)
 {
     u_char                     buf[5][NGX_TIME_T_LEN],
-                               hex[2 * TOTP_EPOCH_LEN];
-    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[10];
+                               hex[2 * TOTP_EPOCH_LEN],
+                               field[NGX_HTTP_TOTP_SESSION_FIELD_LEN];
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[12];
     ngx_http_totp_store_op_t  *op;
 
     op = ngx_http_totp_store_op(r, done, data, "attempt", user);
@@ -415,24 +525,29 @@ ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *keyspace,
     argv[0] = keys[NGX_HTTP_TOTP_KEY_FAIL];
     argv[1] = keys[NGX_HTTP_TOTP_KEY_LOCK];
     argv[3] = keys[NGX_HTTP_TOTP_KEY_USER];
+    argv[4] = keys[NGX_HTTP_TOTP_KEY_SESSIONS];
 
-    ngx_http_totp_store_number_arg(&argv[4], buf[0], limits->user.limit);
-    ngx_http_totp_store_number_arg(&argv[5], buf[1], limits->user.window);
-    ngx_http_totp_store_number_arg(&argv[6], buf[2], limits->client.limit);
-    ngx_http_totp_store_number_arg(&argv[7], buf[3], limits->client.window);
-    ngx_http_totp_store_number_arg(&argv[8], buf[4], limits->lockout);
+    ngx_http_totp_store_number_arg(&argv[5], buf[0], limits->user.limit);
+    ngx_http_totp_store_number_arg(&argv[6], buf[1], limits->user.window);
+    ngx_http_totp_store_number_arg(&argv[7], buf[2], limits->client.limit);
+    ngx_http_totp_store_number_arg(&argv[8], buf[3], limits->client.window);
+    ngx_http_totp_store_number_arg(&argv[9], buf[4], limits->lockout);
 
-    if (trust_epoch) {
-        argv[9].data = hex;
-        argv[9].len = ngx_hex_dump(hex, trust_epoch, TOTP_EPOCH_LEN) - hex;
+    if (trust) {
+        argv[10].data = hex;
+        argv[10].len = ngx_hex_dump(hex, trust->epoch, TOTP_EPOCH_LEN) - hex;
+        ngx_http_totp_store_session_field(field, trust);
+        argv[11].data = field;
+        argv[11].len = sizeof(field);
 
     } else {
-        ngx_str_set(&argv[9], "");
+        ngx_str_set(&argv[10], "");
+        ngx_str_set(&argv[11], "");
     }
 
     return ngx_http_totp_redis_eval(r->pool,
-                                    &ngx_http_totp_store_attempt_script, 4,
-                                    10, argv, ngx_http_totp_store_count, op);
+                                    &ngx_http_totp_store_attempt_script, 5,
+                                    12, argv, ngx_http_totp_store_count, op);
 }
 
 
@@ -560,7 +675,8 @@ ngx_http_totp_store_keys(ngx_http_request_t *r, ngx_str_t *keyspace,
         ngx_string(":enroll"),
         ngx_string(":recovery"),
         ngx_string(":fail"),
-        ngx_string(":lock")
+        ngx_string(":lock"),
+        ngx_string(":sessions")
     };
 
     name = ngx_pnalloc(r->pool, 3 * user->len);
@@ -685,9 +801,10 @@ ngx_http_totp_store_fetched(void *data, redisReply *reply)
     ngx_http_totp_store_op_t  *op = data;
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
-        || reply->elements != NGX_HTTP_TOTP_FIELDS)
+        || (reply->elements != NGX_HTTP_TOTP_FIELDS
+            && reply->elements != NGX_HTTP_TOTP_FIELDS + 1))
     {
-        ngx_http_totp_store_failed(op, reply, "HMGET");
+        ngx_http_totp_store_failed(op, reply, "fetch");
         return;
     }
 
@@ -732,6 +849,24 @@ ngx_http_totp_store_parse_record(ngx_http_request_t *r, redisReply *reply,
     }
 
     ngx_memzero(rec, sizeof(ngx_http_totp_record_t));
+
+    /* the session asked about: its entry, or none */
+
+    if (reply->elements > NGX_HTTP_TOTP_FIELDS) {
+        if (e[NGX_HTTP_TOTP_FIELDS]->type == REDIS_REPLY_STRING) {
+            rec->session.len = e[NGX_HTTP_TOTP_FIELDS]->len;
+            rec->session.data = ngx_pnalloc(r->pool, rec->session.len + 1);
+            if (rec->session.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_memcpy(rec->session.data, e[NGX_HTTP_TOTP_FIELDS]->str,
+                       rec->session.len);
+
+        } else if (e[NGX_HTTP_TOTP_FIELDS]->type != REDIS_REPLY_NIL) {
+            return NGX_ERROR;
+        }
+    }
 
     if (present == 0) {
         return NGX_OK;

@@ -26,6 +26,9 @@ typedef struct {
     time_t                       period;
     u_char                       epoch[TOTP_EPOCH_LEN];
     uint64_t                     last;         /* last accepted step */
+
+    /* the entry of the session fetched with it: "EXPIRES LINE", or none */
+    ngx_str_t                    session;
 } ngx_http_totp_record_t;
 
 
@@ -65,10 +68,39 @@ typedef void (*ngx_http_totp_store_pt)(ngx_http_request_t *r, void *data,
  */
 u_char *ngx_http_totp_store_encode(u_char *dst, ngx_str_t *user);
 
-/* reads NAME's enrollment into rec; rec->enrolled 0 when there is none */
+/*
+ * Sessions and trusted browsers live in NAME's hash KEYSPACE
+ * "user:{NAME}:sessions", a field each: the token's purpose, ":" and its
+ * id (the nonce) in hex; the value "EXPIRES LINE", the unix time it ends
+ * and a digest of the user's password line when it was made ("-" for
+ * none).  A token whose field is gone was ended.
+ */
+#define NGX_HTTP_TOTP_SESSION_FIELD_LEN  (2 + 2 * TOTP_NONCE_LEN)
+
+void ngx_http_totp_store_session_field(u_char *dst, totp_token_t *t);
+
+/*
+ * Reads NAME's enrollment into rec, rec->enrolled 0 when there is none,
+ * and with a field, that session's entry into rec->session.
+ */
 ngx_int_t ngx_http_totp_store_fetch(ngx_http_request_t *r,
-    ngx_str_t *keyspace, ngx_str_t *user, ngx_http_totp_record_t *rec,
-    ngx_http_totp_store_pt done, void *data);
+    ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *field,
+    ngx_http_totp_record_t *rec, ngx_http_totp_store_pt done, void *data);
+
+/*
+ * Registers entries (field, value, ... n strings in all) if NAME is still
+ * enrolled with epoch, the hash kept for ttl at least; *result 1 when
+ * registered, 0 when the enrollment changed.
+ */
+ngx_int_t ngx_http_totp_store_sessions_add(ngx_http_request_t *r,
+    ngx_str_t *keyspace, ngx_str_t *user, u_char *epoch, ngx_str_t *entries,
+    ngx_uint_t n, time_t ttl, ngx_int_t *result, ngx_http_totp_store_pt done,
+    void *data);
+
+/* ends the n sessions of fields, or all of NAME's with n 0 */
+ngx_int_t ngx_http_totp_store_sessions_end(ngx_http_request_t *r,
+    ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *fields, ngx_uint_t n,
+    ngx_int_t *result, ngx_http_totp_store_pt done, void *data);
 
 /*
  * Returns the pending enrollment in *pending: the one already waiting, or
@@ -116,7 +148,7 @@ ngx_int_t ngx_http_totp_store_accept(ngx_http_request_t *r,
  */
 ngx_int_t ngx_http_totp_store_attempt(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, ngx_http_totp_limits_t *limits,
-    u_char *trust_epoch, ngx_int_t *result, ngx_http_totp_store_pt done,
+    totp_token_t *trust, ngx_int_t *result, ngx_http_totp_store_pt done,
     void *data);
 ngx_int_t ngx_http_totp_store_settle(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, ngx_http_totp_limits_t *limits,

@@ -53,6 +53,7 @@ static ngx_str_t  ngx_http_totp_template_files[] = {
     ngx_string("message.html"),
     ngx_string("recovery.html"),
     ngx_string("codes.html"),
+    ngx_string("forget.html"),
     ngx_string("layout.html"),
     ngx_string("style.css")
 };

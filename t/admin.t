@@ -1,4 +1,4 @@
-# tools/totp-admin: status, reset, unlock and list against real Redis
+# tools/totp-admin: status, reset, revoke, unlock and list against real Redis
 # servers (TCP, unix socket, requirepass), with the keys laid out as the
 # docs/redis.md says; user names that a shell or a glob would mangle; --prefix,
 # --db, --password-file; usage and Redis errors.  A fake redis-cli first in
@@ -92,6 +92,12 @@ sub enroll {
         if $o{recovery};
     $redis->cli(@n, 'SET', "$k:fail", $o{fail}, 'EX', 300) if $o{fail};
     $redis->cli(@n, 'SET', "$k:lock", 1, 'EX', 900) if $o{lock};
+
+    # sessions and trusted browsers, as "s:ID" or "t:ID" => seconds left
+    $redis->cli(@n, 'HSET', "$k:sessions",
+                map { ($_ => (time + $o{sessions}{$_}) . ' -') }
+                sort keys %{ $o{sessions} })
+        if $o{sessions};
 }
 
 # EXISTS of each key, in one round trip
@@ -109,7 +115,7 @@ sub exists_keys {
 sub all_keys {
     my ($name, $p) = @_;
     my $k = user_key($name, prefix => $p);
-    return ($k, map { "$k$_" } qw(:enroll :recovery :fail :lock));
+    return ($k, map { "$k$_" } qw(:enroll :recovery :fail :lock :sessions));
 }
 
 # "N s" within [lo, hi]
@@ -122,7 +128,9 @@ sub secs_in {
 subtest 'status' => sub {
     $r->cli('FLUSHALL');
 
-    enroll($r, "o'neil", enroll => 1, recovery => 3, fail => 4, lock => 1);
+    enroll($r, "o'neil", enroll => 1, recovery => 3, fail => 4, lock => 1,
+           sessions => { 's:aa' => 60, 's:bb' => 60, 's:cc' => -5,
+                         't:dd' => 3600 });
 
     my $before = time;
     my ($out, $err, $rc) = on($r, 'status', "o'neil");
@@ -132,7 +140,7 @@ subtest 'status' => sub {
     is $err, '', 'nothing on stderr';
 
     my @l = split /\n/, $out;
-    is scalar @l, 6, 'six lines' or diag $out;
+    is scalar @l, 8, 'eight lines' or diag $out;
 
     is $l[0], "user: o'neil", 'user';
     is $l[1], "enrolled: yes, since $CREATED_UTC (sha256, 8 digits, 60 s)",
@@ -155,13 +163,16 @@ subtest 'status' => sub {
         or diag $l[4];
 
     is $l[5], 'recovery codes left: 3', 'recovery codes counted';
+    is $l[6], 'sessions: 2', 'live sessions counted, an expired one not';
+    is $l[7], 'trusted browsers: 1', 'trusted browsers counted';
 
     unlike $out, qr/\Q$SECRET\E|q1w2e3/, 'neither secret nor epoch shown';
 
     ($out, $err, $rc) = on($r, 'status', 'nobody');
     is $rc, 0, 'unknown user: exit 0';
     is $out, "user: nobody\nenrolled: no\nfailures: 0\nlocked: no\n"
-             . "recovery codes left: 0\n", 'unknown user: not enrolled';
+             . "recovery codes left: 0\nsessions: 0\ntrusted browsers: 0\n",
+        'unknown user: not enrolled';
 
     # a first login that has not confirmed its code yet
     $r->cli('SET', 'totp:user:{new}:enroll', 'sealed', 'EX', 600);
@@ -178,7 +189,9 @@ subtest 'status' => sub {
                       \ 8\ digits,\ 60\ s\)\n
                       failures:\ 1\ \(window\ ends\ in\ \d+\ s\)\n
                       locked:\ no\n
-                      recovery\ codes\ left:\ 2\n\z/x,
+                      recovery\ codes\ left:\ 2\n
+                      sessions:\ 0\n
+                      trusted\ browsers:\ 0\n\z/x,
             "status of \"$name\"" or diag $err;
     }
 
@@ -199,9 +212,9 @@ subtest 'unlock' => sub {
     is $rc, 0, 'exit 0';
     is $out, "unlock a b: lockout lifted (failure count 5 cleared)\n",
         'lifted';
-    is_deeply [exists_keys($r, all_keys('a b'))], [1, 0, 1, 0, 0],
+    is_deeply [exists_keys($r, all_keys('a b'))], [1, 0, 1, 0, 0, 0],
         ':fail and :lock gone, the rest kept';
-    is_deeply [exists_keys($r, all_keys('a'))], [1, 0, 0, 1, 1],
+    is_deeply [exists_keys($r, all_keys('a'))], [1, 0, 0, 1, 1, 0],
         'a user whose name is a prefix of it untouched';
 
     ($out, $err, $rc) = on($r, 'unlock', 'a b');
@@ -222,7 +235,8 @@ subtest 'unlock' => sub {
 subtest 'reset' => sub {
     $r->cli('FLUSHALL');
 
-    enroll($r, $_, enroll => 1, recovery => 3, fail => 4, lock => 1)
+    enroll($r, $_, enroll => 1, recovery => 3, fail => 4, lock => 1,
+           sessions => { 's:01' => 60 })
         for @TRICKY, 'x';
     $r->cli('SET', 'totp:ip:{127.0.0.1}:fail', 3, 'EX', 300);
 
@@ -231,15 +245,16 @@ subtest 'reset' => sub {
         is $rc, 0, "\"$name\": exit 0";
         is $out, "reset $name: enrollment removed; the next login enrolls"
                  . " again (also removed: pending enrollment, recovery codes,"
-                 . " failure counter, lockout)\n", "\"$name\": says so";
-        is_deeply [exists_keys($r, all_keys($name))], [0, 0, 0, 0, 0],
-            "\"$name\": all five keys gone";
+                 . " failure counter, lockout, sessions)\n",
+            "\"$name\": says so";
+        is_deeply [exists_keys($r, all_keys($name))], [0, 0, 0, 0, 0, 0],
+            "\"$name\": all six keys gone";
 
         ($out, $err, $rc) = on($r, 'reset', $name);
         is $out, "reset $name: nothing to remove\n", "\"$name\": then nothing";
     }
 
-    is_deeply [exists_keys($r, all_keys('x'))], [1, 1, 1, 1, 1],
+    is_deeply [exists_keys($r, all_keys('x'))], [1, 1, 1, 1, 1, 1],
         'user "x" (x}y, x]...) untouched';
     is $r->cli('EXISTS', 'totp:ip:{127.0.0.1}:fail'), 1,
         'per-address counter untouched';
@@ -253,6 +268,31 @@ subtest 'reset' => sub {
 
     ($out) = on($r, 'list');
     is $out, "x\n", 'list after the resets';
+};
+
+subtest 'revoke' => sub {
+    $r->cli('FLUSHALL');
+
+    enroll($r, $_, recovery => 2,
+           sessions => { 's:aa' => 60, 's:bb' => 60, 's:cc' => -5,
+                         't:dd' => 3600 })
+        for @TRICKY, 'x';
+
+    for my $name (@TRICKY) {
+        my ($out, $err, $rc) = on($r, 'revoke', $name);
+        is $rc, 0, "\"$name\": exit 0";
+        is $out, "revoke $name: 2 sessions and 1 trusted browser ended;"
+                 . " the enrollment stays\n", "\"$name\": says so";
+        is_deeply [exists_keys($r, all_keys($name))], [1, 0, 1, 0, 0, 0],
+            "\"$name\": the sessions gone, the enrollment and codes kept";
+
+        ($out) = on($r, 'revoke', $name);
+        is $out, "revoke $name: 0 sessions and 0 trusted browsers ended;"
+                 . " the enrollment stays\n", "\"$name\": then none";
+    }
+
+    is $r->cli('HLEN', user_key('x', suffix => ':sessions')), 4,
+        'user "x" untouched';
 };
 
 subtest 'list' => sub {
@@ -303,7 +343,7 @@ subtest '--realm' => sub {
     like((on($r, '--realm', 'ops', 'reset', 'alice'))[0],
          qr/^reset alice: enrollment removed/, 'reset in realm ops');
     is_deeply [exists_keys($r, all_keys('alice', 'totp:ops:'))],
-        [0, 0, 0, 0, 0], 'realm ops\'s alice gone';
+        [0, 0, 0, 0, 0, 0], 'realm ops\'s alice gone';
     is $r->cli('EXISTS', 'totp:user:{alice}'), 1,
         'the other alice untouched';
 
@@ -333,14 +373,14 @@ subtest '--prefix' => sub {
        'reset bob under the default prefix: nothing');
     is((on($r, 'unlock', 'bob'))[0], "unlock bob: was not locked\n",
        'unlock bob under the default prefix: nothing');
-    is_deeply [exists_keys($r, all_keys('bob', 'other:'))], [1, 0, 0, 1, 1],
+    is_deeply [exists_keys($r, all_keys('bob', 'other:'))], [1, 0, 0, 1, 1, 0],
         'other:\'s keys untouched';
 
     like((on($r, '--prefix', 'other:', 'unlock', 'bob'))[0],
          qr/^unlock bob: lockout lifted/, 'unlock under other:');
     like((on($r, '--prefix', 'other:', 'reset', 'bob'))[0],
          qr/^reset bob: enrollment removed/, 'reset under other:');
-    is_deeply [exists_keys($r, all_keys('bob', 'other:'))], [0, 0, 0, 0, 0],
+    is_deeply [exists_keys($r, all_keys('bob', 'other:'))], [0, 0, 0, 0, 0, 0],
         'other:\'s keys gone';
     is $r->cli('EXISTS', 'totp:user:{alice}'), 1, 'alice untouched';
 
@@ -395,7 +435,7 @@ subtest '--db' => sub {
         is $out, '', 'and nothing from db 0 is shown';
     }
 
-    is_deeply [exists_keys($r, all_keys('carol'))], [1, 0, 0, 1, 1],
+    is_deeply [exists_keys($r, all_keys('carol'))], [1, 0, 0, 1, 1, 0],
         'nothing deleted in db 0 instead';
 
     for my $bad ('x', '-1', '1.5', '', '99999999999') {
@@ -523,9 +563,9 @@ EOF
     my @del = grep { grep { $_ eq 'DEL' } @$_ } @calls;
     is scalar @del, 1, 'one DEL';
     my @args = @{ $del[0] // [] };
-    is_deeply [@args[-6 .. -1]],
-        ['DEL', $k, map { "$k$_" } qw(:enroll :recovery :fail :lock)],
-        'DEL with all five keys, each one argument';
+    is_deeply [@args[-7 .. -1]],
+        ['DEL', $k, map { "$k$_" } qw(:enroll :recovery :fail :lock :sessions)],
+        'DEL with all six keys, each one argument';
 
     # addresses as totp_redis takes them, and the db
     for (['127.0.0.1:6380', '-h', '127.0.0.1', '-p', '6380'],
@@ -597,7 +637,7 @@ EOF
 
     ($out, $err, $rc) = admin('--help');
     is $rc, 0, '--help: exit 0';
-    like $out, qr/\Ausage: totp-admin .*\n\s+\[--realm R\] status NAME \| reset NAME \| unlock NAME \| list\n/,
+    like $out, qr/\Ausage: totp-admin .*\n\s+\[--realm R\] status NAME \| reset NAME \| revoke NAME \|\n\s+unlock NAME \| list\n/,
         '--help: usage on stdout';
     is scalar(() = $calls->()), 0, '--help: redis-cli not run';
 

@@ -19,7 +19,7 @@ use OtpUnit;
 my $bin = OtpUnit::bin('crypto_test');
 
 my @info = map { "ngx_http_totp $_ v1" }
-           qw(session trust pre csrf seal recovery);
+           qw(session trust pre csrf seal recovery line);
 
 # RFC 5869, section 2
 

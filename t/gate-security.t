@@ -21,7 +21,7 @@ use Digest::SHA qw(hmac_sha256);
 use MIME::Base64 qw(encode_base64url);
 
 use TotpGate qw(field gate_setup login enroll cookie_key token_parse
-                token_payload token_sign);
+                token_payload token_sign register_session);
 
 # Names the login must refuse with 400 are in the password file too, with
 # the right password: if the name check went missing, these logins would
@@ -482,9 +482,11 @@ subtest 'CSRF token and Origin' => sub {
     ok new_session($r), 'no Origin: signed in';
 
     # the other forms are guarded alike: a forged logout does not end
-    # the session (the control, with the page's own token, does)
-    my $s = $t->ua;
-    $s->set_cookie(totp_session => $SESSION);
+    # the session (the control, with the page's own token, does: so it
+    # is a session of its own, not $SESSION, which later tests use)
+    my $s = trusted_browser();
+    ($r) = password_login($s);
+    ok new_session($r), 'a session of its own for the logout';
     $page = $s->get('/_totp/logout');
     is $page->{status}, 200, 'the logout page';
 
@@ -668,6 +670,10 @@ subtest 'altered and forged session cookies are refused' => sub {
         nonce => join('', map { chr int rand 256 } 1 .. 16), user => 'alice',
     ), $session_key);
 
+    # registered in Redis as the module registers the sessions it makes
+    register_session($redis, $forged, key => $KEY,
+                     file => $t->dir . '/htpasswd');
+
     my $b = $t->ua;
     $b->set_cookie(totp_session => $forged);
     my $r = $b->get('/tamper/control');
@@ -719,9 +725,9 @@ subtest 'altered and forged session cookies are refused' => sub {
 
 subtest 'Redis down: 503, never the upstream; back: works again' => sub {
     my %saved = map {
-        my $key = "totp:user:{$_}";
+        my $key = $_;
         ($key => [ $redis->cli('HGETALL', $key) ]);
-    } qw(alice bob);
+    } map { ("totp:user:{$_}", "totp:user:{$_}:sessions") } qw(alice bob);
 
     my $s = $t->ua;
     $s->set_cookie(totp_session => $SESSION);
@@ -758,7 +764,7 @@ subtest 'Redis down: 503, never the upstream; back: works again' => sub {
     $redis->start;
 
     for my $key (sort keys %saved) {
-        $redis->cli('HSET', $key, @{ $saved{$key} });
+        $redis->cli('HSET', $key, @{ $saved{$key} }) if @{ $saved{$key} };
     }
 
     ok $t->wait_for(sub { $s->get('/console')->{status} == 200 }, undef,
@@ -789,7 +795,12 @@ subtest 'key rotation' => sub {
     my $before = trusted_browser();
     my $before_page = $before->get('/_totp/login');
 
+    # the same password file: written anew, with new salts, it would end
+    # every session, as a changed password does
+    my $pw = $t->dir . '/htpasswd';
+
     gate_setup(%SETUP, t => $t, redis => $redis, key => $NEW_KEY,
+               password_file => $pw,
                http => "    totp_key_file_previous $old;", no_run => 1);
     $t->reload;
 
@@ -828,7 +839,7 @@ subtest 'key rotation' => sub {
     }
 
     gate_setup(%SETUP, t => $t, redis => $redis, key => $NEW_KEY,
-               no_run => 1);
+               password_file => $pw, no_run => 1);
     $t->reload;
 
     refused_to_login($s->get('/rotation/gone'), '/rotation/gone',

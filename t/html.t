@@ -14,7 +14,8 @@ use FindBin;
 
 my $dir = "$FindBin::Bin/../html";
 
-my @pages = qw(login verify enroll reset logout message recovery codes);
+my @pages = qw(login verify enroll reset logout message recovery codes
+               forget);
 
 sub slurp {
     my ($name) = @_;
@@ -99,10 +100,14 @@ for my $name (@pages) {
         is $f->{action}, '{{action}}', "$name: to {{action}}";
     }
 
+    # logout: here, or everywhere
+    my %forms = (message => 0, logout => 2);
+
     if ($name ne 'message') {
-        is scalar(@forms), 1, "$name: one form";
-        like $h, qr/<input type="hidden" name="csrf" value="\{\{csrf\}\}">/,
-            "$name: the csrf token";
+        is scalar(@forms), $forms{$name} // 1,
+            "$name: " . ($forms{$name} // 1) . " form(s)";
+        is scalar(() = $h =~ /<input type="hidden" name="csrf" value="\{\{csrf\}\}">/g),
+            scalar(@forms), "$name: the csrf token in each form";
     }
 
     my @labels = map { $_->{for} } tags($h, 'label');
@@ -197,6 +202,12 @@ my $logout = $html{logout} // '';
 
 like $logout, qr/<button type="submit"[^>]*>Sign out<\/button>/,
     'logout: a Sign out button';
+like $logout, qr{<input type="hidden" name="everywhere" value="1">.*<button type="submit"[^>]*>Sign out everywhere</button>}s,
+    'logout: a Sign out everywhere button, with everywhere=1';
+
+like $html{forget} // '',
+    qr/<button type="submit"[^>]*>Forget this browser<\/button>/,
+    'forget: a Forget this browser button';
 
 my $message = $html{message} // '';
 

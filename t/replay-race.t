@@ -323,17 +323,18 @@ sub monitor_commands {
         while ($buf =~ s/^([^\n]*)\n//) {
             my $line = $1;
 
-            # +TIME [DB CLIENT] "CMD" "ARG"...: CLIENT is "lua" for the
-            # commands a script runs
-            my ($client, $cmd, $key) =
-                $line =~ /^\+[\d.]+ \[\d+ ([^\]]+)\] "(\w+)" "([^"]*)"/
+            # +TIME [DB CLIENT] "CMD" "ARG"...: both the read of the
+            # record and the accept script run in Lua; the read asks for
+            # the secret first, the accept script for the epoch
+            my ($cmd, $key, $field) =
+                $line =~ /^\+[\d.]+ \[\d+ [^\]]+\] "(\w+)" "([^"]*)" "([^"]*)"/
                 or next;
             next unless uc $cmd eq 'HMGET' && $key eq "totp:user:{$user}";
 
-            if ($client eq 'lua') {
+            if ($field eq 'epoch') {
                 push @events, 'script';
                 $scripts++;
-            } else {
+            } elsif ($field eq 'secret') {
                 push @events, 'read';
             }
         }

@@ -13,34 +13,47 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 
-use TotpGate qw(gate_setup cookie_key token_payload token_sign user_key);
+use TotpGate qw(gate_setup cookie_key token_payload token_sign user_key
+                session_command);
 
 my $KEY = 'z' x 32;
 my $t = TotpTest->new;
 
+my $USERS = 400;
+
+# the users' lines (passwords play no part: every session is made here)
+my %line = map { my $n = sprintf 'user%04d', $_; ($n => "$n:{PLAIN}pw$_") }
+           1 .. $USERS;
+my $pw = $t->write_file('htpasswd', join '', map { "$_\n" } values %line);
+
 my ($t2, $redis, $port) = gate_setup(t => $t, key => $KEY, workers => 1,
+                                     password_file => $pw,
                                      http => '    totp_zone sessions:32k;');
 
 my $binding = 'totp_password_file ' . $t->dir . '/htpasswd';
 my $session_key = cookie_key($KEY, 'session', $binding);
 
 # many users, enrolled as the module would have stored them, each with a
-# session signed here with the key the module derives
-my $USERS = 400;
-my %cookie;
+# session signed here with the key the module derives, and registered
+my (%cookie, @commands);
 
 for my $i (1 .. $USERS) {
     my $name = sprintf 'user%04d', $i;
     my $epoch = pack 'N4', $i, 2, 3, 4;
 
-    $redis->cli('HSET', user_key($name), secret => 'x', algorithm => 'sha1',
-                digits => 6, period => 30, epoch => unpack('H*', $epoch),
-                last => 0);
+    push @commands, [ 'HSET', user_key($name), secret => 'x',
+                      algorithm => 'sha1', digits => 6, period => 30,
+                      epoch => unpack('H*', $epoch), last => 0 ];
 
     $cookie{$name} = token_sign(token_payload(
         purpose => 's', expires => time + 3600, epoch => $epoch,
         nonce => "n" x 16, user => $name), $session_key);
+
+    push @commands, session_command($cookie{$name}, key => $KEY,
+                                    line => $line{$name});
 }
+
+$redis->batch(@commands);
 
 my $ua = $t->ua;
 my @bad;
@@ -55,11 +68,11 @@ is_deeply \@bad, [], "$USERS users' sessions pass, the zone full or not";
 
 my @warn = grep { /\[warn\].*totp: zone "sessions" is full/ } $t->error_log;
 is scalar @warn, 1, 'the zone is said to be full, once';
-like $warn[0] // '', qr/the 16 users least recently checked were evicted: their sessions ask Redis again; a larger "totp_zone" avoids it/,
+like $warn[0] // '', qr/the 16 sessions least recently checked were evicted: they ask Redis again; a larger "totp_zone" avoids it/,
     '... with what it costs and what to do';
 
 # the users evicted first are asked again, and still pass
 my $res = $ua->get('/console/', { Cookie => "totp_session=$cookie{user0001}" });
-is $res->{status}, 200, 'an evicted user\'s session passes after a round trip';
+is $res->{status}, 200, 'an evicted session passes after a round trip';
 
 $t->done;

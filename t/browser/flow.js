@@ -363,7 +363,7 @@ async function firstLogin(browser) {
     await page.goto('/_totp/logout');
     like(await text(page), /signed in as alice/i, 'logout page names alice');
     await shoot(page, 'logout', 200);
-    res = await submit(page, 'button:has-text("Sign out")', '/_totp/logout');
+    res = await submit(page, 'button:text-is("Sign out")', '/_totp/logout');
     is(await page.locator('h1').innerText(), 'You are signed out',
        'signed out: a message page');
     await shoot(page, 'message', res.status());
@@ -396,7 +396,7 @@ async function firstLogin(browser) {
 
     // the third sign-in from the trusted browser: the password only
     await page.goto('/_totp/logout');
-    await submit(page, 'button:has-text("Sign out")', '/_totp/logout');
+    await submit(page, 'button:text-is("Sign out")', '/_totp/logout');
     await page.goto(DEEP);
     await page.waitForURL(/\/_totp\/login\?/);
     const mark = visited.length;
@@ -478,7 +478,7 @@ async function otherBrowser(browser, alice) {
     // the trusted browser is not held by a lockout others caused
     const p = alice.page;
     await p.goto('/_totp/logout');
-    await submit(p, 'button:has-text("Sign out")', '/_totp/logout');
+    await submit(p, 'button:text-is("Sign out")', '/_totp/logout');
     await p.goto(DEEP);
     await p.waitForURL(/\/_totp\/login\?/);
     const res = await login(p, 'alice', USERS.alice);

@@ -24,10 +24,10 @@
 #include "fuzz_common.h"
 
 
-#define NFIELDS  6
+#define NFIELDS  7
 
 static const char  *names[NFIELDS] = {
-    "user", "password", "code", "trust", "csrf", "next"
+    "user", "password", "code", "trust", "csrf", "next", "everywhere"
 };
 
 
@@ -40,7 +40,8 @@ field(ngx_http_totp_form_t *form, int i)
     case 2: return &form->code;
     case 3: return &form->trust;
     case 4: return &form->csrf;
-    default: return &form->next;
+    case 5: return &form->next;
+    default: return &form->everywhere;
     }
 }
 

@@ -16,7 +16,8 @@ use TotpTest;
 
 our @EXPORT_OK = qw(field secret_of gate_setup login enroll verify
                     code_after hkdf_sha256 cookie_key token_parse
-                    token_payload token_sign user_key TOKEN_VERSION);
+                    token_payload token_sign user_key TOKEN_VERSION
+                    register_session session_command session_field);
 
 # A TotpTest with Redis, a key file, a password file and nginx running a
 # gated console that proxies to an upstream echoing what reached it.
@@ -216,6 +217,53 @@ sub _path {
     my ($location) = @_;
     $location =~ s{^https?://[^/]+}{};
     return $location;
+}
+
+# A session's or trusted browser's field in its user's ":sessions" hash:
+# the token's purpose, ":" and its nonce in hex.
+sub session_field {
+    my ($cookie) = @_;
+
+    my $p = token_parse($cookie) or die "session_field: not a token\n";
+
+    return $p->{purpose} . ':' . unpack('H*', $p->{nonce});
+}
+
+# Registers a token made here in Redis as the module registers the ones
+# it makes, so that the gate takes it for live: "EXPIRES LINE", LINE the
+# first 16 bytes of HMAC-SHA256 under the key derived for "line" of the
+# user's line in the password file, in hex, or "-" with totp_user.
+# %o: key (the key file's bytes), line (omit with totp_user) or file
+# (the password file to read the token user's line from), prefix, realm.
+sub register_session {
+    my ($redis, $cookie, %o) = @_;
+
+    return $redis->cli(@{ session_command($cookie, %o) });
+}
+
+# The same as a command, for TotpTest::Redis::batch().
+sub session_command {
+    my ($cookie, %o) = @_;
+
+    my $p = token_parse($cookie) or die "register_session: not a token\n";
+
+    my $line = '-';
+
+    if (defined $o{file}) {
+        open my $fh, '<', $o{file} or die "$o{file}: $!\n";
+        ($o{line}) = grep { /^\Q$p->{user}\E:/ } map { s/\r?\n\z//r } <$fh>;
+        die "register_session: $p->{user} is not in $o{file}\n"
+            unless defined $o{line};
+    }
+
+    if (defined $o{line}) {
+        my $k = hkdf_sha256('ngx_http_totp_module', $o{key},
+                            'ngx_http_totp line v1', 32);
+        $line = unpack 'H*', substr(hmac_sha256($o{line}, $k), 0, 16);
+    }
+
+    return [ 'HSET', user_key($p->{user}, %o, suffix => ':sessions'),
+             session_field($cookie), "$p->{expires} $line" ];
 }
 
 # A user's key in Redis, written here as ops would: %o: prefix ("totp:"),

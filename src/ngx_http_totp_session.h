@@ -1,0 +1,103 @@
+
+/*
+ * A session's life, and a trusted browser's, on the server: registered in
+ * Redis when the user signs in, checked while it is used, ended by a
+ * logout, a "sign out everywhere", an ops revoke or reset, or a change of
+ * the user's line in the password file.
+ */
+
+
+#ifndef _NGX_HTTP_TOTP_SESSION_H_INCLUDED_
+#define _NGX_HTTP_TOTP_SESSION_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_totp_settings.h"
+#include "ngx_http_totp_crypto.h"
+#include "ngx_http_totp_store.h"
+
+
+/* a check of one cookie against Redis, kept by its request meanwhile */
+typedef struct {
+    ngx_http_totp_loc_conf_t    *conf;
+    totp_token_t                *token;
+    ngx_str_t                    key;         /* the cache's */
+    u_char                       field[NGX_HTTP_TOTP_SESSION_FIELD_LEN];
+
+    ngx_http_totp_record_t       rec;
+    ngx_msec_t                   sent;        /* when Redis was asked */
+    ngx_int_t                    rc;          /* what it answered */
+
+    ngx_http_totp_store_pt       done;
+    void                        *data;
+
+    unsigned                     fetched:1;
+} ngx_http_totp_check_t;
+
+
+/* a sign-in being registered: what it is for, and the cookies it makes */
+typedef struct {
+    ngx_http_totp_loc_conf_t    *conf;
+    ngx_str_t                    user;
+    u_char                       epoch[TOTP_EPOCH_LEN];
+    ngx_uint_t                   flags;       /* the session's */
+    ngx_uint_t                   trust;       /* a trust cookie as well */
+
+    totp_token_t                 session;
+    totp_token_t                 trusted;
+    ngx_int_t                    result;
+
+    ngx_http_totp_store_pt       done;
+    void                        *data;
+} ngx_http_totp_begin_t;
+
+
+/*
+ * Whether t, a session or trust cookie that verified, is live on the
+ * server: NGX_OK; NGX_DECLINED when it ended; NGX_AGAIN while Redis is
+ * asked (done(r, data, rc) follows, and the caller asks again with the
+ * same chk, zeroed before the first call); NGX_ERROR when it cannot be
+ * known.  At most one question per totp_revalidate and session, shared
+ * by every worker through the cache, and never an answer older than
+ * totp_revalidate + totp_redis_timeout.
+ */
+ngx_int_t ngx_http_totp_session_check(ngx_http_request_t *r,
+    ngx_http_totp_loc_conf_t *conf, totp_token_t *t,
+    ngx_http_totp_check_t *chk, ngx_http_totp_store_pt done, void *data);
+
+/*
+ * What a fetched record says of t (fetched with its field): NGX_OK when
+ * t is live, NGX_DECLINED when it ended, NGX_ERROR when the password file
+ * cannot be read.
+ */
+ngx_int_t ngx_http_totp_session_verdict(ngx_http_request_t *r,
+    ngx_http_totp_loc_conf_t *conf, totp_token_t *t,
+    ngx_http_totp_record_t *rec);
+
+/* t's field in the user's sessions hash, for a fetch */
+ngx_int_t ngx_http_totp_session_field(ngx_http_request_t *r,
+    totp_token_t *t, ngx_str_t *field);
+
+/*
+ * Signs b->user in: a session (and with b->trust, a trusted browser) for
+ * the enrollment of b->epoch, registered in Redis, then their cookies
+ * set.  done(r, data, rc): NGX_OK when signed in, NGX_DECLINED when the
+ * enrollment changed meanwhile, NGX_ERROR.
+ */
+ngx_int_t ngx_http_totp_session_begin(ngx_http_request_t *r,
+    ngx_http_totp_begin_t *b, ngx_http_totp_store_pt done, void *data);
+
+/*
+ * Ends the sessions of tokens (n of them, at most 2) on every machine,
+ * this one at once; with all, every session and trusted browser of user.
+ */
+ngx_int_t ngx_http_totp_session_end(ngx_http_request_t *r,
+    ngx_http_totp_loc_conf_t *conf, ngx_str_t *user, totp_token_t **tokens,
+    ngx_uint_t n, ngx_uint_t all, ngx_int_t *result,
+    ngx_http_totp_store_pt done, void *data);
+
+
+#endif /* _NGX_HTTP_TOTP_SESSION_H_INCLUDED_ */

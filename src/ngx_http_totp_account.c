@@ -12,6 +12,7 @@
 
 #include "ngx_http_totp_account.h"
 #include "ngx_http_totp_cookie.h"
+#include "ngx_http_totp_enroll.h"
 #include "ngx_http_totp_lockout.h"
 #include "ngx_http_totp_log.h"
 #include "ngx_http_totp_recovery.h"
@@ -20,8 +21,6 @@
 static void ngx_http_totp_account_reset_checked(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static void ngx_http_totp_account_reset_accepted(ngx_http_request_t *r,
-    void *data, ngx_int_t rc);
-static void ngx_http_totp_account_reset_ended(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static void ngx_http_totp_account_codes_checked(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
@@ -39,7 +38,10 @@ static ngx_int_t ngx_http_totp_account_forgotten(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 
 
-/* reset: a signed-in user moves to a new device, proving the old one */
+/*
+ * reset: a signed-in user begins a change to a new device, proving the
+ * old one, which works until the new one is confirmed (on the enroll page)
+ */
 
 ngx_int_t
 ngx_http_totp_account_reset(ngx_http_request_t *r,
@@ -95,13 +97,13 @@ ngx_http_totp_account_reset_checked(ngx_http_request_t *r, void *data,
     }
 
     /*
-     * A session a recovery code made has no device to prove: the reset
-     * is its way to a new one.  The replay rule has no step to check.
+     * A session a recovery code made has no device to prove: the change
+     * is its way to a new one.
      */
 
     if (ctx->session.flags & NGX_HTTP_TOTP_SESSION_RECOVERED) {
-        ctx->step = NGX_HTTP_TOTP_NO_STEP;
-        goto accept;
+        ngx_http_totp_flow_done(r, ngx_http_totp_enroll_change(r, ctx));
+        return;
     }
 
     rc = ngx_http_totp_secret_check(r, ctx->conf, &ctx->user, &ctx->rec,
@@ -122,10 +124,8 @@ ngx_http_totp_account_reset_checked(ngx_http_request_t *r, void *data,
         return;
     }
 
-accept:
-
     if (ngx_http_totp_store_accept(r, &ctx->conf->keyspace, &ctx->user,
-                                   ctx->rec.epoch, ctx->step, 1, NULL,
+                                   ctx->rec.epoch, ctx->step, &ctx->resealed,
                                    &ctx->result,
                                    ngx_http_totp_account_reset_accepted, ctx)
         != NGX_OK)
@@ -139,7 +139,6 @@ static void
 ngx_http_totp_account_reset_accepted(ngx_http_request_t *r, void *data,
     ngx_int_t rc)
 {
-    totp_token_t              *tokens[1];
     ngx_http_totp_page_ctx_t  *ctx;
 
     ctx = data;
@@ -157,46 +156,9 @@ ngx_http_totp_account_reset_accepted(ngx_http_request_t *r, void *data,
                  NGX_HTTP_TOTP_MSG_USED_CODE);
 
     } else {
-        ngx_http_totp_flow_audit(r, ctx, "reset");
+        ngx_http_totp_flow_audit(r, ctx, "began a change of device");
         ngx_http_totp_lockout_succeeded(r, ctx, "pass");
-
-        /* the sessions end with the enrollment, this one here at once */
-
-        tokens[0] = &ctx->session;
-
-        if (ngx_http_totp_session_end(r, ctx->conf, &ctx->user, tokens, 1,
-                                      1, &ctx->result,
-                                      ngx_http_totp_account_reset_ended, ctx)
-            == NGX_OK)
-        {
-            return;
-        }
-
-        rc = ngx_http_totp_flow_error(r, ctx);
-    }
-
-    ngx_http_totp_flow_done(r, rc);
-}
-
-
-static void
-ngx_http_totp_account_reset_ended(ngx_http_request_t *r, void *data,
-    ngx_int_t rc)
-{
-    ngx_http_totp_page_ctx_t  *ctx;
-
-    ctx = data;
-
-    if (rc != NGX_OK) {
-        rc = ngx_http_totp_flow_error(r, ctx);
-
-    } else if (ngx_http_totp_cookie_clear(r, ctx->conf, TOTP_TOKEN_SESSION)
-               != NGX_OK)
-    {
-        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-
-    } else {
-        rc = ngx_http_totp_flow_go(r, ctx, "enroll");
+        rc = ngx_http_totp_enroll_change(r, ctx);
     }
 
     ngx_http_totp_flow_done(r, rc);
@@ -268,7 +230,7 @@ ngx_http_totp_account_codes_checked(ngx_http_request_t *r, void *data,
     }
 
     if (ngx_http_totp_store_accept(r, &ctx->conf->keyspace, &ctx->user,
-                                   ctx->rec.epoch, ctx->step, 0,
+                                   ctx->rec.epoch, ctx->step,
                                    &ctx->resealed, &ctx->result,
                                    ngx_http_totp_account_codes_accepted, ctx)
         != NGX_OK)

@@ -65,7 +65,7 @@ static char *ngx_http_totp_set_realm(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_totp_set_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_totp_set_cookie_secure(ngx_conf_t *cf,
+static char *ngx_http_totp_set_enum(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_totp_set_templates(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -114,6 +114,14 @@ static ngx_conf_enum_t  ngx_http_totp_cookie_secure_values[] = {
     { ngx_string("off"), NGX_HTTP_TOTP_COOKIE_OFF },
     { ngx_string("on"), NGX_HTTP_TOTP_COOKIE_ON },
     { ngx_string("auto"), NGX_HTTP_TOTP_COOKIE_AUTO },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_totp_enroll_values[] = {
+    { ngx_string("on"), NGX_HTTP_TOTP_ENROLL_ON },
+    { ngx_string("invite"), NGX_HTTP_TOTP_ENROLL_INVITE },
+    { ngx_string("off"), NGX_HTTP_TOTP_ENROLL_OFF },
     { ngx_null_string, 0 }
 };
 
@@ -227,10 +235,17 @@ ngx_command_t  ngx_http_totp_commands[] = {
 
     { ngx_string("totp_cookie_secure"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_totp_set_cookie_secure,
+      ngx_http_totp_set_enum,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_totp_loc_conf_t, cookie_secure),
       &ngx_http_totp_cookie_secure_values },
+
+    { ngx_string("totp_enroll"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_enum,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, enroll),
+      &ngx_http_totp_enroll_values },
 
     { ngx_string("totp_key_file"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -478,6 +493,7 @@ ngx_http_totp_create_loc_conf(ngx_conf_t *cf)
     tlcf->limits.lockout = NGX_CONF_UNSET;
     tlcf->recovery_codes = NGX_CONF_UNSET_UINT;
     tlcf->cookie_secure = NGX_CONF_UNSET_UINT;
+    tlcf->enroll = NGX_CONF_UNSET_UINT;
 
     return tlcf;
 }
@@ -530,6 +546,8 @@ ngx_http_totp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->recovery_codes, prev->recovery_codes, 10);
     ngx_conf_merge_uint_value(conf->cookie_secure, prev->cookie_secure,
                               NGX_HTTP_TOTP_COOKIE_AUTO);
+    ngx_conf_merge_uint_value(conf->enroll, prev->enroll,
+                              NGX_HTTP_TOTP_ENROLL_ON);
 
     if (conf->templates == NULL) {
         conf->templates = prev->templates ? prev->templates
@@ -767,13 +785,13 @@ ngx_http_totp_profile(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
                     conf->templates_dir.len, &conf->templates_dir,
                     conf->path.len, &conf->path);
 
-    p = ngx_sprintf(p, " %ui %ui %T %ui %T %T %M %ui %T %ui %T %T %ui %ui",
+    p = ngx_sprintf(p, " %ui %ui %T %ui %T %T %M %ui %T %ui %T %T %ui %ui %ui",
                     conf->algorithm, conf->digits, conf->period, conf->skew,
                     conf->session_ttl, conf->trust_ttl, conf->revalidate,
                     conf->limits.user.limit, conf->limits.user.window,
                     conf->limits.client.limit, conf->limits.client.window,
                     conf->limits.lockout, conf->recovery_codes,
-                    conf->cookie_secure);
+                    conf->cookie_secure, conf->enroll);
 
     rc = totp_hmac_sha256(NULL, 0, buf, p - buf, mac);
 
@@ -1473,25 +1491,37 @@ invalid:
 }
 
 
-/* ngx_conf_set_enum_slot()'s message would not name the directive */
+/*
+ * ngx_conf_set_enum_slot()'s message would name neither the directive
+ * nor what it takes
+ */
 
 static char *
-ngx_http_totp_set_cookie_secure(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
+ngx_http_totp_set_enum(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    char  *rv;
-
-    ngx_str_t  *value;
+    char             *rv;
+    u_char           *p, *last, buf[128];
+    ngx_str_t        *value;
+    ngx_conf_enum_t  *e;
 
     rv = ngx_conf_set_enum_slot(cf, cmd, conf);
 
-    if (rv == NGX_CONF_ERROR) {
-        value = cf->args->elts;
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"totp_cookie_secure\" must be \"on\", \"off\" "
-                           "or \"auto\", not \"%V\"", &value[1]);
+    if (rv != NGX_CONF_ERROR) {
+        return rv;
     }
+
+    value = cf->args->elts;
+    p = buf;
+    last = buf + sizeof(buf);
+
+    for (e = cmd->post; e->name.len; e++) {
+        p = ngx_slprintf(p, last, "%s\"%V\"",
+                         e == cmd->post ? ""
+                         : e[1].name.len ? ", " : " or ", &e->name);
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" must be %*s, not \"%V\"",
+                       &cmd->name, p - buf, buf, &value[1]);
 
     return rv;
 }

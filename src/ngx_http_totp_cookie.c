@@ -73,12 +73,13 @@ ngx_http_totp_cookie_read(ngx_http_request_t *r,
          * reads it allow, whatever those it was made under: a session
          * made where sessions last 12 hours is no session after 1 hour
          * where they last 1 hour, and trust ends for every browser where
-         * totp_trust_ttl is off.
+         * totp_trust_ttl is off.  A pre-session's own expiry says how
+         * long it lasts: it may own a pending enrollment.
          */
 
         ttl = (purpose == TOTP_TOKEN_SESSION) ? conf->session_ttl
               : (purpose == TOTP_TOKEN_TRUST) ? conf->trust_ttl
-              : NGX_HTTP_TOTP_PRE_TTL;
+              : NGX_HTTP_TOTP_PRE_ENROLL_TTL;
 
         if (ngx_time() - t->issued >= ttl) {
             ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -457,7 +458,8 @@ ngx_http_totp_cookie_make(ngx_http_totp_loc_conf_t *conf, u_char purpose,
 
 ngx_int_t
 ngx_http_totp_issue_pre(ngx_http_request_t *r, ngx_http_totp_loc_conf_t *conf,
-    ngx_str_t *user, ngx_uint_t flags, u_char *nonce, totp_token_t *token)
+    ngx_str_t *user, ngx_uint_t flags, u_char *nonce, u_char *invite,
+    totp_token_t *token)
 {
     totp_token_t  t;
 
@@ -472,6 +474,10 @@ ngx_http_totp_issue_pre(ngx_http_request_t *r, ngx_http_totp_loc_conf_t *conf,
     if (user) {
         ngx_memcpy(t.user, user->data, user->len);
         t.user_len = user->len;
+    }
+
+    if (invite) {
+        ngx_memcpy(t.epoch, invite, TOTP_EPOCH_LEN);
     }
 
     if (nonce) {

@@ -21,8 +21,17 @@
 /* a pre-session (CSRF, and who passed the first factor) lasts this long */
 #define NGX_HTTP_TOTP_PRE_TTL        900
 
-/* the pre-session cookie's flag: its user passed the first factor */
+/* ... and as long as a pending enrollment it owns: the longest it may */
+#define NGX_HTTP_TOTP_PRE_ENROLL_TTL 3600
+
+/* the pre-session cookie's flags: its user passed the first factor */
 #define NGX_HTTP_TOTP_PRE_FIRST      0x01
+
+/*
+ * ... and came through an invitation link, whose id the pre-session
+ * carries where other tokens carry an enrollment epoch
+ */
+#define NGX_HTTP_TOTP_PRE_INVITED    0x02
 
 /*
  * The session cookie's flag: it was made by a recovery code, so its user
@@ -66,11 +75,12 @@ ngx_int_t ngx_http_totp_cookie_make(ngx_http_totp_loc_conf_t *conf,
 
 /*
  * A pre-session under conf's profile, with nonce (the CSRF nonce that
- * forms already shown carry) or a fresh one; token, if not NULL, gets it.
+ * forms already shown carry) or a fresh one, and an invitation's id or
+ * NULL; token, if not NULL, gets it.
  */
 ngx_int_t ngx_http_totp_issue_pre(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, ngx_str_t *user, ngx_uint_t flags,
-    u_char *nonce, totp_token_t *token);
+    u_char *nonce, u_char *invite, totp_token_t *token);
 
 
 #endif /* _NGX_HTTP_TOTP_COOKIE_H_INCLUDED_ */

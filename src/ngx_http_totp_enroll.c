@@ -1,9 +1,11 @@
 
 /*
- * Enrollment.  A candidate secret is made at each visit; Redis keeps the
- * first one until it expires, so that a reload shows the same QR code.
- * Only a code from the app, proving that it holds the secret, stores it
- * as the user's enrollment.
+ * Enrollment, and the change of device that is an enrollment too.  A
+ * pending secret belongs to the browser that began it (its pre-session's
+ * id) for an hour: no other browser sees or confirms it, and a newer one
+ * ends it.  Only a code from the app, proving that it holds the secret,
+ * stores it, atomically: a change replaces the old secret only then, and
+ * only if the enrollment is still the one the change began from.
  */
 
 
@@ -12,6 +14,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_totp_account.h"
+#include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_enroll.h"
 #include "ngx_http_totp_lockout.h"
 #include "ngx_http_totp_log.h"
@@ -19,19 +22,31 @@
 #include "ngx_http_totp_recovery.h"
 
 
-/* how long a shown QR code stays valid for its confirmation */
-#define NGX_HTTP_TOTP_ENROLL_TTL  600
+/* how long a pending secret, and the pre-session that owns it, last */
+#define NGX_HTTP_TOTP_ENROLL_TTL  NGX_HTTP_TOTP_PRE_ENROLL_TTL
 
 
+static ngx_int_t ngx_http_totp_enroll_who(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_int_t *page);
+static void ngx_http_totp_enroll_fetched(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
+static ngx_int_t ngx_http_totp_enroll_look(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_store_pt done);
+static ngx_int_t ngx_http_totp_enroll_begin(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
 static void ngx_http_totp_enroll_begun(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static void ngx_http_totp_enroll_checked(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static void ngx_http_totp_enroll_confirmed(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
+static ngx_int_t ngx_http_totp_enroll_refused(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_enroll_signed_in(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_enroll_show_codes(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+static ngx_int_t ngx_http_totp_enroll_changed(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_enroll_show(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error);
@@ -40,12 +55,192 @@ static ngx_int_t ngx_http_totp_enroll_show(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_totp_enroll(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
 {
+    ngx_int_t  page;
+
+    if (ngx_http_totp_enroll_who(r, ctx, &page) != NGX_OK) {
+        return page;
+    }
+
+    if (ctx->changing) {
+        return ngx_http_totp_flow_fetch(r, ctx, ngx_http_totp_enroll_fetched);
+    }
+
+    return ngx_http_totp_enroll_begin(r, ctx);
+}
+
+
+ngx_int_t
+ngx_http_totp_enroll_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    ngx_int_t  page;
+
+    if (ngx_http_totp_enroll_who(r, ctx, &page) != NGX_OK) {
+        return page;
+    }
+
+    if (ctx->changing) {
+        return ngx_http_totp_flow_fetch(r, ctx, ngx_http_totp_enroll_fetched);
+    }
+
+    return ngx_http_totp_enroll_look(r, ctx, ngx_http_totp_enroll_checked);
+}
+
+
+/* the old device proved (or a recovery code signed in): a new one now */
+
+ngx_int_t
+ngx_http_totp_enroll_change(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ngx_http_totp_flow_pre(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->changing = 1;
+    ctx->who.owner = ctx->pre.nonce;
+    ctx->who.base = ctx->rec.epoch;
+    ctx->who.invite = NULL;
+
+    return ngx_http_totp_enroll_begin(r, ctx);
+}
+
+
+/*
+ * Whose pending secret the request is about: a browser that passed the
+ * first factor enrolls (with totp_enroll invite, only through an
+ * invitation); a signed-in one changes its device.  NGX_OK, or
+ * NGX_DECLINED and what the page sent instead in *page.
+ */
+
+static ngx_int_t
+ngx_http_totp_enroll_who(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
+    ngx_int_t *page)
+{
+    ngx_http_totp_pending_t  *who;
+
+    who = &ctx->who;
+    who->invite = NULL;
+
+    if (ngx_http_totp_flow_first_factor(r, ctx) == NGX_OK) {
+        who->owner = ctx->pre.nonce;
+        who->base = NULL;
+
+        switch (ctx->conf->enroll) {
+
+        case NGX_HTTP_TOTP_ENROLL_ON:
+            return NGX_OK;
+
+        case NGX_HTTP_TOTP_ENROLL_INVITE:
+
+            if (ctx->pre.flags & NGX_HTTP_TOTP_PRE_INVITED) {
+                who->invite = ctx->pre.epoch;
+                return NGX_OK;
+            }
+
+            ngx_http_totp_flow_audit(r, ctx,
+                                     "may not enroll without an invitation");
+            *page = ngx_http_totp_flow_message(r, ctx, NGX_HTTP_FORBIDDEN,
+                        NGX_HTTP_TOTP_MSG_INVITE_NEEDED_HEADING,
+                        NGX_HTTP_TOTP_MSG_INVITE_NEEDED);
+            return NGX_DECLINED;
+
+        default: /* NGX_HTTP_TOTP_ENROLL_OFF */
+
+            ngx_http_totp_flow_audit(r, ctx,
+                                     "may not enroll: totp_enroll is off");
+            *page = ngx_http_totp_flow_message(r, ctx, NGX_HTTP_FORBIDDEN,
+                        NGX_HTTP_TOTP_MSG_ENROLL_CLOSED_HEADING,
+                        NGX_HTTP_TOTP_MSG_ENROLL_CLOSED);
+            return NGX_DECLINED;
+        }
+    }
+
+    if (ngx_http_totp_flow_signed_in(r, ctx) != NGX_OK) {
+        *page = ngx_http_totp_flow_go(r, ctx, "login");
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_totp_flow_pre(r, ctx) != NGX_OK) {
+        *page = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_DECLINED;
+    }
+
+    ctx->changing = 1;
+    who->owner = ctx->pre.nonce;
+    who->base = ctx->rec.epoch;       /* once fetched */
+
+    return NGX_OK;
+}
+
+
+/* a change: the session must still be live before its secret is shown */
+
+static void
+ngx_http_totp_enroll_fetched(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = data;
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_totp_flow_current(r, ctx);
+    }
+
+    if (rc == NGX_OK) {
+
+        /* NGX_DONE: the look waits for Redis, and holds the request */
+
+        rc = ngx_http_totp_enroll_look(r, ctx,
+                                       r->method == NGX_HTTP_POST
+                                       ? ngx_http_totp_enroll_checked
+                                       : ngx_http_totp_enroll_begun);
+
+    } else if (rc == NGX_DECLINED) {
+        rc = ngx_http_totp_flow_go(r, ctx, "login");
+
+    } else {
+        rc = ngx_http_totp_flow_error(r, ctx);
+    }
+
+    ngx_http_totp_flow_done(r, rc);
+}
+
+
+/* this browser's pending secret, if it still has one */
+
+static ngx_int_t
+ngx_http_totp_enroll_look(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_store_pt done)
+{
+    if (ngx_http_totp_store_enroll_begin(r, &ctx->conf->keyspace, &ctx->user,
+                                         &ctx->who, NULL,
+                                         NGX_HTTP_TOTP_ENROLL_TTL,
+                                         &ctx->pending, &ctx->result, done,
+                                         ctx)
+        != NGX_OK)
+    {
+        return ngx_http_totp_flow_error(r, ctx);
+    }
+
+    ngx_http_totp_flow_async(r);
+
+    return NGX_DONE;
+}
+
+
+/*
+ * A candidate secret is made at each visit; Redis keeps the browser's
+ * first one until it expires, so that a reload shows the same QR code.
+ */
+
+static ngx_int_t
+ngx_http_totp_enroll_begin(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
     ngx_int_t  rc;
     ngx_str_t  candidate;
-
-    if (ngx_http_totp_flow_first_factor(r, ctx) != NGX_OK) {
-        return ngx_http_totp_flow_go(r, ctx, "login");
-    }
 
     rc = NGX_OK;
 
@@ -64,8 +259,9 @@ ngx_http_totp_enroll(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
     }
 
     if (ngx_http_totp_store_enroll_begin(r, &ctx->conf->keyspace, &ctx->user,
-                                         &candidate, NGX_HTTP_TOTP_ENROLL_TTL,
-                                         &ctx->pending,
+                                         &ctx->who, &candidate,
+                                         NGX_HTTP_TOTP_ENROLL_TTL,
+                                         &ctx->pending, &ctx->result,
                                          ngx_http_totp_enroll_begun, ctx)
         != NGX_OK)
     {
@@ -82,6 +278,7 @@ static void
 ngx_http_totp_enroll_begun(ngx_http_request_t *r, void *data,
     ngx_int_t rc)
 {
+    totp_token_t               pre;
     ngx_http_totp_page_ctx_t  *ctx;
 
     ctx = data;
@@ -89,8 +286,8 @@ ngx_http_totp_enroll_begun(ngx_http_request_t *r, void *data,
     if (rc != NGX_OK) {
         rc = ngx_http_totp_flow_error(r, ctx);
 
-    } else if (ctx->pending.data == NULL) {
-        rc = ngx_http_totp_flow_go(r, ctx, "verify");
+    } else if (ctx->result != NGX_HTTP_TOTP_PENDING_OURS) {
+        rc = ngx_http_totp_enroll_refused(r, ctx);
 
     } else if (ngx_http_totp_secret_pending_parse(r, ctx->conf->main,
                                                   &ctx->user, &ctx->pending,
@@ -100,40 +297,33 @@ ngx_http_totp_enroll_begun(ngx_http_request_t *r, void *data,
         rc = ngx_http_totp_flow_error(r, ctx);
 
     } else {
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "totp page: showing the pending enrollment of "
-                       "\"%V\"", ngx_http_totp_log_escape(r->pool, &ctx->user));
-        ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ENROLL);
-        rc = ngx_http_totp_enroll_show(r, ctx, NGX_HTTP_OK,
-                                       NGX_HTTP_TOTP_MSG_NONE);
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "totp page: showing the pending %s of \"%V\"",
+                       ctx->changing ? "change" : "enrollment",
+                       ngx_http_totp_log_escape(r->pool, &ctx->user));
+
+        /* the browser's id lasts as long as the secret it owns */
+
+        pre = ctx->pre;
+        pre.issued = ngx_time();
+        pre.expires = pre.issued + NGX_HTTP_TOTP_ENROLL_TTL;
+
+        if (ngx_http_totp_cookie_write(r, ctx->conf, &pre,
+                                       NGX_HTTP_TOTP_ENROLL_TTL)
+            != NGX_OK)
+        {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+        } else {
+            ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ENROLL);
+            rc = ngx_http_totp_enroll_show(r, ctx, NGX_HTTP_OK,
+                                           NGX_HTTP_TOTP_MSG_NONE);
+        }
     }
 
     totp_wipe(&ctx->secret, sizeof(ngx_http_totp_secret_t));
 
     ngx_http_totp_flow_done(r, rc);
-}
-
-
-ngx_int_t
-ngx_http_totp_enroll_post(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx)
-{
-    if (ngx_http_totp_flow_first_factor(r, ctx) != NGX_OK) {
-        return ngx_http_totp_flow_go(r, ctx, "login");
-    }
-
-    if (ngx_http_totp_store_enroll_begin(r, &ctx->conf->keyspace, &ctx->user,
-                                         NULL, NGX_HTTP_TOTP_ENROLL_TTL,
-                                         &ctx->pending,
-                                         ngx_http_totp_enroll_checked, ctx)
-        != NGX_OK)
-    {
-        return ngx_http_totp_flow_error(r, ctx);
-    }
-
-    ngx_http_totp_flow_async(r);
-
-    return NGX_DONE;
 }
 
 
@@ -150,15 +340,8 @@ ngx_http_totp_enroll_checked(ngx_http_request_t *r, void *data,
         goto done;
     }
 
-    if (ctx->pending.data == NULL) {
-        rc = ngx_http_totp_flow_go(r, ctx, "verify");
-        goto done;
-    }
-
-    if (ctx->pending.len == 0) {
-        rc = ngx_http_totp_flow_message(r, ctx, NGX_HTTP_OK,
-                 NGX_HTTP_TOTP_MSG_ENROLL_EXPIRED_HEADING,
-                 NGX_HTTP_TOTP_MSG_ENROLL_EXPIRED);
+    if (ctx->result != NGX_HTTP_TOTP_PENDING_OURS) {
+        rc = ngx_http_totp_enroll_refused(r, ctx);
         goto done;
     }
 
@@ -173,8 +356,9 @@ ngx_http_totp_enroll_checked(ngx_http_request_t *r, void *data,
     rc = ngx_http_totp_secret_code(r, &ctx->secret, ctx->conf->skew,
                                    &ctx->form.code, &ctx->step);
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "totp page: enrollment code of \"%V\": %s",
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp page: %s code of \"%V\": %s",
+                   ctx->changing ? "new device's" : "enrollment",
                    ngx_http_totp_log_escape(r->pool, &ctx->user),
                    rc == NGX_OK ? "right" : rc == NGX_DECLINED ? "wrong"
                                                                : "error");
@@ -189,10 +373,19 @@ ngx_http_totp_enroll_checked(ngx_http_request_t *r, void *data,
         /* the page shown again needs the secret: the pool wipes it */
 
         ngx_http_totp_flow_done(r,
-            ngx_http_totp_lockout_failed(r, ctx, "failed code at enrollment",
+            ngx_http_totp_lockout_failed(r, ctx,
+                ctx->changing ? "failed code of a new device"
+                              : "failed code at enrollment",
                 ngx_http_totp_enroll_show,
                 NGX_HTTP_TOTP_MSG_WRONG_ENROLL_CODE));
         return;
+    }
+
+    /* who->base points into ctx->rec, about to become the new one */
+
+    if (ctx->who.base) {
+        ngx_memcpy(ctx->base, ctx->who.base, TOTP_EPOCH_LEN);
+        ctx->who.base = ctx->base;
     }
 
     ngx_memzero(&ctx->rec, sizeof(ngx_http_totp_record_t));
@@ -214,19 +407,22 @@ ngx_http_totp_enroll_checked(ngx_http_request_t *r, void *data,
 
     totp_wipe(&ctx->secret, sizeof(ngx_http_totp_secret_t));
 
-    if (ngx_http_totp_recovery_make(r, ctx->conf->main, &ctx->user,
-                                    ctx->conf->recovery_codes, &ctx->codes,
-                                    &ctx->code_hashes)
-        != NGX_OK)
+    /* a change keeps the recovery codes the user has */
+
+    if (!ctx->changing
+        && ngx_http_totp_recovery_make(r, ctx->conf->main, &ctx->user,
+                                       ctx->conf->recovery_codes, &ctx->codes,
+                                       &ctx->code_hashes)
+           != NGX_OK)
     {
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
         goto done;
     }
 
     if (ngx_http_totp_store_enroll_confirm(r, &ctx->conf->keyspace,
-                                           &ctx->user, &ctx->pending,
-                                           &ctx->rec, ctx->code_hashes,
-                                           &ctx->result,
+                                           &ctx->user, &ctx->who,
+                                           &ctx->pending, &ctx->rec,
+                                           ctx->code_hashes, &ctx->result,
                                            ngx_http_totp_enroll_confirmed, ctx)
         != NGX_OK)
     {
@@ -256,16 +452,76 @@ ngx_http_totp_enroll_confirmed(ngx_http_request_t *r, void *data,
         rc = ngx_http_totp_flow_error(r, ctx);
 
     } else if (ctx->result != 1) {
-        /* enrolled from another browser meanwhile */
-        rc = ngx_http_totp_flow_go(r, ctx, "verify");
+        rc = ngx_http_totp_enroll_refused(r, ctx);
+
+    } else if (ctx->changing) {
+        ngx_http_totp_flow_audit(r, ctx, "changed device");
+        ngx_http_totp_lockout_succeeded(r, ctx, "pass");
+        rc = ngx_http_totp_flow_sign_in(r, ctx, 1,
+                                        ngx_http_totp_enroll_changed);
 
     } else {
-        ngx_http_totp_flow_audit(r, ctx, "enrolled");
+        ngx_http_totp_flow_audit(r, ctx, ctx->who.invite
+                                         ? "enrolled by invitation"
+                                         : "enrolled");
         ngx_http_totp_lockout_succeeded(r, ctx, "pass");
         rc = ngx_http_totp_enroll_signed_in(r, ctx);
     }
 
     ngx_http_totp_flow_done(r, rc);
+}
+
+
+/* no pending secret of this browser's to show or confirm: why */
+
+static ngx_int_t
+ngx_http_totp_enroll_refused(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp page: no pending secret of \"%V\": %i",
+                   ngx_http_totp_log_escape(r->pool, &ctx->user),
+                   ctx->result);
+
+    switch (ctx->result) {
+
+    case NGX_HTTP_TOTP_PENDING_MOVED:
+
+        /* enrolled meanwhile; or the enrollment a change began from is gone */
+
+        return ngx_http_totp_flow_go(r, ctx,
+                                     ctx->changing ? "login" : "verify");
+
+    case NGX_HTTP_TOTP_PENDING_UNINVITED:
+        ngx_http_totp_flow_audit(r, ctx, "used an invitation no longer open");
+        return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_FORBIDDEN,
+                                          NGX_HTTP_TOTP_MSG_INVITE_GONE_HEADING,
+                                          NGX_HTTP_TOTP_MSG_INVITE_GONE);
+
+    default:
+        break;
+    }
+
+    /* a signed-in user who opens the page with no change of theirs: start */
+
+    if (ctx->changing && r->method != NGX_HTTP_POST) {
+        return ngx_http_totp_flow_go(r, ctx, "reset");
+    }
+
+    if (ctx->result == NGX_HTTP_TOTP_PENDING_ELSEWHERE) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "totp: user \"%V\" confirmed %s that another "
+                      "browser had replaced since",
+                      ngx_http_totp_log_escape(r->pool, &ctx->user),
+                      ctx->changing ? "a device change" : "an enrollment");
+        return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_CONFLICT,
+                   NGX_HTTP_TOTP_MSG_ENROLL_ELSEWHERE_HEADING,
+                   NGX_HTTP_TOTP_MSG_ENROLL_ELSEWHERE);
+    }
+
+    return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_OK,
+                                      NGX_HTTP_TOTP_MSG_ENROLL_EXPIRED_HEADING,
+                                      NGX_HTTP_TOTP_MSG_ENROLL_EXPIRED);
 }
 
 
@@ -295,6 +551,18 @@ ngx_http_totp_enroll_show_codes(ngx_http_request_t *r,
 }
 
 
+/* after a change: the old device's entry in the app is now useless */
+
+static ngx_int_t
+ngx_http_totp_enroll_changed(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_OK,
+                                      NGX_HTTP_TOTP_MSG_CHANGED_HEADING,
+                                      NGX_HTTP_TOTP_MSG_CHANGED);
+}
+
+
 static ngx_int_t
 ngx_http_totp_enroll_show(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error)
@@ -318,7 +586,10 @@ ngx_http_totp_enroll_show(ngx_http_request_t *r,
     p = ngx_pnalloc(r->pool, 3 * NGX_INT_T_LEN);
     if (p == NULL
         || ngx_http_totp_flow_form(r, ctx, "enroll",
-                                   NGX_HTTP_TOTP_MSG_TITLE_ENROLL, error)
+                                   ctx->changing
+                                   ? NGX_HTTP_TOTP_MSG_TITLE_CHANGE
+                                   : NGX_HTTP_TOTP_MSG_TITLE_ENROLL,
+                                   error)
            != NGX_OK
         || ngx_http_totp_view_trust_for(r, v) != NGX_OK
         || ngx_http_totp_view_issuer(r, ctx->conf, &issuer) != NGX_OK
@@ -350,6 +621,10 @@ ngx_http_totp_enroll_show(ngx_http_request_t *r,
     ngx_http_totp_view_var(v, "secret", grouped.data, grouped.len);
     ngx_http_totp_view_var(v, "uri", uri.data, uri.len);
     ngx_http_totp_view_var(v, "qr", svg.data, svg.len);
+
+    if (ctx->changing) {
+        ngx_http_totp_view_var(v, "change", (u_char *) "1", 1);
+    }
 
     rc = ngx_http_totp_view_send(r, v, NGX_HTTP_TOTP_PAGE_ENROLL, status);
 

@@ -1,7 +1,7 @@
 
 /*
- * Enrollment: a new secret, shown as a QR code and as text, stored only
- * once the user has confirmed it with one code.
+ * Enrollment and change of device: a new secret, shown as a QR code and
+ * as text, stored only once the user has confirmed it with one code.
  */
 
 
@@ -19,6 +19,14 @@
 ngx_int_t ngx_http_totp_enroll(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 ngx_int_t ngx_http_totp_enroll_post(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
+
+/*
+ * A signed-in user, whose enrollment is fetched into ctx->rec, proved the
+ * old device (or signed in with a recovery code): the new device's
+ * secret is shown; the old one works until the new one is confirmed.
+ */
+ngx_int_t ngx_http_totp_enroll_change(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 
 

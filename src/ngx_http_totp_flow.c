@@ -31,7 +31,8 @@ ngx_http_totp_flow_pre(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
 
     if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_PRE, &ctx->pre)
         != NGX_OK
-        && ngx_http_totp_issue_pre(r, ctx->conf, NULL, 0, NULL, &ctx->pre)
+        && ngx_http_totp_issue_pre(r, ctx->conf, NULL, 0, NULL, NULL,
+                                   &ctx->pre)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -119,19 +120,29 @@ ngx_int_t
 ngx_http_totp_flow_go(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
     char *page)
 {
-    ngx_str_t  url;
+    u_char     *invite;
+    ngx_str_t   url;
+    ngx_uint_t  same;
+
+    same = ctx->has_pre
+           && ctx->pre.user_len == ctx->user.len
+           && ngx_memcmp(ctx->pre.user, ctx->user.data, ctx->user.len) == 0;
 
     if (ctx->user.len
         && (ngx_strcmp(page, "verify") == 0
             || ngx_strcmp(page, "enroll") == 0)
-        && !(ctx->has_pre
-             && (ctx->pre.flags & NGX_HTTP_TOTP_PRE_FIRST)
-             && ctx->pre.user_len == ctx->user.len
-             && ngx_memcmp(ctx->pre.user, ctx->user.data, ctx->user.len)
-                == 0))
+        && !(same && (ctx->pre.flags & NGX_HTTP_TOTP_PRE_FIRST)))
     {
+        /* an invitation for this user goes on with the new pre-session */
+
+        invite = (same && (ctx->pre.flags & NGX_HTTP_TOTP_PRE_INVITED))
+                 ? ctx->pre.epoch : NULL;
+
         if (ngx_http_totp_issue_pre(r, ctx->conf, &ctx->user,
-                                    NGX_HTTP_TOTP_PRE_FIRST, NULL, NULL)
+                                    NGX_HTTP_TOTP_PRE_FIRST
+                                    | (invite ? NGX_HTTP_TOTP_PRE_INVITED
+                                              : 0),
+                                    NULL, invite, NULL)
             != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -38,6 +38,7 @@ typedef enum {
     NGX_HTTP_TOTP_GUARD_NONE = 0,
     NGX_HTTP_TOTP_GUARD_FORM,         /* the user field: login */
     NGX_HTTP_TOTP_GUARD_PRE,          /* passed the first factor */
+    NGX_HTTP_TOTP_GUARD_ENROLL,       /* ... or, for a change, signed in */
     NGX_HTTP_TOTP_GUARD_SESSION       /* signed in */
 } ngx_http_totp_guard_e;
 
@@ -61,8 +62,12 @@ struct ngx_http_totp_page_ctx_s {
     ngx_str_t                    field;
 
     ngx_http_totp_record_t       rec;
-    ngx_str_t                    pending;
     ngx_int_t                    result;
+
+    /* a pending secret: whose it is, and itself as Redis keeps it */
+    ngx_http_totp_pending_t      who;
+    ngx_str_t                    pending;
+    u_char                       base[TOTP_EPOCH_LEN];
 
     /* an enrollment being shown or confirmed, and the step a code hit */
     ngx_http_totp_secret_t       secret;
@@ -90,6 +95,7 @@ struct ngx_http_totp_page_ctx_s {
     unsigned                     trusted:1;
     unsigned                     everywhere:1;
     unsigned                     forget:1;
+    unsigned                     changing:1;     /* a change of device */
 
     /* several gated locations send users here, and none is named */
     unsigned                     unknown:1;

@@ -559,7 +559,7 @@ static ngx_int_t
 ngx_http_totp_gate_to_login(ngx_http_request_t *r,
     ngx_http_totp_gate_ctx_t *ctx)
 {
-    u_char        *p, *nonce;
+    u_char        *p, *nonce, *invite;
     ngx_str_t      next, location, user, *name;
     ngx_uint_t     flags;
     totp_token_t  *pre;
@@ -572,19 +572,26 @@ ngx_http_totp_gate_to_login(ngx_http_request_t *r,
     }
 
     nonce = NULL;
+    invite = NULL;
     name = NULL;
     flags = 0;
 
     if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_PRE, pre)
-        == NGX_OK)
+        != NGX_OK)
     {
+        pre->user_len = 0;
+        pre->flags = 0;
+
+    } else {
         nonce = pre->nonce;
 
-        if (pre->flags & NGX_HTTP_TOTP_PRE_FIRST) {
+        if (pre->flags
+            & (NGX_HTTP_TOTP_PRE_FIRST|NGX_HTTP_TOTP_PRE_INVITED))
+        {
             user.data = pre->user;
             user.len = pre->user_len;
             name = &user;
-            flags = NGX_HTTP_TOTP_PRE_FIRST;
+            flags = pre->flags & NGX_HTTP_TOTP_PRE_FIRST;
         }
     }
 
@@ -593,7 +600,19 @@ ngx_http_totp_gate_to_login(ngx_http_request_t *r,
         flags = NGX_HTTP_TOTP_PRE_FIRST;
     }
 
-    if (ngx_http_totp_issue_pre(r, ctx->conf, name, flags, nonce, NULL)
+    /* an invitation opened before goes on, for the user it names only */
+
+    if ((pre->flags & NGX_HTTP_TOTP_PRE_INVITED)
+        && name
+        && name->len == pre->user_len
+        && ngx_memcmp(name->data, pre->user, pre->user_len) == 0)
+    {
+        flags |= NGX_HTTP_TOTP_PRE_INVITED;
+        invite = pre->epoch;
+    }
+
+    if (ngx_http_totp_issue_pre(r, ctx->conf, name, flags, nonce, invite,
+                                NULL)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

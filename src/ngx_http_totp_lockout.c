@@ -61,6 +61,16 @@ ngx_http_totp_lockout_attempt(ngx_http_request_t *r,
 
         break;
 
+    case NGX_HTTP_TOTP_GUARD_ENROLL:
+
+        if (ngx_http_totp_flow_first_factor(r, ctx) != NGX_OK
+            && ngx_http_totp_flow_signed_in(r, ctx) != NGX_OK)
+        {
+            return ngx_http_totp_flow_go(r, ctx, "login");
+        }
+
+        break;
+
     default: /* NGX_HTTP_TOTP_GUARD_SESSION */
 
         if (ngx_http_totp_flow_signed_in(r, ctx) != NGX_OK) {

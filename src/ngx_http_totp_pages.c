@@ -20,6 +20,7 @@
 #include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_csrf.h"
 #include "ngx_http_totp_enroll.h"
+#include "ngx_http_totp_invite.h"
 #include "ngx_http_totp_lockout.h"
 #include "ngx_http_totp_pages.h"
 #include "ngx_http_totp_settings.h"
@@ -62,7 +63,12 @@ static ngx_http_totp_route_t  ngx_http_totp_routes[] = {
     { ngx_string("enroll"),
       ngx_http_totp_enroll,
       ngx_http_totp_enroll_post,
-      NGX_HTTP_TOTP_GUARD_PRE },
+      NGX_HTTP_TOTP_GUARD_ENROLL },
+
+    { ngx_string("invite"),
+      ngx_http_totp_invite,
+      NULL,
+      NGX_HTTP_TOTP_GUARD_NONE },
 
     { ngx_string("recovery"),
       ngx_http_totp_signin_recovery,

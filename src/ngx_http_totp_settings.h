@@ -26,6 +26,11 @@
 #define NGX_HTTP_TOTP_COOKIE_ON    1
 #define NGX_HTTP_TOTP_COOKIE_AUTO  2
 
+/* totp_enroll: who may enroll an authenticator */
+#define NGX_HTTP_TOTP_ENROLL_OFF     0    /* nobody: enrolled users only */
+#define NGX_HTTP_TOTP_ENROLL_ON      1    /* whoever passes the first factor */
+#define NGX_HTTP_TOTP_ENROLL_INVITE  2    /* ... with an invitation link */
+
 
 typedef struct {
     ngx_str_t                    key;
@@ -90,6 +95,7 @@ struct ngx_http_totp_loc_conf_s {
     ngx_http_totp_templates_t   *templates;
     ngx_str_t                    templates_dir;   /* as written */
     ngx_uint_t                   cookie_secure;
+    ngx_uint_t                   enroll;          /* NGX_HTTP_TOTP_ENROLL_* */
 
     /*
      * Set by the merge of a gated location, for the location alone: the

@@ -274,7 +274,7 @@ ngx_http_totp_signin_verify_checked(ngx_http_request_t *r, void *data,
     }
 
     if (ngx_http_totp_store_accept(r, &ctx->conf->keyspace, &ctx->user,
-                                   ctx->rec.epoch, ctx->step, 0,
+                                   ctx->rec.epoch, ctx->step,
                                    &ctx->resealed, &ctx->result,
                                    ngx_http_totp_signin_verify_accepted, ctx)
         != NGX_OK)

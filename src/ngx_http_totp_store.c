@@ -26,6 +26,7 @@ enum {
     NGX_HTTP_TOTP_KEY_FAIL,
     NGX_HTTP_TOTP_KEY_LOCK,
     NGX_HTTP_TOTP_KEY_SESSIONS,
+    NGX_HTTP_TOTP_KEY_INVITE,
     NGX_HTTP_TOTP_KEYS
 };
 
@@ -57,6 +58,8 @@ static ngx_int_t ngx_http_totp_store_number(redisReply *reply,
     uint64_t max, uint64_t *n);
 static ngx_int_t ngx_http_totp_store_hex(u_char *dst, u_char *src,
     size_t len);
+static size_t ngx_http_totp_store_head(u_char *dst,
+    ngx_http_totp_pending_t *who);
 static void ngx_http_totp_store_begun(void *data, redisReply *reply);
 static void ngx_http_totp_store_integer(void *data, redisReply *reply);
 static void ngx_http_totp_store_count(void *data, redisReply *reply);
@@ -64,6 +67,10 @@ static void ngx_http_totp_store_number_arg(ngx_str_t *arg, u_char *buf,
     ngx_uint_t n);
 static void ngx_http_totp_store_failed(ngx_http_totp_store_op_t *op,
     redisReply *reply, const char *what);
+
+
+/* a pending enrollment's head: owner "." base "." */
+#define NGX_HTTP_TOTP_STORE_HEAD_LEN  (2 * TOTP_NONCE_LEN + 2 * TOTP_EPOCH_LEN + 2)
 
 
 /* the enrollment's fields, in the order the fetch script returns them */
@@ -107,40 +114,75 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_sessions_script =
         "return 1");
 
 
-/* KEYS: user, enroll; ARGV: candidate, ttl */
+/*
+ * A pending enrollment is stored as HEAD and the pending secret, HEAD
+ * saying whose it is and what it starts from (see
+ * ngx_http_totp_store_head()).  The same test opens both scripts: a first
+ * enrollment ("-") only while NAME has none, a change only while NAME's
+ * enrollment is still the one it started from.
+ */
 
-static ngx_http_totp_redis_script_t  ngx_http_totp_store_begin_script =
-    ngx_http_totp_redis_script(
-        "if redis.call('EXISTS', KEYS[1]) == 1 then return false end "
-        "local p = redis.call('GET', KEYS[2]) "
-        "if p then return p end "
-        "if ARGV[1] == '' then return '' end "
-        "redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2]) "
-        "return ARGV[1]");
+#define NGX_HTTP_TOTP_STORE_PENDING_BASE                                     \
+    "local e = redis.call('HGET', KEYS[1], 'epoch') "                        \
+    "if (ARGV[2] == '-' and e) or (ARGV[2] ~= '-' and e ~= ARGV[2]) then "   \
+    "return 0 end "
 
 
 /*
- * KEYS: user, enroll, recovery; ARGV: pending, secret, algorithm, digits,
- * period, epoch, last, created, then the recovery codes' hashes, which
- * replace any older ones
+ * KEYS: user, enroll, invite; ARGV: head, base, candidate or "", ttl,
+ * invitation or "".  This browser's pending secret, or candidate, which
+ * ends any other browser's; or what stands in the way.
+ */
+
+static ngx_http_totp_redis_script_t  ngx_http_totp_store_begin_script =
+    ngx_http_totp_redis_script(
+        NGX_HTTP_TOTP_STORE_PENDING_BASE
+        "if ARGV[5] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[5] then "
+        "return -3 end "
+        "local p = redis.call('GET', KEYS[2]) "
+        "if p and string.sub(p, 1, #ARGV[1]) == ARGV[1] then "
+        "return string.sub(p, #ARGV[1] + 1) end "
+        "if ARGV[3] == '' then if p then return -2 end return -1 end "
+        "redis.call('SET', KEYS[2], ARGV[1] .. ARGV[3], 'EX', ARGV[4]) "
+        "return ARGV[3]");
+
+
+/*
+ * KEYS: user, enroll, recovery, invite, sessions; ARGV: head, base,
+ * pending, secret, algorithm, digits, period, epoch, last, created,
+ * invitation or "", then the recovery codes' hashes of a first
+ * enrollment, which replace any older ones.  A change keeps the recovery
+ * codes, and ends every session and trusted browser of the old device
+ * (their epoch is gone: the entries go too).
  */
 
 static ngx_http_totp_redis_script_t  ngx_http_totp_store_confirm_script =
     ngx_http_totp_redis_script(
-        "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
-        "if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end "
-        "redis.call('HSET', KEYS[1], 'secret', ARGV[2], "
-        "'algorithm', ARGV[3], 'digits', ARGV[4], 'period', ARGV[5], "
-        "'epoch', ARGV[6], 'last', ARGV[7], 'created', ARGV[8]) "
-        "redis.call('DEL', KEYS[2], KEYS[3]) "
-        "if #ARGV > 8 then "
-        "redis.call('SADD', KEYS[3], unpack(ARGV, 9)) end "
+        NGX_HTTP_TOTP_STORE_PENDING_BASE
+        "if redis.call('GET', KEYS[2]) ~= ARGV[1] .. ARGV[3] then "
+        "return -2 end "
+        "if ARGV[11] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[11] then "
+        "return -3 end "
+        "redis.call('HSET', KEYS[1], 'secret', ARGV[4], "
+        "'algorithm', ARGV[5], 'digits', ARGV[6], 'period', ARGV[7], "
+        "'epoch', ARGV[8], 'last', ARGV[9], 'created', ARGV[10]) "
+        "redis.call('DEL', KEYS[2], KEYS[4], KEYS[5]) "
+        "if ARGV[2] == '-' then redis.call('DEL', KEYS[3]) "
+        "if #ARGV > 11 then "
+        "redis.call('SADD', KEYS[3], unpack(ARGV, 12)) end end "
         "return 1");
 
 
+/* KEYS: invite; ARGV: the invitation's id.  1 while it is open. */
+
+static ngx_http_totp_redis_script_t  ngx_http_totp_store_invite_script =
+    ngx_http_totp_redis_script(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end "
+        "return 0");
+
+
 /*
- * KEYS: user, enroll, recovery; ARGV: epoch, step (or "" for a reset that
- * a recovery code allowed, without a code), reset, resealed secret or "".
+ * KEYS: user; ARGV: epoch, step, resealed secret or "".
  * Steps are compared as Lua numbers: exact up to 2^53, centuries beyond
  * any clock at 1 s steps.
  */
@@ -149,13 +191,11 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_accept_script =
     ngx_http_totp_redis_script(
         "local v = redis.call('HMGET', KEYS[1], 'epoch', 'last') "
         "if v[1] ~= ARGV[1] then return 0 end "
-        "if ARGV[2] ~= '' and v[2] "
-        "and tonumber(v[2]) >= tonumber(ARGV[2]) then return -1 end "
-        "if ARGV[3] == '1' then "
-        "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) return 1 end "
+        "if v[2] and tonumber(v[2]) >= tonumber(ARGV[2]) then "
+        "return -1 end "
         "redis.call('HSET', KEYS[1], 'last', ARGV[2]) "
-        "if ARGV[4] ~= '' then "
-        "redis.call('HSET', KEYS[1], 'secret', ARGV[4]) end "
+        "if ARGV[3] ~= '' then "
+        "redis.call('HSET', KEYS[1], 'secret', ARGV[3]) end "
         "return 1");
 
 
@@ -365,138 +405,188 @@ ngx_http_totp_store_session_field(u_char *dst, totp_token_t *t)
 
 ngx_int_t
 ngx_http_totp_store_enroll_begin(ngx_http_request_t *r, ngx_str_t *keyspace,
-    ngx_str_t *user, ngx_str_t *candidate, time_t ttl, ngx_str_t *pending,
+    ngx_str_t *user, ngx_http_totp_pending_t *who, ngx_str_t *candidate,
+    time_t ttl, ngx_str_t *pending, ngx_int_t *result,
     ngx_http_totp_store_pt done, void *data)
 {
-    u_char                     ttl_buf[NGX_TIME_T_LEN];
-    ngx_str_t                  argv[NGX_HTTP_TOTP_KEYS];
+    u_char                     head[NGX_HTTP_TOTP_STORE_HEAD_LEN],
+                               ttl_buf[NGX_TIME_T_LEN],
+                               invite[2 * TOTP_EPOCH_LEN];
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[8];
     ngx_http_totp_store_op_t  *op;
 
     op = ngx_http_totp_store_op(r, done, data, "enroll begin", user);
     if (op == NULL
-        || ngx_http_totp_store_keys(r, keyspace, user, argv) != NGX_OK)
+        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     op->pending = pending;
+    op->result = result;
 
-    /* KEYS: user, enroll, as the keys come */
+    argv[0] = keys[NGX_HTTP_TOTP_KEY_USER];
+    argv[1] = keys[NGX_HTTP_TOTP_KEY_ENROLL];
+    argv[2] = keys[NGX_HTTP_TOTP_KEY_INVITE];
+    argv[3].data = head;
+    argv[3].len = ngx_http_totp_store_head(head, who);
+
+    /* the base: the head's second part, without its dots */
+
+    argv[4].data = head + 2 * TOTP_NONCE_LEN + 1;
+    argv[4].len = argv[3].len - 2 * TOTP_NONCE_LEN - 2;
 
     if (candidate) {
-        argv[2] = *candidate;
+        argv[5] = *candidate;
 
     } else {
-        ngx_str_set(&argv[2], "");
+        ngx_str_set(&argv[5], "");
     }
 
-    argv[3].data = ttl_buf;
-    argv[3].len = ngx_sprintf(ttl_buf, "%T", ttl) - ttl_buf;
+    argv[6].data = ttl_buf;
+    argv[6].len = ngx_sprintf(ttl_buf, "%T", ttl) - ttl_buf;
+    argv[7].data = invite;
+    argv[7].len = who->invite
+                  ? ngx_hex_dump(invite, who->invite, TOTP_EPOCH_LEN) - invite
+                  : 0;
 
     return ngx_http_totp_redis_eval(r->pool,
-                                    &ngx_http_totp_store_begin_script, 2, 4,
+                                    &ngx_http_totp_store_begin_script, 3, 8,
                                     argv, ngx_http_totp_store_begun, op);
 }
 
 
 ngx_int_t
 ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
-    ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *pending,
-    ngx_http_totp_record_t *rec, ngx_array_t *codes, ngx_int_t *result,
-    ngx_http_totp_store_pt done, void *data)
+    ngx_str_t *keyspace, ngx_str_t *user, ngx_http_totp_pending_t *who,
+    ngx_str_t *pending, ngx_http_totp_record_t *rec, ngx_array_t *codes,
+    ngx_int_t *result, ngx_http_totp_store_pt done, void *data)
 {
-    u_char                     digits[NGX_INT_T_LEN], period[NGX_TIME_T_LEN],
+    u_char                     head[NGX_HTTP_TOTP_STORE_HEAD_LEN],
+                               digits[NGX_INT_T_LEN], period[NGX_TIME_T_LEN],
                                last[NGX_INT64_LEN], created[NGX_TIME_T_LEN],
-                               epoch[2 * TOTP_EPOCH_LEN];
-    ngx_str_t                 *argv;
+                               epoch[2 * TOTP_EPOCH_LEN],
+                               invite[2 * TOTP_EPOCH_LEN];
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], *argv;
     ngx_uint_t                 n;
     ngx_http_totp_store_op_t  *op;
 
     n = codes ? codes->nelts : 0;
 
     op = ngx_http_totp_store_op(r, done, data, "enroll confirm", user);
-    argv = ngx_palloc(r->pool, (NGX_HTTP_TOTP_KEYS + 8 + n)
-                               * sizeof(ngx_str_t));
+    argv = ngx_palloc(r->pool, (16 + n) * sizeof(ngx_str_t));
 
     if (op == NULL || argv == NULL
-        || ngx_http_totp_store_keys(r, keyspace, user, argv) != NGX_OK)
+        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     op->result = result;
 
-    /* KEYS: user, enroll, recovery, as the keys come */
+    argv[0] = keys[NGX_HTTP_TOTP_KEY_USER];
+    argv[1] = keys[NGX_HTTP_TOTP_KEY_ENROLL];
+    argv[2] = keys[NGX_HTTP_TOTP_KEY_RECOVERY];
+    argv[3] = keys[NGX_HTTP_TOTP_KEY_INVITE];
+    argv[4] = keys[NGX_HTTP_TOTP_KEY_SESSIONS];
+    argv[5].data = head;
+    argv[5].len = ngx_http_totp_store_head(head, who);
+    argv[6].data = head + 2 * TOTP_NONCE_LEN + 1;
+    argv[6].len = argv[5].len - 2 * TOTP_NONCE_LEN - 2;
+    argv[7] = *pending;
+    argv[8] = rec->secret;
+    argv[9].data = (u_char *) totp_alg_name(rec->algorithm);
+    argv[9].len = ngx_strlen(argv[9].data);
+    argv[10].data = digits;
+    argv[10].len = ngx_sprintf(digits, "%ui", rec->digits) - digits;
+    argv[11].data = period;
+    argv[11].len = ngx_sprintf(period, "%T", rec->period) - period;
+    argv[12].data = epoch;
+    argv[12].len = ngx_hex_dump(epoch, rec->epoch, TOTP_EPOCH_LEN) - epoch;
+    argv[13].data = last;
+    argv[13].len = ngx_sprintf(last, "%uL", rec->last) - last;
+    argv[14].data = created;
+    argv[14].len = ngx_sprintf(created, "%T", ngx_time()) - created;
+    argv[15].data = invite;
+    argv[15].len = who->invite
+                   ? ngx_hex_dump(invite, who->invite, TOTP_EPOCH_LEN) - invite
+                   : 0;
 
-    argv[3] = *pending;
-    argv[4] = rec->secret;
-    argv[5].data = (u_char *) totp_alg_name(rec->algorithm);
-    argv[5].len = ngx_strlen(argv[5].data);
-    argv[6].data = digits;
-    argv[6].len = ngx_sprintf(digits, "%ui", rec->digits) - digits;
-    argv[7].data = period;
-    argv[7].len = ngx_sprintf(period, "%T", rec->period) - period;
-    argv[8].data = epoch;
-    argv[8].len = ngx_hex_dump(epoch, rec->epoch, TOTP_EPOCH_LEN) - epoch;
-    argv[9].data = last;
-    argv[9].len = ngx_sprintf(last, "%uL", rec->last) - last;
-    argv[10].data = created;
-    argv[10].len = ngx_sprintf(created, "%T", ngx_time()) - created;
+    if (n && who->base == NULL) {
+        ngx_memcpy(&argv[16], codes->elts, n * sizeof(ngx_str_t));
 
-    if (n) {
-        ngx_memcpy(&argv[11], codes->elts, n * sizeof(ngx_str_t));
+    } else {
+        n = 0;
     }
 
     return ngx_http_totp_redis_eval(r->pool,
-                                    &ngx_http_totp_store_confirm_script, 3,
-                                    11 + n, argv, ngx_http_totp_store_integer,
-                                    op);
+                                    &ngx_http_totp_store_confirm_script, 5,
+                                    16 + n, argv,
+                                    ngx_http_totp_store_integer, op);
+}
+
+
+ngx_int_t
+ngx_http_totp_store_invite_open(ngx_http_request_t *r, ngx_str_t *keyspace,
+    ngx_str_t *user, u_char *invite, ngx_int_t *result,
+    ngx_http_totp_store_pt done, void *data)
+{
+    u_char                     hex[2 * TOTP_EPOCH_LEN];
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[2];
+    ngx_http_totp_store_op_t  *op;
+
+    op = ngx_http_totp_store_op(r, done, data, "invitation", user);
+    if (op == NULL
+        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    op->result = result;
+
+    argv[0] = keys[NGX_HTTP_TOTP_KEY_INVITE];
+    argv[1].data = hex;
+    argv[1].len = ngx_hex_dump(hex, invite, TOTP_EPOCH_LEN) - hex;
+
+    return ngx_http_totp_redis_eval(r->pool,
+                                    &ngx_http_totp_store_invite_script, 1, 2,
+                                    argv, ngx_http_totp_store_integer, op);
 }
 
 
 ngx_int_t
 ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *keyspace,
-    ngx_str_t *user, u_char *epoch, uint64_t step, ngx_uint_t reset,
-    ngx_str_t *resealed, ngx_int_t *result, ngx_http_totp_store_pt done,
-    void *data)
+    ngx_str_t *user, u_char *epoch, uint64_t step, ngx_str_t *resealed,
+    ngx_int_t *result, ngx_http_totp_store_pt done, void *data)
 {
     u_char                     hex[2 * TOTP_EPOCH_LEN], step_buf[NGX_INT64_LEN];
-    ngx_str_t                  argv[NGX_HTTP_TOTP_KEYS + 4];
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[4];
     ngx_http_totp_store_op_t  *op;
 
     op = ngx_http_totp_store_op(r, done, data, "accept", user);
     if (op == NULL
-        || ngx_http_totp_store_keys(r, keyspace, user, argv) != NGX_OK)
+        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     op->result = result;
 
-    /* KEYS: user, enroll, recovery, as the keys come */
-
-    argv[3].data = hex;
-    argv[3].len = ngx_hex_dump(hex, epoch, TOTP_EPOCH_LEN) - hex;
-    argv[4].data = step_buf;
-    argv[4].len = (step == NGX_HTTP_TOTP_NO_STEP)
-                  ? 0 : ngx_sprintf(step_buf, "%uL", step) - step_buf;
-
-    if (reset) {
-        ngx_str_set(&argv[5], "1");
-
-    } else {
-        ngx_str_set(&argv[5], "0");
-    }
+    argv[0] = keys[NGX_HTTP_TOTP_KEY_USER];
+    argv[1].data = hex;
+    argv[1].len = ngx_hex_dump(hex, epoch, TOTP_EPOCH_LEN) - hex;
+    argv[2].data = step_buf;
+    argv[2].len = ngx_sprintf(step_buf, "%uL", step) - step_buf;
 
     if (resealed && resealed->len) {
-        argv[6] = *resealed;
+        argv[3] = *resealed;
 
     } else {
-        ngx_str_set(&argv[6], "");
+        ngx_str_set(&argv[3], "");
     }
 
     return ngx_http_totp_redis_eval(r->pool,
-                                    &ngx_http_totp_store_accept_script, 3, 7,
+                                    &ngx_http_totp_store_accept_script, 1, 4,
                                     argv, ngx_http_totp_store_integer, op);
 }
 
@@ -676,7 +766,8 @@ ngx_http_totp_store_keys(ngx_http_request_t *r, ngx_str_t *keyspace,
         ngx_string(":recovery"),
         ngx_string(":fail"),
         ngx_string(":lock"),
-        ngx_string(":sessions")
+        ngx_string(":sessions"),
+        ngx_string(":invite")
     };
 
     name = ngx_pnalloc(r->pool, 3 * user->len);
@@ -973,6 +1064,34 @@ ngx_http_totp_store_hex(u_char *dst, u_char *src, size_t len)
 }
 
 
+/*
+ * HEAD: the owner's id in hex, ".", the base (the epoch in hex a change
+ * starts from, or "-" for a first enrollment) and "."; its length
+ */
+
+static size_t
+ngx_http_totp_store_head(u_char *dst, ngx_http_totp_pending_t *who)
+{
+    u_char  *p;
+
+    p = ngx_hex_dump(dst, who->owner, TOTP_NONCE_LEN);
+    *p++ = '.';
+
+    if (who->base) {
+        p = ngx_hex_dump(p, who->base, TOTP_EPOCH_LEN);
+
+    } else {
+        *p++ = '-';
+    }
+
+    *p++ = '.';
+
+    return p - dst;
+}
+
+
+/* this browser's pending secret, or, as an integer, why there is none */
+
 static void
 ngx_http_totp_store_begun(void *data, redisReply *reply)
 {
@@ -980,25 +1099,23 @@ ngx_http_totp_store_begun(void *data, redisReply *reply)
 
     ngx_str_t  *pending;
 
-    if (reply && reply->type == REDIS_REPLY_NIL) {
+    if (reply && reply->type == REDIS_REPLY_INTEGER
+        && reply->integer >= NGX_HTTP_TOTP_PENDING_UNINVITED
+        && reply->integer <= NGX_HTTP_TOTP_PENDING_MOVED)
+    {
+        *op->result = (ngx_int_t) reply->integer;
         ngx_str_null(op->pending);
         ngx_http_totp_store_done(op, NGX_OK);
         return;
     }
 
-    if (reply == NULL || reply->type != REDIS_REPLY_STRING) {
+    if (reply == NULL || reply->type != REDIS_REPLY_STRING || reply->len == 0)
+    {
         ngx_http_totp_store_failed(op, reply, "enroll");
         return;
     }
 
     pending = op->pending;
-
-    if (reply->len == 0) {
-        ngx_str_set(pending, "");
-        pending->len = 0;
-        ngx_http_totp_store_done(op, NGX_OK);
-        return;
-    }
 
     pending->data = ngx_pnalloc(op->request->pool, reply->len);
     if (pending->data == NULL) {
@@ -1008,6 +1125,8 @@ ngx_http_totp_store_begun(void *data, redisReply *reply)
 
     pending->len = reply->len;
     ngx_memcpy(pending->data, reply->str, reply->len);
+
+    *op->result = NGX_HTTP_TOTP_PENDING_OURS;
 
     ngx_http_totp_store_done(op, NGX_OK);
 }
@@ -1019,7 +1138,8 @@ ngx_http_totp_store_integer(void *data, redisReply *reply)
     ngx_http_totp_store_op_t  *op = data;
 
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
-        || reply->integer < -1 || reply->integer > 1)
+        || reply->integer < NGX_HTTP_TOTP_PENDING_UNINVITED
+        || reply->integer > 1)
     {
         ngx_http_totp_store_failed(op, reply, "script");
         return;

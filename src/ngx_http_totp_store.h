@@ -103,40 +103,65 @@ ngx_int_t ngx_http_totp_store_sessions_end(ngx_http_request_t *r,
     ngx_int_t *result, ngx_http_totp_store_pt done, void *data);
 
 /*
- * Returns the pending enrollment in *pending: the one already waiting, or
- * candidate, now stored with a TTL.  *pending is { 0, NULL } when NAME has
- * enrolled meanwhile, and { 0, "" } when nothing is pending and candidate
- * is NULL (a confirmation after the pending entry expired).
+ * A pending enrollment, NAME's key KEYSPACE "user:{NAME}:enroll" (one at
+ * a time: a newer one ends it), lasts an hour and belongs to one browser:
+ * owner, the TOTP_NONCE_LEN-byte id of its pre-session.  A first
+ * enrollment has no base; a change of device has as base the epoch of
+ * the enrollment it replaces, and is void once that is gone.  With an
+ * invitation (its id, TOTP_EPOCH_LEN bytes), the invitation
+ * KEYSPACE "user:{NAME}:invite" must still be open; the confirmation
+ * uses it up.
  */
-ngx_int_t ngx_http_totp_store_enroll_begin(ngx_http_request_t *r,
-    ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *candidate, time_t ttl,
-    ngx_str_t *pending, ngx_http_totp_store_pt done, void *data);
+typedef struct {
+    u_char                      *owner;
+    u_char                      *base;
+    u_char                      *invite;
+} ngx_http_totp_pending_t;
+
+/* what a begin or a confirmation found: *result */
+#define NGX_HTTP_TOTP_PENDING_OURS        1   /* begin: in *pending */
+#define NGX_HTTP_TOTP_PENDING_MOVED       0   /* enrolled, or changed */
+#define NGX_HTTP_TOTP_PENDING_NONE       -1   /* expired, or never begun */
+#define NGX_HTTP_TOTP_PENDING_ELSEWHERE  -2   /* another browser's now */
+#define NGX_HTTP_TOTP_PENDING_UNINVITED  -3   /* the invitation is gone */
 
 /*
- * Stores rec as NAME's enrollment, with the recovery codes' hashes (an
- * array of ngx_str_t, or NULL), if pending is still the pending one and
- * NAME has none; *result 1 when stored, 0 when not.
+ * This browser's pending secret: the one it began, or else candidate,
+ * stored for ttl, ending any other browser's; with candidate NULL, only
+ * looks.
  */
-ngx_int_t ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
-    ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *pending,
-    ngx_http_totp_record_t *rec, ngx_array_t *codes, ngx_int_t *result,
+ngx_int_t ngx_http_totp_store_enroll_begin(ngx_http_request_t *r,
+    ngx_str_t *keyspace, ngx_str_t *user, ngx_http_totp_pending_t *who,
+    ngx_str_t *candidate, time_t ttl, ngx_str_t *pending, ngx_int_t *result,
     ngx_http_totp_store_pt done, void *data);
 
-/* a reset with no code to check: a recovery code signed the user in */
-#define NGX_HTTP_TOTP_NO_STEP  UINT64_MAX
+/*
+ * Stores rec as NAME's enrollment if pending is still this browser's,
+ * atomically: a first enrollment with the recovery codes' hashes (an
+ * array of ngx_str_t, or NULL), a change in place of its base, keeping
+ * the codes.  *result 1 when stored.
+ */
+ngx_int_t ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
+    ngx_str_t *keyspace, ngx_str_t *user, ngx_http_totp_pending_t *who,
+    ngx_str_t *pending, ngx_http_totp_record_t *rec, ngx_array_t *codes,
+    ngx_int_t *result, ngx_http_totp_store_pt done, void *data);
+
+/* *result 1 while NAME's invitation of this id is open, 0 if not */
+ngx_int_t ngx_http_totp_store_invite_open(ngx_http_request_t *r,
+    ngx_str_t *keyspace, ngx_str_t *user, u_char *invite, ngx_int_t *result,
+    ngx_http_totp_store_pt done, void *data);
 
 
 /*
  * The replay rule: accepts step if NAME is still enrolled with epoch and
  * step is greater than the last accepted one, and records it, with the
- * secret resealed under the current key if given; with reset, removes the
- * enrollment instead.  *result 1 accepted, 0 the enrollment changed, -1 a
- * replayed code.
+ * secret resealed under the current key if given.  *result 1 accepted,
+ * 0 the enrollment changed, -1 a replayed code.
  */
 ngx_int_t ngx_http_totp_store_accept(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, u_char *epoch, uint64_t step,
-    ngx_uint_t reset, ngx_str_t *resealed, ngx_int_t *result,
-    ngx_http_totp_store_pt done, void *data);
+    ngx_str_t *resealed, ngx_int_t *result, ngx_http_totp_store_pt done,
+    void *data);
 
 
 /*

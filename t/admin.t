@@ -1,4 +1,5 @@
-# tools/totp-admin: status, reset, revoke, unlock and list against real Redis
+# tools/totp-admin: status, reset, revoke, unlock, invite and list against
+# real Redis
 # servers (TCP, unix socket, requirepass), with the keys laid out as the
 # docs/redis.md says; user names that a shell or a glob would mangle; --prefix,
 # --db, --password-file; usage and Redis errors.  A fake redis-cli first in
@@ -10,6 +11,8 @@ use warnings;
 
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
+use Digest::SHA ();
+use MIME::Base64 ();
 use POSIX qw(strftime);
 use Test::More;
 
@@ -146,8 +149,10 @@ subtest 'status' => sub {
     is $l[1], "enrolled: yes, since $CREATED_UTC (sha256, 8 digits, 60 s)",
         'enrolled, from the hash';
 
-    my ($enroll) = $l[2] =~ /^pending enrollment: yes, expires in (\d+) s$/;
-    secs_in($enroll, 590, 600, 'pending enrollment with its TTL');
+    my ($enroll) =
+        $l[2] =~ /^pending device change: yes, expires in (\d+) s$/;
+    secs_in($enroll, 590, 600,
+            'pending change (the user is enrolled) with its TTL');
 
     my ($fails, $window) =
         $l[3] =~ /^failures: (\d+) \(window ends in (\d+) s\)$/;
@@ -293,6 +298,61 @@ subtest 'revoke' => sub {
 
     is $r->cli('HLEN', user_key('x', suffix => ':sessions')), 4,
         'user "x" untouched';
+
+    # a change of device begun by one of the sessions ends with them
+    enroll($r, 'y', enroll => 1);
+    my ($out) = on($r, 'revoke', 'y');
+    is $out, "revoke y: 0 sessions and 0 trusted browsers ended, pending"
+             . " device change voided; the enrollment stays\n",
+        'a pending change: says so';
+    is_deeply [exists_keys($r, all_keys('y'))], [1, 0, 0, 0, 0, 0],
+        '... and it is gone, the enrollment kept';
+};
+
+# invite: a link of NAME and a secret; Redis keeps its id for a day
+subtest 'invite' => sub {
+    $r->cli('FLUSHALL');
+
+    my $before = time;
+    my ($out, $err, $rc) = on($r, '--url', 'https://console.example/_totp',
+                              'invite', "o'neil");
+    is $rc, 0, 'exit 0';
+    my ($until, $name64, $secret64) = $out =~
+        m{\Ainvite o'neil: this link enrolls o'neil once, until (.+ UTC); it needs their password too:\nhttps://console\.example/_totp/invite\?t=([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})\n\z}
+        or diag $out;
+    ok defined $secret64, 'prints the link under --url';
+    is MIME::Base64::decode_base64url($name64 // ''), "o'neil",
+        'the link names the user';
+
+    my $secret = MIME::Base64::decode_base64url($secret64 // '');
+    is length $secret, 32, 'a 32-byte secret';
+    my $k = user_key("o'neil", suffix => ':invite');
+    is $r->cli('GET', $k),
+        substr(unpack('H*', Digest::SHA::hmac_sha256($secret, '')), 0, 32),
+        'Redis holds its id only';
+    secs_in($r->cli('TTL', $k), 86390, 86400, 'for a day');
+
+    ($out) = on($r, 'status', "o'neil");
+    like $out, qr/^invitation: open, expires in \d+ s$/m, 'status shows it';
+
+    ($out) = on($r, 'invite', "o'neil");
+    my ($again) = $out =~ /\?t=\S+\.(\S+)\n/;
+    isnt $again, $secret64, 'a second link has a new secret';
+    like $out, qr/^\(put the URL of the totp_pages location before it/m,
+        'without --url: says what to put before it';
+    isnt $r->cli('GET', $k),
+        substr(unpack('H*', Digest::SHA::hmac_sha256($secret, '')), 0, 32),
+        '... and replaces the first';
+
+    enroll($r, 'done');
+    ($out, $err, $rc) = on($r, 'invite', 'done');
+    is $rc, 1, 'an enrolled user: exit 1';
+    like $err, qr/done is enrolled already; "reset" first/, '... says why';
+    is $r->cli('EXISTS', user_key('done', suffix => ':invite')), 0,
+        '... and invites nobody';
+
+    on($r, 'reset', "o'neil");
+    is $r->cli('EXISTS', $k), 0, 'reset removes the invitation';
 };
 
 subtest 'list' => sub {
@@ -563,9 +623,10 @@ EOF
     my @del = grep { grep { $_ eq 'DEL' } @$_ } @calls;
     is scalar @del, 1, 'one DEL';
     my @args = @{ $del[0] // [] };
-    is_deeply [@args[-7 .. -1]],
-        ['DEL', $k, map { "$k$_" } qw(:enroll :recovery :fail :lock :sessions)],
-        'DEL with all six keys, each one argument';
+    is_deeply [@args[-8 .. -1]],
+        ['DEL', $k, map { "$k$_" }
+                    qw(:enroll :recovery :fail :lock :sessions :invite)],
+        'DEL with all seven keys, each one argument';
 
     # addresses as totp_redis takes them, and the db
     for (['127.0.0.1:6380', '-h', '127.0.0.1', '-p', '6380'],
@@ -637,7 +698,7 @@ EOF
 
     ($out, $err, $rc) = admin('--help');
     is $rc, 0, '--help: exit 0';
-    like $out, qr/\Ausage: totp-admin .*\n\s+\[--realm R\] status NAME \| reset NAME \| revoke NAME \|\n\s+unlock NAME \| list\n/,
+    like $out, qr/\Ausage: totp-admin .*\n\s+\[--realm R\] \[--url URL\] status NAME \| reset NAME \|\n\s+revoke NAME \| unlock NAME \| invite NAME \| list\n/,
         '--help: usage on stdout';
     is scalar(() = $calls->()), 0, '--help: redis-cli not run';
 

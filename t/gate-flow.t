@@ -86,7 +86,7 @@ subtest 'first login: password, enrollment, back to the page asked for' => sub {
     is secret_of($again->{body}), $secret,
         'a reload shows the same pending secret';
     my $ttl = $redis->cli('TTL', 'totp:user:{alice}:enroll');
-    ok $ttl > 0 && $ttl <= 600, "pending secret expires ($ttl s)";
+    ok $ttl > 0 && $ttl <= 3600, "pending secret expires ($ttl s)";
     is $redis->cli('EXISTS', 'totp:user:{alice}'), 0,
         'nothing is stored before a code confirms it';
 
@@ -224,15 +224,17 @@ subtest 'trust this browser' => sub {
         "bob's trust cookie does not let carol skip her code";
 };
 
-# dave changes phones: he proves the old one, then enrolls the new one.
+# dave changes phones: he proves the old one, then confirms the new one;
+# the old one works until then, and not after.
 
-subtest 'self-service reset' => sub {
+subtest 'change of device' => sub {
     my $ua = $t->ua(port => $port);
     my ($res, $old) = enroll($ua,
         login($ua, 'dave', 'diver')->{headers}{location});
     my $at = time;
     is upstream_user($ua->get('/console')), 'dave', 'dave signed in';
     my %session = %{ $ua->cookies };
+    my $epoch = $redis->cli('HGET', 'totp:user:{dave}', 'epoch');
 
     my $page = $ua->get('/_totp/reset');
     is $page->{status}, 200, 'reset page for a signed-in user';
@@ -241,26 +243,55 @@ subtest 'self-service reset' => sub {
     if (TotpTest::totp_code($old, $at) eq '000000') {
         pass 'skipped: 000000 happens to be valid';
     } else {
-        is $res->{status}, 401, 'a wrong code does not reset';
+        is $res->{status}, 401, 'a wrong code begins nothing';
     }
-    is $redis->cli('EXISTS', 'totp:user:{dave}'), 1, 'still enrolled';
+    is $redis->cli('EXISTS', 'totp:user:{dave}:enroll'), 0,
+        '... no pending change';
 
     $res = $ua->post('/_totp/reset', {
         code => TotpTest::totp_code($old, $at + 30),
         csrf => field($page->{body}, 'csrf') });
-    is $res->{status}, 302, 'a current code resets';
-    is $res->{headers}{location}, "$base/_totp/enroll", 'on to a new enrollment';
-    is $redis->cli('EXISTS', 'totp:user:{dave}'), 0, 'old enrollment removed';
-    ok scalar(grep { /totp: user "dave" reset/ } $t->error_log), 'audited';
+    is $res->{status}, 200, 'a current code shows the new device\'s secret';
+    my $new = secret_of($res->{body});
+    like $new, qr/^[A-Z2-7]{32}$/, '... as text to type';
+    isnt $new, $old, '... a new one';
+    like $res->{body}, qr/action="[^"]*\/_totp\/enroll"/,
+        '... confirmed on the enroll page';
+    is $redis->cli('HGET', 'totp:user:{dave}', 'epoch'), $epoch,
+        'the old enrollment stays meanwhile';
+    ok scalar(grep { /totp: user "dave" began a change of device/ }
+              $t->error_log), 'audited';
 
     my $stale = $t->ua(port => $port);
     $stale->set_cookie('totp_session', $session{totp_session});
-    is $stale->get('/console')->{status}, 302, 'the old session is over';
+    is upstream_user($stale->get('/console')), 'dave',
+        'a session of the old device still passes before the confirmation';
 
-    my ($res2, $new) = enroll($ua, $res->{headers}{location});
-    is $res2->{status}, 302, 'new device enrolled';
-    isnt $new, $old, 'with a new secret';
-    is upstream_user($ua->get('/console')), 'dave', 'signed in again';
+    my $wrong = TotpTest::totp_code($old, time);
+    $wrong = TotpTest::totp_code($old, time + 60)
+        if $wrong eq TotpTest::totp_code($new, time);
+    $res = $ua->post('/_totp/enroll', { code => $wrong,
+                                        csrf => field($res->{body}, 'csrf') });
+    is $res->{status}, 401, 'the old device\'s code does not confirm the new';
+
+    $res = $ua->post('/_totp/enroll', {
+        code => TotpTest::totp_code($new, time),
+        csrf => field($res->{body}, 'csrf') });
+    is $res->{status}, 200, 'the new device\'s code confirms it' or diag $res->{headers}{location};
+    like $res->{body}, qr/old device no longer works.*delete its entry/s,
+        '... and the page says the old device is done';
+    isnt $redis->cli('HGET', 'totp:user:{dave}', 'epoch'), $epoch,
+        'a new enrollment epoch';
+    is $redis->cli('EXISTS', 'totp:user:{dave}:enroll'), 0,
+        'nothing pending any more';
+    ok scalar(grep { /totp: user "dave" changed device/ } $t->error_log),
+        'audited';
+    is upstream_user($ua->get('/console')), 'dave',
+        'this browser is signed in again';
+
+    ok $t->wait_for(sub { $stale->get('/console')->{status} == 302 }, 5,
+                    'old session refused'),
+        'the old device\'s session is over';
 };
 
 # Ops: one DEL resets a user; sessions stop within totp_revalidate (1s).

@@ -193,7 +193,7 @@ like $reset, qr/Enter a current code/, 'reset: asks for a current code';
 like $html{codes}, qr/<pre class="codes" id="totp-recovery-codes">\{\{codes\}\}<\/pre>/,
     'codes: the recovery codes, in id="totp-recovery-codes"';
 like $html{codes}, qr/safe/, 'codes: with advice to keep them safe';
-like $reset, qr/removed.*set up the new device next/s,
+like $reset, qr/old one keeps working until the new one is\s+confirmed/s,
     'reset: says what happens';
 like $reset, qr/\{\{#cancel\}\}\s*<a [^>]*href="\{\{cancel\}\}"/,
     'reset: a way back';

@@ -7,6 +7,8 @@
 use strict;
 use warnings;
 
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
 use MIME::Base64 qw(encode_base64);
 use Test::More;
 
@@ -59,6 +61,15 @@ $t->write_config(<<"EOF", workers => 2);
 
         location /open/ {
             totp on;
+            proxy_pass http://127.0.0.1:$up;
+        }
+
+        location /invited/ {
+            auth_basic "console";
+            auth_basic_user_file $pw;
+            totp on;
+            totp_enroll invite;
+            proxy_set_header Remote-User \$totp_user;
             proxy_pass http://127.0.0.1:$up;
         }
     }
@@ -134,6 +145,41 @@ subtest 'a trusted browser needs no code' => sub {
 
     $res = $b->get('/console', basic('bob', 'builder'));
     is $res->{status}, 302, "... but the trust is alice's, not bob's";
+};
+
+# totp_enroll invite with totp_user: the link's invitation waits in the
+# pre-session until the gate, which knows the identity, carries it on
+subtest 'an invitation, with the identity from auth_basic' => sub {
+    my $bob = basic('bob', 'builder');
+    my $b = $t->ua(port => $port);
+
+    $b->get('/invited/', $bob);
+    my $res = $b->get('/_totp/login?next=/invited/');
+    is $res->{headers}{location}, "$base/_totp/enroll?next=/invited/",
+        'bob, not enrolled, is sent to enroll';
+    is $b->get('/_totp/enroll?next=/invited/')->{status}, 403,
+        '... where, without an invitation, he may not';
+
+    my ($out) = TotpTest::Proc::capture(
+        abs_path(dirname(abs_path(__FILE__)) . '/../tools/totp-admin'),
+        '--redis', $redis->addr, 'invite', 'bob');
+    my ($link) = $out =~ /^(invite\?t=\S+)$/m;
+
+    $res = $b->get("/_totp/$link");
+    is $res->{status}, 302, 'bob opens his invitation';
+    like $b->get('/_totp/login')->{body}, qr/Open the console first/,
+        '... and the login page sends him to the console';
+
+    $res = $b->get('/invited/', $bob);
+    is $res->{status}, 302, 'the gate sends him to sign in';
+    $res = $b->get('/_totp/login?next=/invited/');
+    my $page = $b->get('/_totp/enroll?next=/invited/');
+    is $page->{status}, 200, '... and, invited, to his QR code';
+    $res = $b->post('/_totp/enroll', {
+        code => TotpTest::totp_code(secret_of($page->{body})),
+        csrf => field($page->{body}, 'csrf'), next => '/invited/' });
+    is $res->{status}, 302, 'bob enrolled';
+    like $b->get('/invited/', $bob)->{body}, qr/user=bob$/m, 'and passes';
 };
 
 subtest 'no identity: 400' => sub {

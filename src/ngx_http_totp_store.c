@@ -47,8 +47,9 @@ static ngx_int_t ngx_http_totp_store_keys(ngx_http_request_t *r,
 static ngx_int_t ngx_http_totp_store_ip_key(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *key);
 static ngx_http_totp_store_op_t *ngx_http_totp_store_op(
-    ngx_http_request_t *r, ngx_http_totp_store_pt done, void *data,
-    const char *name, ngx_str_t *user);
+    ngx_http_request_t *r, ngx_str_t *keyspace, ngx_str_t *user,
+    ngx_str_t *keys, ngx_http_totp_store_pt done, void *data,
+    const char *name);
 static void ngx_http_totp_store_done(ngx_http_totp_store_op_t *op,
     ngx_int_t rc);
 static void ngx_http_totp_store_fetched(void *data, redisReply *reply);
@@ -301,10 +302,9 @@ ngx_http_totp_store_fetch(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[3];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done, data, "fetch", user);
-    if (op == NULL
-        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
-    {
+    op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
+                                data, "fetch");
+    if (op == NULL) {
         return NGX_ERROR;
     }
 
@@ -336,10 +336,9 @@ ngx_http_totp_store_sessions_add(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[9];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done, data, "sessions add", user);
-    if (n == 0 || n > 4 || op == NULL
-        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
-    {
+    op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
+                                data, "sessions add");
+    if (n == 0 || n > 4 || op == NULL) {
         return NGX_ERROR;
     }
 
@@ -370,10 +369,9 @@ ngx_http_totp_store_sessions_end(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[4];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done, data, "sessions end", user);
-    if (n > 2 || op == NULL
-        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
-    {
+    op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
+                                data, "sessions end");
+    if (n > 2 || op == NULL) {
         return NGX_ERROR;
     }
 
@@ -415,10 +413,9 @@ ngx_http_totp_store_enroll_begin(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[8];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done, data, "enroll begin", user);
-    if (op == NULL
-        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
-    {
+    op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
+                                data, "enroll begin");
+    if (op == NULL) {
         return NGX_ERROR;
     }
 
@@ -473,12 +470,11 @@ ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
 
     n = codes ? codes->nelts : 0;
 
-    op = ngx_http_totp_store_op(r, done, data, "enroll confirm", user);
+    op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
+                                data, "enroll confirm");
     argv = ngx_palloc(r->pool, (16 + n) * sizeof(ngx_str_t));
 
-    if (op == NULL || argv == NULL
-        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
-    {
+    if (op == NULL || argv == NULL) {
         return NGX_ERROR;
     }
 
@@ -535,10 +531,9 @@ ngx_http_totp_store_invite_open(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[2];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done, data, "invitation", user);
-    if (op == NULL
-        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
-    {
+    op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
+                                data, "invitation");
+    if (op == NULL) {
         return NGX_ERROR;
     }
 
@@ -563,10 +558,9 @@ ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[4];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done, data, "accept", user);
-    if (op == NULL
-        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
-    {
+    op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
+                                data, "accept");
+    if (op == NULL) {
         return NGX_ERROR;
     }
 
@@ -602,9 +596,9 @@ ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[12];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done, data, "attempt", user);
+    op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
+                                data, "attempt");
     if (op == NULL
-        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK
         || ngx_http_totp_store_ip_key(r, keyspace, &argv[2]) != NGX_OK)
     {
         return NGX_ERROR;
@@ -650,9 +644,9 @@ ngx_http_totp_store_settle(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[7];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done, data, "settle", user);
+    op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
+                                data, "settle");
     if (op == NULL
-        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK
         || ngx_http_totp_store_ip_key(r, keyspace, &argv[2]) != NGX_OK)
     {
         return NGX_ERROR;
@@ -683,10 +677,9 @@ ngx_http_totp_store_recovery_use(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[4];
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done, data, "recovery code", user);
-    if (n == 0 || n > 2 || op == NULL
-        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
-    {
+    op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
+                                data, "recovery code");
+    if (n == 0 || n > 2 || op == NULL) {
         return NGX_ERROR;
     }
 
@@ -712,12 +705,11 @@ ngx_http_totp_store_codes_replace(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], *argv;
     ngx_http_totp_store_op_t  *op;
 
-    op = ngx_http_totp_store_op(r, done, data, "new codes", user);
+    op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
+                                data, "new codes");
     argv = ngx_palloc(r->pool, (3 + codes->nelts) * sizeof(ngx_str_t));
 
-    if (op == NULL || argv == NULL
-        || ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK)
-    {
+    if (op == NULL || argv == NULL) {
         return NGX_ERROR;
     }
 
@@ -849,9 +841,12 @@ ngx_http_totp_store_ip_key(ngx_http_request_t *r, ngx_str_t *keyspace,
 }
 
 
+/* an operation on user's keys, which it writes into keys; NULL on failure */
+
 static ngx_http_totp_store_op_t *
-ngx_http_totp_store_op(ngx_http_request_t *r, ngx_http_totp_store_pt done,
-    void *data, const char *name, ngx_str_t *user)
+ngx_http_totp_store_op(ngx_http_request_t *r, ngx_str_t *keyspace,
+    ngx_str_t *user, ngx_str_t *keys, ngx_http_totp_store_pt done,
+    void *data, const char *name)
 {
     ngx_http_totp_store_op_t  *op;
 
@@ -868,6 +863,10 @@ ngx_http_totp_store_op(ngx_http_request_t *r, ngx_http_totp_store_pt done,
     op->done = done;
     op->data = data;
     op->name = name;
+
+    if (ngx_http_totp_store_keys(r, keyspace, user, keys) != NGX_OK) {
+        return NULL;
+    }
 
     return op;
 }

@@ -117,7 +117,7 @@ check_find(u_char *buf, size_t len, u_char *user, size_t ulen)
     u_char     *line, *end, *p;
     size_t      off, hlen;
     ngx_int_t   rc;
-    ngx_str_t   name, hash;
+    ngx_str_t   name, hash, entry;
     int         found;
 
     name.len = ulen;
@@ -126,7 +126,11 @@ check_find(u_char *buf, size_t len, u_char *user, size_t ulen)
     hash.data = NULL;
     hash.len = (size_t) -1;
 
-    rc = ngx_http_totp_password_find(buf, len, user ? &name : NULL, &hash);
+    entry.data = NULL;
+    entry.len = (size_t) -1;
+
+    rc = ngx_http_totp_password_find(buf, len, user ? &name : NULL, &hash,
+                                     &entry);
     found = ref_find(buf, len, user, ulen, &off, &hlen);
 
     CHECK(rc == NGX_OK || rc == NGX_DECLINED);
@@ -139,6 +143,14 @@ check_find(u_char *buf, size_t len, u_char *user, size_t ulen)
     end = buf + len;
 
     CHECK(hash.data == buf + off && hash.len == hlen);
+
+    /* the whole line: from its start, past the hash, not past its end */
+
+    CHECK(entry.data >= buf && entry.data < hash.data);
+    CHECK(entry.data == buf || entry.data[-1] == LF);
+    CHECK(entry.data + entry.len >= hash.data + hash.len);
+    CHECK(entry.data + entry.len <= end);
+    CHECK(memchr(entry.data, LF, entry.len) == NULL);
 
     /* inside the buffer */
 

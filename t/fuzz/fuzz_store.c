@@ -11,15 +11,17 @@
  * Properties:
  *
  *  - every handler calls done exactly once;
- *  - the HMGET: OK only for an array of exactly six elements that are all
- *    nil (not enrolled) or all strings forming a valid record; a record
+ *  - the HMGET: OK only for an array of six elements that are all nil
+ *    (not enrolled) or all strings forming a valid record, and maybe a
+ *    seventh, a session's entry, a string (copied) or nil; a record
  *    marked enrolled has digits 6..8, period 1..3600, a valid algorithm
  *    named case-insensitively, epoch decoded from exactly 32 hex chars,
  *    last a decimal number that fits 64 bits, and a copy of the secret;
  *    any other shape is an error with enrolled still 0, and the result
  *    equals that of an independent reader written here;
- *  - begun(): nil gives { 0, NULL }, a string a copy (an empty one a
- *    non-NULL ""), anything else an error; integer(): an integer -1..1;
+ *  - begun(): an integer -3..0 is that result with { 0, NULL }, a
+ *    non-empty string a copy with result 1, anything else an error;
+ *    integer(): an integer -3..1;
  *    count(): an integer -2..10 years of seconds;
  *  - number() and hex() agree with independent definitions.
  */
@@ -34,6 +36,13 @@
 /* what the rest of ngx_http_totp_store.c needs and the harness never runs */
 
 ngx_module_t  ngx_http_totp_module;
+
+
+ngx_str_t *
+ngx_http_totp_log_escape(ngx_pool_t *pool, ngx_str_t *value)
+{
+    return value;
+}
 
 
 ngx_int_t
@@ -286,12 +295,21 @@ ref_record(redisReply *reply, ngx_http_totp_record_t *rec)
     redisReply **e;
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
-        || reply->elements != 6)
+        || (reply->elements != 6 && reply->elements != 7))
     {
         return -1;
     }
 
     e = reply->element;
+
+    /* a session's entry, asked with the record: a string or nil */
+
+    if (reply->elements == 7 && e[6]->type != REDIS_REPLY_STRING
+        && e[6]->type != REDIS_REPLY_NIL)
+    {
+        return -1;
+    }
+
     strings = 0;
     nils = 0;
 
@@ -410,6 +428,17 @@ check_fetched(redisReply *reply)
     CHECK(ref >= 0);
     CHECK(rec.enrolled == (ngx_uint_t) ref);
 
+    if (reply->elements == 7 && reply->element[6]->type == REDIS_REPLY_STRING)
+    {
+        CHECK(rec.session.len == reply->element[6]->len);
+        CHECK(rec.session.data != NULL
+              && memcmp(rec.session.data, reply->element[6]->str,
+                        rec.session.len) == 0);
+
+    } else {
+        CHECK(rec.session.len == 0);
+    }
+
     if (!rec.enrolled) {
         return;
     }
@@ -441,33 +470,36 @@ check_scripts(redisReply *reply)
     ngx_str_t                 pending;
     ngx_http_totp_store_op_t  op;
 
-    /* enroll_begin's script: nil, or the pending secret */
+    /* enroll_begin's script: why there is none, or the pending secret */
 
     op_init(&op);
     pending.data = (u_char *) "junk";
     pending.len = 4;
     op.pending = &pending;
+    result = 777;
+    op.result = &result;
 
     ngx_http_totp_store_begun(&op, reply);
 
     CHECK(done_calls == 1);
 
-    if (reply && reply->type == REDIS_REPLY_NIL) {
-        CHECK(done_rc == NGX_OK);
+    if (reply && reply->type == REDIS_REPLY_INTEGER
+        && reply->integer >= -3 && reply->integer <= 0)
+    {
+        CHECK(done_rc == NGX_OK && result == reply->integer);
         CHECK(pending.data == NULL && pending.len == 0);
 
-    } else if (reply && reply->type == REDIS_REPLY_STRING) {
-        CHECK(done_rc == NGX_OK);
+    } else if (reply && reply->type == REDIS_REPLY_STRING && reply->len) {
+        CHECK(done_rc == NGX_OK && result == 1);
         CHECK(pending.data != NULL && pending.len == reply->len);
-        CHECK(pending.len == 0
-              || (memcmp(pending.data, reply->str, reply->len) == 0
-                  && pending.data != (u_char *) reply->str));
+        CHECK(memcmp(pending.data, reply->str, reply->len) == 0
+              && pending.data != (u_char *) reply->str);
 
     } else {
         CHECK(done_rc == NGX_ERROR);
     }
 
-    /* the scripts that answer -1, 0 or 1 */
+    /* the scripts that answer -3 to 1 */
 
     op_init(&op);
     result = 777;
@@ -478,7 +510,7 @@ check_scripts(redisReply *reply)
     CHECK(done_calls == 1);
 
     if (reply && reply->type == REDIS_REPLY_INTEGER
-        && reply->integer >= -1 && reply->integer <= 1)
+        && reply->integer >= -3 && reply->integer <= 1)
     {
         CHECK(done_rc == NGX_OK && result == reply->integer);
 

@@ -495,6 +495,21 @@ ngx_http_totp_issue_pre(ngx_http_request_t *r, ngx_http_totp_loc_conf_t *conf,
 }
 
 
+ngx_int_t
+ngx_http_totp_cookie_keep_pre(ngx_http_request_t *r,
+    ngx_http_totp_loc_conf_t *conf, totp_token_t *pre, time_t expires)
+{
+    totp_token_t  t;
+
+    t = *pre;
+    t.expires = ngx_min(expires, t.issued + NGX_HTTP_TOTP_PRE_ENROLL_TTL);
+    ngx_memcpy(t.profile, conf->profile, TOTP_PROFILE_LEN);
+
+    return ngx_http_totp_cookie_write(r, conf, &t,
+                                      ngx_max(t.expires - ngx_time(), 1));
+}
+
+
 /*
  * The first cookie of exactly this name.  nginx's own lookup ignores the
  * case of names, and so would take "__HOST-totp_session", which a browser

@@ -82,5 +82,13 @@ ngx_int_t ngx_http_totp_issue_pre(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, ngx_str_t *user, ngx_uint_t flags,
     u_char *nonce, u_char *invite, totp_token_t *token);
 
+/*
+ * pre again, under conf's profile, until expires, as issued when it was
+ * first: a pre-session past the first factor never outlives the hour
+ * after the password was typed, however often it is written again
+ */
+ngx_int_t ngx_http_totp_cookie_keep_pre(ngx_http_request_t *r,
+    ngx_http_totp_loc_conf_t *conf, totp_token_t *pre, time_t expires);
+
 
 #endif /* _NGX_HTTP_TOTP_COOKIE_H_INCLUDED_ */

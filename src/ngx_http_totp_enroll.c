@@ -65,6 +65,12 @@ ngx_http_totp_enroll(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
         return ngx_http_totp_flow_fetch(r, ctx, ngx_http_totp_enroll_fetched);
     }
 
+    /* a HEAD shows nothing, so it ends no other browser's secret */
+
+    if (r->method == NGX_HTTP_HEAD) {
+        return ngx_http_totp_enroll_look(r, ctx, ngx_http_totp_enroll_begun);
+    }
+
     return ngx_http_totp_enroll_begin(r, ctx);
 }
 
@@ -278,7 +284,6 @@ static void
 ngx_http_totp_enroll_begun(ngx_http_request_t *r, void *data,
     ngx_int_t rc)
 {
-    totp_token_t               pre;
     ngx_http_totp_page_ctx_t  *ctx;
 
     ctx = data;
@@ -302,14 +307,14 @@ ngx_http_totp_enroll_begun(ngx_http_request_t *r, void *data,
                        ctx->changing ? "change" : "enrollment",
                        ngx_http_totp_log_escape(r->pool, &ctx->user));
 
-        /* the browser's id lasts as long as the secret it owns */
+        /*
+         * The browser's id lasts as long as the secret it owns: an hour
+         * from the password, not from each visit
+         */
 
-        pre = ctx->pre;
-        pre.issued = ngx_time();
-        pre.expires = pre.issued + NGX_HTTP_TOTP_ENROLL_TTL;
-
-        if (ngx_http_totp_cookie_write(r, ctx->conf, &pre,
-                                       NGX_HTTP_TOTP_ENROLL_TTL)
+        if (ngx_http_totp_cookie_keep_pre(r, ctx->conf, &ctx->pre,
+                                          ctx->pre.issued
+                                          + NGX_HTTP_TOTP_ENROLL_TTL)
             != NGX_OK)
         {
             rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -508,7 +513,11 @@ ngx_http_totp_enroll_refused(ngx_http_request_t *r,
         return ngx_http_totp_flow_go(r, ctx, "reset");
     }
 
-    if (ctx->result == NGX_HTTP_TOTP_PENDING_ELSEWHERE) {
+    /* a HEAD only looked: a GET would have made a secret and shown it */
+
+    if (ctx->result == NGX_HTTP_TOTP_PENDING_ELSEWHERE
+        && r->method != NGX_HTTP_HEAD)
+    {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "totp: user \"%V\" confirmed %s that another "
                       "browser had replaced since",

@@ -560,6 +560,7 @@ ngx_http_totp_gate_to_login(ngx_http_request_t *r,
     ngx_http_totp_gate_ctx_t *ctx)
 {
     u_char        *p, *nonce, *invite;
+    ngx_int_t      rc;
     ngx_str_t      next, location, user, *name;
     ngx_uint_t     flags;
     totp_token_t  *pre;
@@ -611,9 +612,21 @@ ngx_http_totp_gate_to_login(ngx_http_request_t *r,
         invite = pre->epoch;
     }
 
-    if (ngx_http_totp_issue_pre(r, ctx->conf, name, flags, nonce, invite,
-                                NULL)
-        != NGX_OK)
+    /*
+     * The password a pre-session says was typed is not typed again by
+     * coming back here: it keeps its time.  totp_user's identity is
+     * proven afresh at each request.
+     */
+
+    if (ctx->conf->user == NULL && (pre->flags & NGX_HTTP_TOTP_PRE_FIRST)) {
+        rc = ngx_http_totp_cookie_keep_pre(r, ctx->conf, pre, pre->expires);
+
+    } else {
+        rc = ngx_http_totp_issue_pre(r, ctx->conf, name, flags, nonce, invite,
+                                     NULL);
+    }
+
+    if (rc != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

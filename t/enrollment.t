@@ -25,7 +25,8 @@ use TotpTest;
 use TotpGate qw(field secret_of gate_setup login enroll verify code_after
                 cookie_key token_parse token_payload token_sign);
 
-my %USERS = map { $_ => "pw-$_" } qw(alice bob carol dave erin frank gina);
+my %USERS = map { $_ => "pw-$_" }
+            qw(alice bob carol dave erin frank gina hank ivy);
 
 my $TOOL = abs_path(dirname(abs_path(__FILE__)) . '/../tools/totp-admin');
 
@@ -120,6 +121,57 @@ subtest 'a pending secret belongs to one browser' => sub {
     $res = confirm($second, $page2, $s2);
     is $res->{status}, 302, 'the newer one is confirmed';
     is $redis->cli('EXISTS', 'totp:user:{alice}'), 1, 'alice is enrolled';
+};
+
+# The pre-session says the password was typed: written again by the gate
+# or by the enroll page, it keeps the time the password was typed, and
+# an hour after it, it is over.
+subtest 'the password step lasts an hour from the password, at most' => sub {
+    my $pre_key = cookie_key('E' x 32, 'pre',
+                             'totp_password_file ' . $t_on->dir . '/htpasswd');
+    my $aged = sub {
+        my ($ua, %f) = @_;
+        my $p = token_parse($ua->cookie('totp_pre'));
+        $ua->set_cookie(totp_pre => token_sign(token_payload(%$p, %f),
+                                               $pre_key));
+    };
+    my $written = sub {
+        my ($res) = @_;
+        my ($c) = grep { /^totp_pre=/ } @{ $res->{headers}{'set-cookie'} };
+        my ($v) = ($c // '') =~ /^totp_pre=([^;]+)/;
+        return token_parse($v);
+    };
+
+    my ($ua) = at_enrollment($t_on, 'hank');
+    my $issued = time - 870;
+    $aged->($ua, issued => $issued, expires => $issued + 900);
+    my $res = $ua->get('/console/');
+    is $res->{status}, 302, 'back at the console, 14.5 minutes on';
+    my $p = $written->($res);
+    ok $p && $p->{issued} == $issued && $p->{expires} == $issued + 900,
+        '... the gate writes the pre-session again with its own times';
+
+    $issued = time - 3000;
+    $aged->($ua, issued => $issued, expires => $issued + 3600);
+    $res = $ua->get('/_totp/enroll');
+    is $res->{status}, 200, 'the secret, 50 minutes after the password';
+    $p = $written->($res);
+    ok $p && $p->{expires} == $issued + 3600,
+        '... until an hour after the password, not after this visit';
+
+    $issued = time - 3660;
+    $aged->($ua, issued => $issued, expires => time + 600);
+    $res = $ua->get('/_totp/enroll');
+    is $res->{status}, 302, 'an hour and a minute after the password';
+    like $res->{headers}{location}, qr{/_totp/login}, '... sign in again';
+
+    # a HEAD shows nothing: it ends no other browser's secret
+    my ($first, $page) = at_enrollment($t_on, 'ivy');
+    my $other = $t_on->ua;
+    login($other, 'ivy', $USERS{ivy});
+    is $other->head('/_totp/enroll')->{status}, 200, 'HEAD of the page';
+    is confirm($first, $page, secret_of($page->{body}))->{status}, 302,
+        '... the first browser\'s secret still confirms';
 };
 
 # bob's two browsers, both signed in, each try to change his device

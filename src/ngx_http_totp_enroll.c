@@ -18,6 +18,7 @@
 #include "ngx_http_totp_enroll.h"
 #include "ngx_http_totp_lockout.h"
 #include "ngx_http_totp_log.h"
+#include "ngx_http_totp_password.h"
 #include "ngx_http_totp_qr.h"
 #include "ngx_http_totp_recovery.h"
 
@@ -131,6 +132,35 @@ ngx_http_totp_enroll_who(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
     if (ngx_http_totp_flow_first_factor(r, ctx) == NGX_OK) {
         who->owner = ctx->pre.nonce;
         who->base = NULL;
+
+        /*
+         * The password was the only factor: one typed before the file
+         * changed may be one it no longer holds
+         */
+
+        if (ctx->conf->user == NULL) {
+            switch (ngx_http_totp_password_unchanged(r,
+                                                     ctx->conf->password_file,
+                                                     ctx->pre.issued))
+            {
+            case NGX_OK:
+                break;
+
+            case NGX_DECLINED:
+                ngx_http_totp_flow_audit(r, ctx, "must type the password "
+                                         "again: the password file changed");
+                *page = (ngx_http_totp_cookie_clear(r, ctx->conf,
+                                                    TOTP_TOKEN_PRE)
+                         == NGX_OK)
+                        ? ngx_http_totp_flow_go(r, ctx, "login")
+                        : NGX_HTTP_INTERNAL_SERVER_ERROR;
+                return NGX_DECLINED;
+
+            default:
+                *page = NGX_HTTP_INTERNAL_SERVER_ERROR;
+                return NGX_DECLINED;
+            }
+        }
 
         switch (ctx->conf->enroll) {
 

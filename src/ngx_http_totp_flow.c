@@ -112,8 +112,9 @@ ngx_http_totp_flow_form(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
 
 
 /*
- * Any user passed on to verify or enroll goes with a fresh pre-session
- * that names them.
+ * Any user passed on to verify or enroll goes with a pre-session that
+ * names them, made when the password was typed: the browser keeps its id
+ * if it had passed this user's password before.
  */
 
 ngx_int_t
@@ -122,16 +123,18 @@ ngx_http_totp_flow_go(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
 {
     u_char     *invite;
     ngx_str_t   url;
-    ngx_uint_t  same;
+    ngx_uint_t  same, first;
 
     same = ctx->has_pre
            && ctx->pre.user_len == ctx->user.len
            && ngx_memcmp(ctx->pre.user, ctx->user.data, ctx->user.len) == 0;
 
+    first = same && (ctx->pre.flags & NGX_HTTP_TOTP_PRE_FIRST);
+
     if (ctx->user.len
         && (ngx_strcmp(page, "verify") == 0
             || ngx_strcmp(page, "enroll") == 0)
-        && !(same && (ctx->pre.flags & NGX_HTTP_TOTP_PRE_FIRST)))
+        && (!first || ctx->typed))
     {
         /* an invitation for this user goes on with the new pre-session */
 
@@ -142,7 +145,8 @@ ngx_http_totp_flow_go(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
                                     NGX_HTTP_TOTP_PRE_FIRST
                                     | (invite ? NGX_HTTP_TOTP_PRE_INVITED
                                               : 0),
-                                    NULL, invite, NULL)
+                                    first ? ctx->pre.nonce : NULL, invite,
+                                    NULL)
             != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -96,6 +96,7 @@ struct ngx_http_totp_page_ctx_s {
     unsigned                     everywhere:1;
     unsigned                     forget:1;
     unsigned                     changing:1;     /* a change of device */
+    unsigned                     typed:1;        /* the password, just now */
 
     /* several gated locations send users here, and none is named */
     unsigned                     unknown:1;

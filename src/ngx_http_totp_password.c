@@ -181,6 +181,29 @@ ngx_http_totp_password_line(ngx_http_request_t *r,
 }
 
 
+ngx_int_t
+ngx_http_totp_password_unchanged(ngx_http_request_t *r,
+    ngx_http_complex_value_t *file, time_t since)
+{
+    ngx_str_t        path;
+    ngx_file_info_t  fi;
+
+    if (ngx_http_complex_value(r, file, &path) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_file_info(path.data, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, ngx_errno,
+                      ngx_file_info_n " \"%s\" failed", path.data);
+        return NGX_ERROR;
+    }
+
+    /* one second's grain: a file written in that second counts as before */
+
+    return (ngx_file_mtime(&fi) <= since) ? NGX_OK : NGX_DECLINED;
+}
+
+
 /*
  * The file at path as this worker keeps it, read again if its size,
  * modification time or inode changed, or if it was read in the second it

@@ -30,4 +30,14 @@ ngx_int_t ngx_http_totp_password_line(ngx_http_request_t *r,
     ngx_http_complex_value_t *file, ngx_str_t *user, ngx_str_t *line);
 
 
+/*
+ * Whether the file stayed as it was since the unix time since: NGX_OK;
+ * NGX_DECLINED when it was modified after that second (a password typed
+ * before may be one it no longer holds); NGX_ERROR when it cannot be
+ * looked at (logged).
+ */
+ngx_int_t ngx_http_totp_password_unchanged(ngx_http_request_t *r,
+    ngx_http_complex_value_t *file, time_t since);
+
+
 #endif /* _NGX_HTTP_TOTP_PASSWORD_H_INCLUDED_ */

@@ -105,6 +105,8 @@ ngx_http_totp_signin_login_post(ngx_http_request_t *r,
                    NGX_HTTP_TOTP_MSG_WRONG_PASSWORD);
     }
 
+    ctx->typed = 1;
+
     if (ngx_http_totp_signin_trust(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

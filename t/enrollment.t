@@ -48,6 +48,11 @@ gate_setup(%common, t => $t_inv,
 gate_setup(%common, t => $t_off,
            http => $common{http} . "    totp_enroll off;\n");
 
+# Cookies made up below as made long ago must be younger than the
+# password file, which a password typed before it changed does not pass
+my $HTPASSWD = $t_on->dir . '/htpasswd';
+utime time, time - 7200, $HTPASSWD or die "utime $HTPASSWD: $!";
+
 sub admin {
     my (@args) = @_;
     my ($out) = TotpTest::Proc::capture($TOOL, '--redis', $redis->addr,
@@ -159,11 +164,35 @@ subtest 'the password step lasts an hour from the password, at most' => sub {
     ok $p && $p->{expires} == $issued + 3600,
         '... until an hour after the password, not after this visit';
 
+    my $before = time;
+    $res = login($ua, 'hank', $USERS{hank});
+    $p = $written->($res);
+    ok $p && $p->{issued} >= $before,
+        'the password typed again: the hour starts again';
+
     $issued = time - 3660;
     $aged->($ua, issued => $issued, expires => time + 600);
     $res = $ua->get('/_totp/enroll');
     is $res->{status}, 302, 'an hour and a minute after the password';
     like $res->{headers}{location}, qr{/_totp/login}, '... sign in again';
+
+    # typed again, the password starts a new hour, in the same browser
+    $res = login($ua, 'hank', $USERS{hank});
+    is $ua->get(path_of($res->{headers}{location}))->{status}, 200,
+        'the password typed again: the secret again';
+
+    # the password file changes (a new password for hank, say): a
+    # password typed before is not enough to enroll
+    utime time, time + 2, $HTPASSWD or die "utime $HTPASSWD: $!";
+    $res = $ua->get('/_totp/enroll');
+    is $res->{status}, 302, 'the password file changed: no secret';
+    like $res->{headers}{location}, qr{/_totp/login}, '... type it again';
+    ok scalar(grep { /user "hank" must type the password again/ }
+              $t_on->error_log), 'logged';
+    utime time, time - 7200, $HTPASSWD or die "utime $HTPASSWD: $!";
+    $res = login($ua, 'hank', $USERS{hank});
+    is $ua->get(path_of($res->{headers}{location}))->{status}, 200,
+        '... and, typed again, the secret';
 
     # a HEAD shows nothing: it ends no other browser's secret
     my ($first, $page) = at_enrollment($t_on, 'ivy');

@@ -102,6 +102,8 @@ ngx_http_totp_account_reset_checked(ngx_http_request_t *r, void *data,
      */
 
     if (ctx->session.flags & NGX_HTTP_TOTP_SESSION_RECOVERED) {
+        ngx_http_totp_flow_audit(r, ctx, "began a change of device");
+        ngx_http_totp_lockout_succeeded(r, ctx, "pass");
         ngx_http_totp_flow_done(r, ngx_http_totp_enroll_change(r, ctx));
         return;
     }

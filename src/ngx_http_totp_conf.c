@@ -1521,7 +1521,7 @@ ngx_http_totp_set_enum(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" must be %*s, not \"%V\"",
-                       &cmd->name, p - buf, buf, &value[1]);
+                       &cmd->name, (size_t) (p - buf), buf, &value[1]);
 
     return rv;
 }

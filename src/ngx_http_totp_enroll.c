@@ -147,10 +147,17 @@ ngx_http_totp_enroll_who(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
                 break;
 
             case NGX_DECLINED:
+
+                /*
+                 * past the password no more, but the same browser (its
+                 * id owns the secret) and the same invitation
+                 */
+
                 ngx_http_totp_flow_audit(r, ctx, "must type the password "
                                          "again: the password file changed");
-                *page = (ngx_http_totp_cookie_clear(r, ctx->conf,
-                                                    TOTP_TOKEN_PRE)
+                *page = (ngx_http_totp_issue_pre(r, ctx->conf, &ctx->user,
+                             ctx->pre.flags & NGX_HTTP_TOTP_PRE_INVITED,
+                             ctx->pre.nonce, ctx->pre.epoch, &ctx->pre)
                          == NGX_OK)
                         ? ngx_http_totp_flow_go(r, ctx, "login")
                         : NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -114,7 +114,8 @@ ngx_http_totp_flow_form(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
 /*
  * Any user passed on to verify or enroll goes with a pre-session that
  * names them, made when the password was typed: the browser keeps its id
- * if it had passed this user's password before.
+ * if its pre-session named this user already (only the module names a
+ * user in one).
  */
 
 ngx_int_t
@@ -125,7 +126,10 @@ ngx_http_totp_flow_go(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
     ngx_str_t   url;
     ngx_uint_t  same, first;
 
-    same = ctx->has_pre
+    /* no user yet (a login page): ctx->user.data may be NULL */
+
+    same = ctx->user.len
+           && ctx->has_pre
            && ctx->pre.user_len == ctx->user.len
            && ngx_memcmp(ctx->pre.user, ctx->user.data, ctx->user.len) == 0;
 
@@ -145,7 +149,7 @@ ngx_http_totp_flow_go(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
                                     NGX_HTTP_TOTP_PRE_FIRST
                                     | (invite ? NGX_HTTP_TOTP_PRE_INVITED
                                               : 0),
-                                    first ? ctx->pre.nonce : NULL, invite,
+                                    same ? ctx->pre.nonce : NULL, invite,
                                     NULL)
             != NGX_OK)
         {

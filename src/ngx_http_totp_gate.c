@@ -605,6 +605,7 @@ ngx_http_totp_gate_to_login(ngx_http_request_t *r,
 
     if ((pre->flags & NGX_HTTP_TOTP_PRE_INVITED)
         && name
+        && pre->user_len
         && name->len == pre->user_len
         && ngx_memcmp(name->data, pre->user, pre->user_len) == 0)
     {
@@ -626,8 +627,7 @@ ngx_http_totp_gate_to_login(ngx_http_request_t *r,
                                      NULL);
     }
 
-    if (rc != NGX_OK)
-    {
+    if (rc != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -10,6 +10,9 @@
  * listed here.  One pages location serves one user base: the cookies it
  * reads and writes are those of one realm, one first factor and one
  * cookie setting, so that a user it signs in is not sent back forever.
+ * And who may enroll is the same wherever users share their enrollments
+ * in Redis (one keyspace), in any server: an enrollment made where
+ * anyone may enroll would pass where only invited users may.
  */
 
 
@@ -28,6 +31,9 @@ typedef struct {
     /* ngx_http_totp_loc_conf_t * of the server's locations */
     ngx_array_t                 *pages;
     ngx_array_t                 *gated;
+
+    /* the first gated location of each keyspace, in every server */
+    ngx_array_t                 *bases;
 } ngx_http_totp_walk_t;
 
 
@@ -37,6 +43,8 @@ static ngx_int_t ngx_http_totp_locations_visit(ngx_http_totp_walk_t *w,
 static ngx_int_t ngx_http_totp_locations_tree(ngx_http_totp_walk_t *w,
     ngx_http_location_tree_node_t *node);
 static ngx_int_t ngx_http_totp_locations_serve(ngx_http_totp_walk_t *w,
+    ngx_http_totp_loc_conf_t *gated);
+static ngx_int_t ngx_http_totp_locations_enroll(ngx_http_totp_walk_t *w,
     ngx_http_totp_loc_conf_t *gated);
 static ngx_uint_t ngx_http_totp_locations_same_base(
     ngx_http_totp_loc_conf_t *a, ngx_http_totp_loc_conf_t *b);
@@ -61,7 +69,9 @@ ngx_http_totp_locations_init(ngx_conf_t *cf, ngx_uint_t *used)
                                sizeof(ngx_http_totp_loc_conf_t *));
     w.gated = ngx_array_create(cf->temp_pool, 4,
                                sizeof(ngx_http_totp_loc_conf_t *));
-    if (w.pages == NULL || w.gated == NULL) {
+    w.bases = ngx_array_create(cf->temp_pool, 4,
+                               sizeof(ngx_http_totp_loc_conf_t *));
+    if (w.pages == NULL || w.gated == NULL || w.bases == NULL) {
         return NGX_ERROR;
     }
 
@@ -111,7 +121,9 @@ ngx_http_totp_locations_server(ngx_http_totp_walk_t *w)
     gated = w->gated->elts;
 
     for (i = 0; i < w->gated->nelts; i++) {
-        if (ngx_http_totp_locations_serve(w, gated[i]) != NGX_OK) {
+        if (ngx_http_totp_locations_serve(w, gated[i]) != NGX_OK
+            || ngx_http_totp_locations_enroll(w, gated[i]) != NGX_OK)
+        {
             return NGX_ERROR;
         }
     }
@@ -274,6 +286,51 @@ ngx_http_totp_locations_serve(ngx_http_totp_walk_t *w,
     }
 
     *lcfp = gated;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_totp_locations_enroll(ngx_http_totp_walk_t *w,
+    ngx_http_totp_loc_conf_t *gated)
+{
+    ngx_uint_t                  i;
+    ngx_http_totp_loc_conf_t  **bases;
+
+    static char  *modes[] = { "off", "on", "invite" };
+
+    bases = w->bases->elts;
+
+    for (i = 0; i < w->bases->nelts; i++) {
+        if (bases[i]->keyspace.len != gated->keyspace.len
+            || ngx_strncmp(bases[i]->keyspace.data, gated->keyspace.data,
+                           gated->keyspace.len)
+               != 0)
+        {
+            continue;
+        }
+
+        if (bases[i]->enroll == gated->enroll) {
+            return NGX_OK;
+        }
+
+        ngx_log_error(NGX_LOG_EMERG, w->cf->log, 0,
+                      "\"totp_enroll %s\" at %V and \"totp_enroll %s\" at "
+                      "%V share the enrollments of Redis keys \"%V\": one "
+                      "made at either passes both; write the same at both, "
+                      "or give them different \"totp_realm\"s",
+                      modes[bases[i]->enroll], &bases[i]->where,
+                      modes[gated->enroll], &gated->where, &gated->keyspace);
+        return NGX_ERROR;
+    }
+
+    bases = ngx_array_push(w->bases);
+    if (bases == NULL) {
+        return NGX_ERROR;
+    }
+
+    *bases = gated;
 
     return NGX_OK;
 }

@@ -63,11 +63,16 @@ static size_t ngx_http_totp_store_head(u_char *dst,
     ngx_http_totp_pending_t *who);
 static void ngx_http_totp_store_begun(void *data, redisReply *reply);
 static void ngx_http_totp_store_integer(void *data, redisReply *reply);
+static void ngx_http_totp_store_confirmed(void *data, redisReply *reply);
 static void ngx_http_totp_store_count(void *data, redisReply *reply);
 static void ngx_http_totp_store_number_arg(ngx_str_t *arg, u_char *buf,
     ngx_uint_t n);
 static void ngx_http_totp_store_failed(ngx_http_totp_store_op_t *op,
     redisReply *reply, const char *what);
+
+
+/* the confirm script's keys and arguments before the recovery codes */
+#define NGX_HTTP_TOTP_STORE_CONFIRM_ARGS  16
 
 
 /* a pending enrollment's head: owner "." base "." */
@@ -160,8 +165,9 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_begin_script =
 static ngx_http_totp_redis_script_t  ngx_http_totp_store_confirm_script =
     ngx_http_totp_redis_script(
         NGX_HTTP_TOTP_STORE_PENDING_BASE
-        "if redis.call('GET', KEYS[2]) ~= ARGV[1] .. ARGV[3] then "
-        "return -2 end "
+        "local p = redis.call('GET', KEYS[2]) "
+        "if not p then return -1 end "
+        "if p ~= ARGV[1] .. ARGV[3] then return -2 end "
         "if ARGV[11] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[11] then "
         "return -3 end "
         "redis.call('HSET', KEYS[1], 'secret', ARGV[4], "
@@ -472,7 +478,8 @@ ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
 
     op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
                                 data, "enroll confirm");
-    argv = ngx_palloc(r->pool, (16 + n) * sizeof(ngx_str_t));
+    argv = ngx_palloc(r->pool, (NGX_HTTP_TOTP_STORE_CONFIRM_ARGS + n)
+                               * sizeof(ngx_str_t));
 
     if (op == NULL || argv == NULL) {
         return NGX_ERROR;
@@ -509,7 +516,8 @@ ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
                    : 0;
 
     if (n && who->base == NULL) {
-        ngx_memcpy(&argv[16], codes->elts, n * sizeof(ngx_str_t));
+        ngx_memcpy(&argv[NGX_HTTP_TOTP_STORE_CONFIRM_ARGS], codes->elts,
+                   n * sizeof(ngx_str_t));
 
     } else {
         n = 0;
@@ -517,8 +525,8 @@ ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
 
     return ngx_http_totp_redis_eval(r->pool,
                                     &ngx_http_totp_store_confirm_script, 5,
-                                    16 + n, argv,
-                                    ngx_http_totp_store_integer, op);
+                                    NGX_HTTP_TOTP_STORE_CONFIRM_ARGS + n,
+                                    argv, ngx_http_totp_store_confirmed, op);
 }
 
 
@@ -1137,10 +1145,30 @@ ngx_http_totp_store_integer(void *data, redisReply *reply)
     ngx_http_totp_store_op_t  *op = data;
 
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
-        || reply->integer < NGX_HTTP_TOTP_PENDING_UNINVITED
-        || reply->integer > 1)
+        || reply->integer < -1 || reply->integer > 1)
     {
         ngx_http_totp_store_failed(op, reply, "script");
+        return;
+    }
+
+    *op->result = (ngx_int_t) reply->integer;
+
+    ngx_http_totp_store_done(op, NGX_OK);
+}
+
+
+/* the confirmation's answer: 1, or why the pending secret was not stored */
+
+static void
+ngx_http_totp_store_confirmed(void *data, redisReply *reply)
+{
+    ngx_http_totp_store_op_t  *op = data;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
+        || reply->integer < NGX_HTTP_TOTP_PENDING_UNINVITED
+        || reply->integer > NGX_HTTP_TOTP_PENDING_OURS)
+    {
+        ngx_http_totp_store_failed(op, reply, "enroll confirm");
         return;
     }
 

@@ -139,7 +139,8 @@ ngx_int_t ngx_http_totp_store_enroll_begin(ngx_http_request_t *r,
  * Stores rec as NAME's enrollment if pending is still this browser's,
  * atomically: a first enrollment with the recovery codes' hashes (an
  * array of ngx_str_t, or NULL), a change in place of its base, keeping
- * the codes.  *result 1 when stored.
+ * the codes.  *result NGX_HTTP_TOTP_PENDING_OURS (1) when stored, or
+ * why not, as for a begin.
  */
 ngx_int_t ngx_http_totp_store_enroll_confirm(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, ngx_http_totp_pending_t *who,

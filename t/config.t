@@ -367,6 +367,26 @@ rejects('one pages location, totp_user and a password file', 'totp_user',
         qr/would serve location "\/[ab]\/" and location "\/[ab]\/"/,
         location => 'location /a/ { totp on; totp_user $remote_user; }'
             . "location /b/ { totp on; totp_password_file $htpasswd2; }");
+rejects('totp_enroll invite and on in one user base', 'totp_enroll',
+        qr{"totp_enroll on" at location "/" and "totp_enroll invite" at location "/b/" share the enrollments of Redis keys "totp:"},
+        location => "totp on; totp_password_file $htpasswd;\n"
+            . "location /b/ { totp_enroll invite; }");
+rejects('totp_enroll across servers of one user base', 'totp_enroll',
+        qr/"totp_enroll off" at .* share the enrollments/,
+        http => "server { listen 127.0.0.1:$port; server_name other;\n"
+            . "location ^~ /_totp/ { totp_pages; }\n"
+            . "location / { totp on; totp_enroll off;"
+            . " totp_password_file $htpasswd; } }",
+        location => "totp on; totp_password_file $htpasswd;");
+accepts('totp_enroll differing across realms',
+        location => "totp on; totp_password_file $htpasswd;"
+            . " totp_enroll off;\n"
+            . "location /b/ { totp_enroll invite; totp_realm b;"
+            . " totp_path /_b/; }",
+        server => 'location ^~ /_b/ { totp_pages; }');
+rejects('totp_enroll maybe', 'totp_enroll',
+        qr/must be "on", "invite" or "off", not "maybe"/,
+        location => 'totp_enroll maybe;');
 accepts('two pages locations, two password files',
         location => "totp on; totp_password_file $htpasswd;\n"
             . "location /b/ { totp_password_file $htpasswd2; "

@@ -178,8 +178,9 @@ subtest 'the password step lasts an hour from the password, at most' => sub {
 
     # typed again, the password starts a new hour, in the same browser
     $res = login($ua, 'hank', $USERS{hank});
-    is $ua->get(path_of($res->{headers}{location}))->{status}, 200,
-        'the password typed again: the secret again';
+    my $shown = $ua->get(path_of($res->{headers}{location}));
+    is $shown->{status}, 200, 'the password typed again: the secret again';
+    my $secret = secret_of($shown->{body});
 
     # the password file changes (a new password for hank, say): a
     # password typed before is not enough to enroll
@@ -191,8 +192,10 @@ subtest 'the password step lasts an hour from the password, at most' => sub {
               $t_on->error_log), 'logged';
     utime time, time - 7200, $HTPASSWD or die "utime $HTPASSWD: $!";
     $res = login($ua, 'hank', $USERS{hank});
-    is $ua->get(path_of($res->{headers}{location}))->{status}, 200,
-        '... and, typed again, the secret';
+    $shown = $ua->get(path_of($res->{headers}{location}));
+    is $shown->{status}, 200, '... and, typed again, the secret';
+    is secret_of($shown->{body}), $secret,
+        '... the same one: the browser kept its id';
 
     # a HEAD shows nothing: it ends no other browser's secret
     my ($first, $page) = at_enrollment($t_on, 'ivy');

@@ -150,7 +150,10 @@ subtest 'a lost phone: a recovery code, then the new phone' => sub {
 
     my $epoch = $redis->cli('HGET', 'totp:user:{alice}', 'epoch');
     my $left = $redis->cli('SCARD', 'totp:user:{alice}:recovery');
+    my $fails = $redis->cli('GET', 'totp:user:{alice}:fail') // 0;
     my $res = $b->post('/_totp/reset', { csrf => field($reset->{body}, 'csrf') });
+    is $redis->cli('GET', 'totp:user:{alice}:fail') // 0, $fails,
+        'beginning the change is no failure';
     is $res->{status}, 200, 'the new phone\'s secret, at once';
     my $new_secret = secret_of($res->{body});
     isnt $new_secret, $secret, '... a new one';

@@ -64,11 +64,18 @@ $t->write_config(<<"EOF", workers => 2);
             proxy_pass http://127.0.0.1:$up;
         }
 
+        # who may enroll is one setting per user base: a realm of its own
+        location ^~ /_inv/ {
+            totp_pages;
+        }
+
         location /invited/ {
             auth_basic "console";
             auth_basic_user_file $pw;
             totp on;
             totp_enroll invite;
+            totp_realm invited;
+            totp_path /_inv/;
             proxy_set_header Remote-User \$totp_user;
             proxy_pass http://127.0.0.1:$up;
         }
@@ -154,28 +161,28 @@ subtest 'an invitation, with the identity from auth_basic' => sub {
     my $b = $t->ua(port => $port);
 
     $b->get('/invited/', $bob);
-    my $res = $b->get('/_totp/login?next=/invited/');
-    is $res->{headers}{location}, "$base/_totp/enroll?next=/invited/",
+    my $res = $b->get('/_inv/login?next=/invited/');
+    is $res->{headers}{location}, "$base/_inv/enroll?next=/invited/",
         'bob, not enrolled, is sent to enroll';
-    is $b->get('/_totp/enroll?next=/invited/')->{status}, 403,
+    is $b->get('/_inv/enroll?next=/invited/')->{status}, 403,
         '... where, without an invitation, he may not';
 
     my ($out) = TotpTest::Proc::capture(
         abs_path(dirname(abs_path(__FILE__)) . '/../tools/totp-admin'),
-        '--redis', $redis->addr, 'invite', 'bob');
+        '--redis', $redis->addr, '--realm', 'invited', 'invite', 'bob');
     my ($link) = $out =~ /^(invite\?t=\S+)$/m;
 
-    $res = $b->get("/_totp/$link");
+    $res = $b->get("/_inv/$link");
     is $res->{status}, 302, 'bob opens his invitation';
-    like $b->get('/_totp/login')->{body}, qr/Open the console first/,
+    like $b->get('/_inv/login')->{body}, qr/Open the console first/,
         '... and the login page sends him to the console';
 
     $res = $b->get('/invited/', $bob);
     is $res->{status}, 302, 'the gate sends him to sign in';
-    $res = $b->get('/_totp/login?next=/invited/');
-    my $page = $b->get('/_totp/enroll?next=/invited/');
+    $res = $b->get('/_inv/login?next=/invited/');
+    my $page = $b->get('/_inv/enroll?next=/invited/');
     is $page->{status}, 200, '... and, invited, to his QR code';
-    $res = $b->post('/_totp/enroll', {
+    $res = $b->post('/_inv/enroll', {
         code => TotpTest::totp_code(secret_of($page->{body})),
         csrf => field($page->{body}, 'csrf'), next => '/invited/' });
     is $res->{status}, 302, 'bob enrolled';

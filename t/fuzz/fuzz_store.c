@@ -21,7 +21,7 @@
  *    equals that of an independent reader written here;
  *  - begun(): an integer -3..0 is that result with { 0, NULL }, a
  *    non-empty string a copy with result 1, anything else an error;
- *    integer(): an integer -3..1;
+ *    integer(): an integer -1..1;
  *    count(): an integer -2..10 years of seconds;
  *  - number() and hex() agree with independent definitions.
  */
@@ -499,7 +499,7 @@ check_scripts(redisReply *reply)
         CHECK(done_rc == NGX_ERROR);
     }
 
-    /* the scripts that answer -3 to 1 */
+    /* the scripts that answer -1, 0 or 1 */
 
     op_init(&op);
     result = 777;
@@ -510,7 +510,7 @@ check_scripts(redisReply *reply)
     CHECK(done_calls == 1);
 
     if (reply && reply->type == REDIS_REPLY_INTEGER
-        && reply->integer >= -3 && reply->integer <= 1)
+        && reply->integer >= -1 && reply->integer <= 1)
     {
         CHECK(done_rc == NGX_OK && result == reply->integer);
 

@@ -29,6 +29,8 @@
 
 static ngx_int_t ngx_http_totp_enroll_who(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_int_t *page);
+static ngx_int_t ngx_http_totp_enroll_fresh(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_int_t *page);
 static void ngx_http_totp_enroll_fetched(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_totp_enroll_look(ngx_http_request_t *r,
@@ -133,40 +135,8 @@ ngx_http_totp_enroll_who(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
         who->owner = ctx->pre.nonce;
         who->base = NULL;
 
-        /*
-         * The password was the only factor: one typed before the file
-         * changed may be one it no longer holds
-         */
-
-        if (ctx->conf->user == NULL) {
-            switch (ngx_http_totp_password_unchanged(r,
-                                                     ctx->conf->password_file,
-                                                     ctx->pre.issued))
-            {
-            case NGX_OK:
-                break;
-
-            case NGX_DECLINED:
-
-                /*
-                 * past the password no more, but the same browser (its
-                 * id owns the secret) and the same invitation
-                 */
-
-                ngx_http_totp_flow_audit(r, ctx, "must type the password "
-                                         "again: the password file changed");
-                *page = (ngx_http_totp_issue_pre(r, ctx->conf, &ctx->user,
-                             ctx->pre.flags & NGX_HTTP_TOTP_PRE_INVITED,
-                             ctx->pre.nonce, ctx->pre.epoch, &ctx->pre)
-                         == NGX_OK)
-                        ? ngx_http_totp_flow_go(r, ctx, "login")
-                        : NGX_HTTP_INTERNAL_SERVER_ERROR;
-                return NGX_DECLINED;
-
-            default:
-                *page = NGX_HTTP_INTERNAL_SERVER_ERROR;
-                return NGX_DECLINED;
-            }
+        if (ngx_http_totp_enroll_fresh(r, ctx, page) != NGX_OK) {
+            return NGX_DECLINED;
         }
 
         switch (ctx->conf->enroll) {
@@ -214,6 +184,54 @@ ngx_http_totp_enroll_who(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
     who->base = ctx->rec.epoch;       /* once fetched */
 
     return NGX_OK;
+}
+
+
+/*
+ * The password was the only factor: one typed before the password file
+ * changed may be one the file no longer holds.  NGX_OK, or NGX_DECLINED
+ * and what the page sent instead in *page.
+ */
+
+static ngx_int_t
+ngx_http_totp_enroll_fresh(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_int_t *page)
+{
+    ngx_int_t  rc;
+
+    if (ctx->conf->user) {
+        return NGX_OK;
+    }
+
+    rc = ngx_http_totp_password_unchanged(r, ctx->conf->password_file,
+                                          ctx->pre.issued);
+
+    if (rc == NGX_OK) {
+        return NGX_OK;
+    }
+
+    if (rc == NGX_ERROR) {
+        *page = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_DECLINED;
+    }
+
+    /* past the password no more; the same browser and invitation */
+
+    ngx_http_totp_flow_audit(r, ctx, "must type the password again: "
+                             "the password file changed");
+
+    if (ngx_http_totp_issue_pre(r, ctx->conf, &ctx->user,
+                                ctx->pre.flags & NGX_HTTP_TOTP_PRE_INVITED,
+                                ctx->pre.nonce, ctx->pre.epoch, &ctx->pre)
+        != NGX_OK)
+    {
+        *page = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_DECLINED;
+    }
+
+    *page = ngx_http_totp_flow_go(r, ctx, "login");
+
+    return NGX_DECLINED;
 }
 
 

@@ -17,6 +17,7 @@
 #include "ngx_http_totp_conf.h"
 #include "ngx_http_totp_gate.h"
 #include "ngx_http_totp_locations.h"
+#include "ngx_http_totp_password.h"
 #include "ngx_http_totp_redis.h"
 #include "ngx_http_totp_state.h"
 #include "ngx_http_totp_version.h"
@@ -230,6 +231,7 @@ static void
 ngx_http_totp_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_totp_redis_exit_process(cycle);
+    ngx_http_totp_password_release();
     totp_hmac_release();
 }
 

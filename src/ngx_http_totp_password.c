@@ -204,6 +204,29 @@ ngx_http_totp_password_unchanged(ngx_http_request_t *r,
 }
 
 
+void
+ngx_http_totp_password_release(void)
+{
+    ngx_uint_t                      i;
+    ngx_http_totp_password_kept_t  *kept;
+
+    for (i = 0; i < NGX_HTTP_TOTP_PASSWORD_KEPT; i++) {
+        kept = &ngx_http_totp_password_kept[i];
+
+        if (kept->data) {
+            ngx_explicit_memzero(kept->data, kept->len);
+            ngx_free(kept->data);
+        }
+
+        if (kept->path) {
+            ngx_free(kept->path);
+        }
+
+        ngx_memzero(kept, sizeof(ngx_http_totp_password_kept_t));
+    }
+}
+
+
 /*
  * The file at path as this worker keeps it, read again if its size,
  * modification time or inode changed, or if it was read in the second it

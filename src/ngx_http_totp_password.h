@@ -40,4 +40,8 @@ ngx_int_t ngx_http_totp_password_unchanged(ngx_http_request_t *r,
     ngx_http_complex_value_t *file, time_t since);
 
 
+/* the files this worker keeps, wiped and freed: at its exit */
+void ngx_http_totp_password_release(void);
+
+
 #endif /* _NGX_HTTP_TOTP_PASSWORD_H_INCLUDED_ */

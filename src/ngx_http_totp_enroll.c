@@ -34,7 +34,8 @@ static ngx_int_t ngx_http_totp_enroll_fresh(ngx_http_request_t *r,
 static void ngx_http_totp_enroll_fetched(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_totp_enroll_look(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_store_pt done);
+    ngx_http_totp_page_ctx_t *ctx, ngx_str_t *candidate,
+    ngx_http_totp_store_pt done);
 static ngx_int_t ngx_http_totp_enroll_begin(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 static void ngx_http_totp_enroll_begun(ngx_http_request_t *r,
@@ -71,7 +72,8 @@ ngx_http_totp_enroll(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
     /* a HEAD shows nothing, so it ends no other browser's secret */
 
     if (r->method == NGX_HTTP_HEAD) {
-        return ngx_http_totp_enroll_look(r, ctx, ngx_http_totp_enroll_begun);
+        return ngx_http_totp_enroll_look(r, ctx, NULL,
+                                         ngx_http_totp_enroll_begun);
     }
 
     return ngx_http_totp_enroll_begin(r, ctx);
@@ -92,7 +94,8 @@ ngx_http_totp_enroll_post(ngx_http_request_t *r,
         return ngx_http_totp_flow_fetch(r, ctx, ngx_http_totp_enroll_fetched);
     }
 
-    return ngx_http_totp_enroll_look(r, ctx, ngx_http_totp_enroll_checked);
+    return ngx_http_totp_enroll_look(r, ctx, NULL,
+                                     ngx_http_totp_enroll_checked);
 }
 
 
@@ -253,7 +256,7 @@ ngx_http_totp_enroll_fetched(ngx_http_request_t *r, void *data,
 
         /* NGX_DONE: the look waits for Redis, and holds the request */
 
-        rc = ngx_http_totp_enroll_look(r, ctx,
+        rc = ngx_http_totp_enroll_look(r, ctx, NULL,
                                        r->method == NGX_HTTP_POST
                                        ? ngx_http_totp_enroll_checked
                                        : ngx_http_totp_enroll_begun);
@@ -269,14 +272,18 @@ ngx_http_totp_enroll_fetched(ngx_http_request_t *r, void *data,
 }
 
 
-/* this browser's pending secret, if it still has one */
+/*
+ * This browser's pending secret; with a candidate, stored unless this
+ * browser has one already, without, only looked for
+ */
 
 static ngx_int_t
 ngx_http_totp_enroll_look(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_store_pt done)
+    ngx_http_totp_page_ctx_t *ctx, ngx_str_t *candidate,
+    ngx_http_totp_store_pt done)
 {
     if (ngx_http_totp_store_enroll_begin(r, &ctx->conf->keyspace, &ctx->user,
-                                         &ctx->who, NULL,
+                                         &ctx->who, candidate,
                                          NGX_HTTP_TOTP_ENROLL_TTL,
                                          &ctx->pending, &ctx->result, done,
                                          ctx)
@@ -319,19 +326,8 @@ ngx_http_totp_enroll_begin(ngx_http_request_t *r,
         return rc;
     }
 
-    if (ngx_http_totp_store_enroll_begin(r, &ctx->conf->keyspace, &ctx->user,
-                                         &ctx->who, &candidate,
-                                         NGX_HTTP_TOTP_ENROLL_TTL,
-                                         &ctx->pending, &ctx->result,
-                                         ngx_http_totp_enroll_begun, ctx)
-        != NGX_OK)
-    {
-        return ngx_http_totp_flow_error(r, ctx);
-    }
-
-    ngx_http_totp_flow_async(r);
-
-    return NGX_DONE;
+    return ngx_http_totp_enroll_look(r, ctx, &candidate,
+                                     ngx_http_totp_enroll_begun);
 }
 
 

@@ -76,7 +76,8 @@ static void ngx_http_totp_store_failed(ngx_http_totp_store_op_t *op,
 
 
 /* a pending enrollment's head: owner "." base "." */
-#define NGX_HTTP_TOTP_STORE_HEAD_LEN  (2 * TOTP_NONCE_LEN + 2 * TOTP_EPOCH_LEN + 2)
+#define NGX_HTTP_TOTP_STORE_HEAD_LEN                                         \
+    (2 * TOTP_NONCE_LEN + 2 * TOTP_EPOCH_LEN + 2)
 
 
 /* the enrollment's fields, in the order the fetch script returns them */

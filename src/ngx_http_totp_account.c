@@ -116,6 +116,11 @@ ngx_http_totp_account_reset_checked(ngx_http_request_t *r, void *data,
         if (rc == NGX_ERROR) {
             rc = ngx_http_totp_flow_error(r, ctx);
 
+        } else if (rc == NGX_HTTP_TOTP_CODE_MALFORMED) {
+            rc = ngx_http_totp_lockout_malformed(r, ctx,
+                     ngx_http_totp_account_show_reset,
+                     NGX_HTTP_TOTP_MSG_MALFORMED_CODE);
+
         } else {
             rc = ngx_http_totp_lockout_failed(r, ctx, "failed code at reset",
                      ngx_http_totp_account_show_reset,
@@ -220,6 +225,13 @@ ngx_http_totp_account_codes_checked(ngx_http_request_t *r, void *data,
 
     if (rc == NGX_ERROR) {
         rc = ngx_http_totp_flow_error(r, ctx);
+        goto done;
+    }
+
+    if (rc == NGX_HTTP_TOTP_CODE_MALFORMED) {
+        rc = ngx_http_totp_lockout_malformed(r, ctx,
+                 ngx_http_totp_account_show_codes,
+                 NGX_HTTP_TOTP_MSG_MALFORMED_CODE);
         goto done;
     }
 

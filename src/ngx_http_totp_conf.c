@@ -23,6 +23,7 @@
 
 /* failure windows and lockouts, kept in Redis as TTLs */
 #define NGX_HTTP_TOTP_LIMIT_TIME_MAX     (30 * 86400)
+#define NGX_HTTP_TOTP_LIMIT_MAX          1000
 
 #define NGX_HTTP_TOTP_REDIS_PASSWORD_MAX 512
 #define NGX_HTTP_TOTP_REDIS_PREFIX_MAX   64
@@ -72,6 +73,8 @@ static char *ngx_http_totp_set_templates(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_totp_set_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_totp_set_algorithm(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_totp_set_client_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_totp_set_fail_limit(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -188,14 +191,29 @@ ngx_command_t  ngx_http_totp_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
       ngx_http_totp_set_fail_limit,
       NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, limits.pair),
+      NULL },
+
+    { ngx_string("totp_fail_limit_user"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_totp_set_fail_limit,
+      NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_totp_loc_conf_t, limits.user),
       NULL },
 
     { ngx_string("totp_fail_limit_ip"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF
+                        |NGX_CONF_TAKE12,
       ngx_http_totp_set_fail_limit,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_totp_loc_conf_t, limits.client),
+      NULL },
+
+    { ngx_string("totp_client_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_client_key,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, client_key),
       NULL },
 
     { ngx_string("totp_lockout"),
@@ -488,6 +506,8 @@ ngx_http_totp_create_loc_conf(ngx_conf_t *cf)
     tlcf->session_ttl = NGX_CONF_UNSET;
     tlcf->trust_ttl = NGX_CONF_UNSET;
     tlcf->revalidate = NGX_CONF_UNSET_MSEC;
+    tlcf->client_key = NGX_CONF_UNSET_PTR;
+    tlcf->limits.pair.limit = NGX_CONF_UNSET_UINT;
     tlcf->limits.user.limit = NGX_CONF_UNSET_UINT;
     tlcf->limits.client.limit = NGX_CONF_UNSET_UINT;
     tlcf->limits.lockout = NGX_CONF_UNSET;
@@ -538,7 +558,10 @@ ngx_http_totp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_sec_value(conf->trust_ttl, prev->trust_ttl, 30 * 86400);
     ngx_conf_merge_msec_value(conf->revalidate, prev->revalidate, 10000);
 
-    ngx_http_totp_merge_limit(&conf->limits.user, &prev->limits.user, 5, 300);
+    ngx_conf_merge_ptr_value(conf->client_key, prev->client_key, NULL);
+    ngx_http_totp_merge_limit(&conf->limits.pair, &prev->limits.pair, 5, 300);
+    ngx_http_totp_merge_limit(&conf->limits.user, &prev->limits.user, 50,
+                              3600);
     ngx_http_totp_merge_limit(&conf->limits.client, &prev->limits.client, 20,
                               300);
 
@@ -766,12 +789,14 @@ ngx_http_totp_profile(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
     u_char     *p, *buf, mac[TOTP_MAC_LEN];
     size_t      len;
     ngx_int_t   rc;
-    ngx_str_t  *issuer, none = ngx_null_string;
+    ngx_str_t  *issuer, *client, none = ngx_null_string;
 
     issuer = conf->issuer ? &conf->issuer->value : &none;
+    client = conf->client_key ? &conf->client_key->value : &none;
 
-    len = 4 * NGX_SIZE_T_LEN + conf->binding.len + issuer->len
-          + conf->templates_dir.len + conf->path.len + 16 * NGX_INT64_LEN;
+    len = 5 * NGX_SIZE_T_LEN + conf->binding.len + issuer->len
+          + client->len + conf->templates_dir.len + conf->path.len
+          + 18 * NGX_INT64_LEN;
 
     buf = ngx_pnalloc(cf->temp_pool, len);
     if (buf == NULL) {
@@ -780,14 +805,17 @@ ngx_http_totp_profile(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
 
     /* strings with their lengths first: no two settings read the same */
 
-    p = ngx_sprintf(buf, "%uz:%V %uz:%V %uz:%V %uz:%V",
+    p = ngx_sprintf(buf, "%uz:%V %uz:%V %uz:%V %uz:%V %uz:%V",
                     conf->binding.len, &conf->binding, issuer->len, issuer,
+                    client->len, client,
                     conf->templates_dir.len, &conf->templates_dir,
                     conf->path.len, &conf->path);
 
-    p = ngx_sprintf(p, " %ui %ui %T %ui %T %T %M %ui %T %ui %T %T %ui %ui %ui",
+    p = ngx_sprintf(p, " %ui %ui %T %ui %T %T %M %ui %T %ui %T %ui %T %T"
+                    " %ui %ui %ui",
                     conf->algorithm, conf->digits, conf->period, conf->skew,
                     conf->session_ttl, conf->trust_ttl, conf->revalidate,
+                    conf->limits.pair.limit, conf->limits.pair.window,
                     conf->limits.user.limit, conf->limits.user.window,
                     conf->limits.client.limit, conf->limits.client.window,
                     conf->limits.lockout, conf->recovery_codes,
@@ -1069,7 +1097,10 @@ ngx_http_totp_lockout(ngx_conf_t *cf, void *post, void *data)
 }
 
 
-/* "totp_fail_limit 5 5m": failures allowed, and the window they count in */
+/*
+ * "totp_fail_limit 5 5m": failures allowed, and the window they count in;
+ * "totp_fail_limit_ip off": a client's failures across users not counted
+ */
 
 static char *
 ngx_http_totp_set_fail_limit(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -1089,11 +1120,28 @@ ngx_http_totp_set_fail_limit(ngx_conf_t *cf, ngx_command_t *cmd,
 
     value = cf->args->elts;
 
+    if (cf->args->nelts == 2) {
+        if (cmd->type & NGX_CONF_TAKE1
+            && ngx_strcmp(value[1].data, "off") == 0)
+        {
+            lim->limit = 0;
+            lim->window = 1;
+            return NGX_CONF_OK;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" needs a number of failures and a time "
+                           "window, or \"off\", not \"%V\"",
+                           &value[0], &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
     n = ngx_atoi(value[1].data, value[1].len);
-    if (n < 1 || n > 1000) {
+    if (n < 1 || n > NGX_HTTP_TOTP_LIMIT_MAX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" needs a number of failures from 1 to "
-                           "1000, not \"%V\"", &value[0], &value[1]);
+                           "%d, not \"%V\"", &value[0],
+                           NGX_HTTP_TOTP_LIMIT_MAX, &value[1]);
         return NGX_CONF_ERROR;
     }
 
@@ -1256,6 +1304,41 @@ ngx_http_totp_set_user(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            "\"totp_user\" needs a variable that an earlier "
                            "authentication sets, such as $remote_user, "
                            "not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * A constant would make every client one: one user's failures anywhere
+ * would lock that user everywhere, and every client would share one
+ * budget across users.
+ */
+
+static char *
+ngx_http_totp_set_client_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_totp_loc_conf_t  *tlcf = conf;
+
+    char       *rv;
+    ngx_str_t  *value;
+
+    rv = ngx_http_set_complex_value_slot(cf, cmd, conf);
+
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (tlcf->client_key->lengths == NULL) {
+        value = cf->args->elts;
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp_client_key\" needs a variable, such as "
+                           "$remote_addr or a map of it, not \"%V\"",
+                           &value[1]);
         return NGX_CONF_ERROR;
     }
 

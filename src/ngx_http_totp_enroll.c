@@ -424,6 +424,12 @@ ngx_http_totp_enroll_checked(ngx_http_request_t *r, void *data,
         goto done;
     }
 
+    if (rc == NGX_HTTP_TOTP_CODE_MALFORMED) {
+        rc = ngx_http_totp_lockout_malformed(r, ctx, ngx_http_totp_enroll_show,
+                                             NGX_HTTP_TOTP_MSG_MALFORMED_CODE);
+        goto done;
+    }
+
     if (rc == NGX_DECLINED) {
 
         /* the page shown again needs the secret: the pool wipes it */
@@ -538,6 +544,10 @@ ngx_http_totp_enroll_refused(ngx_http_request_t *r,
                    "totp page: no pending secret of \"%V\": %i",
                    ngx_http_totp_log_escape(r->pool, &ctx->user),
                    ctx->result);
+
+    /* no code was checked: a POST's attempt is not the user's failure */
+
+    ngx_http_totp_flow_give_back(r, ctx, "back");
 
     switch (ctx->result) {
 

@@ -18,6 +18,10 @@
 
 static void ngx_http_totp_flow_registered(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
+static ngx_int_t ngx_http_totp_flow_error_text(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t error);
+static void ngx_http_totp_flow_ignore(ngx_http_request_t *r, void *data,
+    ngx_int_t rc);
 static ngx_int_t ngx_http_totp_flow_back(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 
@@ -102,10 +106,67 @@ ngx_http_totp_flow_form(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
         || ngx_http_totp_view_form(r, &ctx->view, page, &csrf, &ctx->user)
            != NGX_OK
         || ngx_http_totp_view_say(r, &ctx->view, "title", title) != NGX_OK
-        || ngx_http_totp_view_say(r, &ctx->view, "error", error) != NGX_OK)
+        || ngx_http_totp_flow_error_text(r, ctx, error) != NGX_OK)
     {
         return NGX_ERROR;
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A failure's message, and after it what the user should know before
+ * trying again: that one or two tries remain, or that this browser is
+ * no longer trusted
+ */
+
+static ngx_int_t
+ngx_http_totp_flow_error_text(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t error)
+{
+    u_char     *p;
+    ngx_str_t   text, notice;
+
+    if (error == NGX_HTTP_TOTP_MSG_NONE
+        || (ctx->tries_left == 0 && !ctx->trust_ended))
+    {
+        return ngx_http_totp_view_say(r, &ctx->view, "error", error);
+    }
+
+    if (ngx_http_totp_catalog_text(r->pool,
+                                   &ctx->conf->templates->messages, error,
+                                   NULL, 0, &text)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ctx->trust_ended) {
+        if (ngx_http_totp_catalog_text(r->pool,
+                                       &ctx->conf->templates->messages,
+                                       NGX_HTTP_TOTP_MSG_TRUST_ENDED,
+                                       NULL, 0, &notice)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+    } else if (ngx_http_totp_view_count(r, &ctx->view,
+                                        NGX_HTTP_TOTP_MSG_TRIES_LEFT, "n",
+                                        ctx->tries_left, &notice)
+               != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, text.len + 1 + notice.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_totp_view_var(&ctx->view, "error", p,
+                           ngx_sprintf(p, "%V %V", &text, &notice) - p);
 
     return NGX_OK;
 }
@@ -293,6 +354,7 @@ ngx_http_totp_flow_message(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_totp_flow_error(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
 {
+    ngx_http_totp_flow_give_back(r, ctx, "back");
     ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ERROR);
 
     totp_wipe(&ctx->secret, sizeof(ngx_http_totp_secret_t));
@@ -300,6 +362,34 @@ ngx_http_totp_flow_error(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
     return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
                                       NGX_HTTP_TOTP_MSG_UNAVAILABLE_HEADING,
                                       NGX_HTTP_TOTP_MSG_UNAVAILABLE);
+}
+
+
+void
+ngx_http_totp_flow_give_back(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, char *outcome)
+{
+    if (!ctx->tally.counted) {
+        return;
+    }
+
+    ctx->tally.counted = 0;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp page: the attempt of \"%V\" given back (%s)",
+                   ngx_http_totp_log_escape(r->pool, &ctx->user), outcome);
+
+    (void) ngx_http_totp_store_settle(r, &ctx->conf->keyspace, &ctx->user,
+                                      &ctx->conf->limits, &ctx->tally,
+                                      outcome, ngx_http_totp_flow_ignore,
+                                      ctx);
+}
+
+
+static void
+ngx_http_totp_flow_ignore(ngx_http_request_t *r, void *data, ngx_int_t rc)
+{
+    /* a count not given back is a failure more: it errs on the safe side */
 }
 
 
@@ -320,9 +410,20 @@ ngx_http_totp_flow_async(ngx_http_request_t *r)
 void
 ngx_http_totp_flow_done(ngx_http_request_t *r, ngx_int_t rc)
 {
-    ngx_connection_t  *c;
+    ngx_connection_t          *c;
+    ngx_http_totp_page_ctx_t  *ctx;
 
     c = r->connection;
+
+    /* a 5xx is the server's fault, never a judgment of the user's */
+
+    if (rc == NGX_ERROR || rc >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
+        ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
+
+        if (ctx) {
+            ngx_http_totp_flow_give_back(r, ctx, "back");
+        }
+    }
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);

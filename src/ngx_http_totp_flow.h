@@ -83,13 +83,13 @@ struct ngx_http_totp_page_ctx_s {
     ngx_http_totp_begin_t        begin;
     ngx_http_totp_page_pt        signed_in;
 
-    /* a failure being counted before its page is shown again */
+    /* the POST's attempt, and a failure's page shown once it is counted */
+    ngx_http_totp_tally_t        tally;
     ngx_http_totp_show_pt        show;
     ngx_uint_t                   error;       /* a message of the catalog */
-    ngx_int_t                    settled;
+    ngx_int_t                    tries_left;  /* 1 or 2: said with error */
 
     unsigned                     has_pre:1;
-    unsigned                     counted:1;      /* an attempt to settle */
     unsigned                     recovered:1;
     unsigned                     codes_replaced:1;
     unsigned                     trusted:1;
@@ -97,6 +97,7 @@ struct ngx_http_totp_page_ctx_s {
     unsigned                     forget:1;
     unsigned                     changing:1;     /* a change of device */
     unsigned                     typed:1;        /* the password, just now */
+    unsigned                     trust_ended:1;  /* said with error */
 
     /* several gated locations send users here, and none is named */
     unsigned                     unknown:1;
@@ -150,11 +151,25 @@ ngx_int_t ngx_http_totp_flow_message(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t heading,
     ngx_uint_t message);
 
-/* Redis could not be asked or did not answer: a 503 page, never a pass */
+/*
+ * The attempt's count given back, if it is still to be settled: with
+ * outcome "pass" a success, with "first" or "back" a check that judged
+ * nothing against the user.  Redis is not waited for.
+ */
+void ngx_http_totp_flow_give_back(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, char *outcome);
+
+/*
+ * Redis could not be asked or did not answer: a 503 page, never a pass;
+ * the attempt, a fault of the server's, is not counted
+ */
 ngx_int_t ngx_http_totp_flow_error(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 
-/* the request now waits for Redis; and ends when its callback is done */
+/*
+ * The request now waits for Redis; and ends when its callback is done,
+ * an error status giving the attempt back
+ */
 void ngx_http_totp_flow_async(ngx_http_request_t *r);
 void ngx_http_totp_flow_done(ngx_http_request_t *r, ngx_int_t rc);
 

@@ -3,6 +3,12 @@
  * Failure counting.  The count is taken in Redis, atomically with the
  * lockout check, before a password or code is checked: a burst of
  * parallel guesses cannot get more tries than the limit.
+ *
+ * Failures are counted per user and client (the pair), per user from
+ * every client, and per client across users; each has its own limit.
+ * An attacker elsewhere can lock the pair of their own client, or the
+ * user for untrusted browsers past the much higher user limit; never
+ * the user at the user's own client, nor a browser the user trusts.
  */
 
 
@@ -10,17 +16,20 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_totp_client.h"
 #include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_lockout.h"
 #include "ngx_http_totp_log.h"
 
 
+static ngx_int_t ngx_http_totp_lockout_who(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_int_t *rc);
 static void ngx_http_totp_lockout_attempted(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static void ngx_http_totp_lockout_counted(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
-static void ngx_http_totp_lockout_ignore(ngx_http_request_t *r,
-    void *data, ngx_int_t rc);
+static void ngx_http_totp_lockout_log(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_lockout_locked(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_int_t seconds);
 
@@ -29,56 +38,24 @@ ngx_int_t
 ngx_http_totp_lockout_attempt(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx)
 {
-    totp_token_t  *trust;
+    ngx_int_t               rc;
+    ngx_uint_t              exempt;
+    totp_token_t           *trust;
+    ngx_http_totp_tally_t  *tally;
 
-    switch (ctx->guard) {
-
-    case NGX_HTTP_TOTP_GUARD_FORM:
-
-        if (ctx->conf->user) {
-            return NGX_HTTP_NOT_ALLOWED;
-        }
-
-        ctx->user = ctx->form.user;
-
-        if (!ngx_http_totp_user_valid(&ctx->user)) {
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "totp: client sent an invalid user name");
-            ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_DENIED);
-            ngx_str_null(&ctx->user);
-            return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_BAD_REQUEST,
-                       NGX_HTTP_TOTP_MSG_BAD_USER_HEADING,
-                       NGX_HTTP_TOTP_MSG_BAD_USER);
-        }
-
-        break;
-
-    case NGX_HTTP_TOTP_GUARD_PRE:
-
-        if (ngx_http_totp_flow_first_factor(r, ctx) != NGX_OK) {
-            return ngx_http_totp_flow_go(r, ctx, "login");
-        }
-
-        break;
-
-    case NGX_HTTP_TOTP_GUARD_ENROLL:
-
-        if (ngx_http_totp_flow_first_factor(r, ctx) != NGX_OK
-            && ngx_http_totp_flow_signed_in(r, ctx) != NGX_OK)
-        {
-            return ngx_http_totp_flow_go(r, ctx, "login");
-        }
-
-        break;
-
-    default: /* NGX_HTTP_TOTP_GUARD_SESSION */
-
-        if (ngx_http_totp_flow_signed_in(r, ctx) != NGX_OK) {
-            return ngx_http_totp_flow_go(r, ctx, "login");
-        }
-
-        /* ctx->session holds the session: the trust token goes elsewhere */
+    if (ngx_http_totp_lockout_who(r, ctx, &rc) != NGX_OK) {
+        return rc;
     }
+
+    tally = &ctx->tally;
+
+    if (ngx_http_totp_client_key(r, ctx->conf, &tally->client, &exempt)
+        != NGX_OK)
+    {
+        return ngx_http_totp_flow_error(r, ctx);
+    }
+
+    tally->exempt = exempt;
 
     trust = ngx_palloc(r->pool, sizeof(totp_token_t));
     if (trust == NULL) {
@@ -91,15 +68,16 @@ ngx_http_totp_lockout_attempt(ngx_http_request_t *r,
      */
 
     if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_TRUST, trust)
-        != NGX_OK
-        || trust->user_len != ctx->user.len
-        || ngx_memcmp(trust->user, ctx->user.data, ctx->user.len) != 0)
+        == NGX_OK
+        && trust->user_len == ctx->user.len
+        && ngx_memcmp(trust->user, ctx->user.data, ctx->user.len) == 0)
     {
-        trust = NULL;
+        tally->trust = 1;
+        ngx_http_totp_store_session_field(tally->field, trust);
     }
 
     if (ngx_http_totp_store_attempt(r, &ctx->conf->keyspace, &ctx->user,
-                                    &ctx->conf->limits, trust, &ctx->settled,
+                                    &ctx->conf->limits, tally, trust->epoch,
                                     ngx_http_totp_lockout_attempted, ctx)
         != NGX_OK)
     {
@@ -107,6 +85,70 @@ ngx_http_totp_lockout_attempt(ngx_http_request_t *r,
     }
 
     ngx_http_totp_flow_async(r);
+
+    return NGX_DONE;
+}
+
+
+/*
+ * Whose attempt the POST is, into ctx->user, as ctx->guard says; or
+ * NGX_DONE, and *rc the answer that the POST gets instead
+ */
+
+static ngx_int_t
+ngx_http_totp_lockout_who(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_int_t *rc)
+{
+    switch (ctx->guard) {
+
+    case NGX_HTTP_TOTP_GUARD_FORM:
+
+        if (ctx->conf->user) {
+            *rc = NGX_HTTP_NOT_ALLOWED;
+            return NGX_DONE;
+        }
+
+        ctx->user = ctx->form.user;
+
+        if (!ngx_http_totp_user_valid(&ctx->user)) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "totp: client sent an invalid user name");
+            ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_DENIED);
+            ngx_str_null(&ctx->user);
+            *rc = ngx_http_totp_flow_message(r, ctx, NGX_HTTP_BAD_REQUEST,
+                      NGX_HTTP_TOTP_MSG_BAD_USER_HEADING,
+                      NGX_HTTP_TOTP_MSG_BAD_USER);
+            return NGX_DONE;
+        }
+
+        return NGX_OK;
+
+    case NGX_HTTP_TOTP_GUARD_PRE:
+
+        if (ngx_http_totp_flow_first_factor(r, ctx) == NGX_OK) {
+            return NGX_OK;
+        }
+
+        break;
+
+    case NGX_HTTP_TOTP_GUARD_ENROLL:
+
+        if (ngx_http_totp_flow_first_factor(r, ctx) == NGX_OK
+            || ngx_http_totp_flow_signed_in(r, ctx) == NGX_OK)
+        {
+            return NGX_OK;
+        }
+
+        break;
+
+    default: /* NGX_HTTP_TOTP_GUARD_SESSION */
+
+        if (ngx_http_totp_flow_signed_in(r, ctx) == NGX_OK) {
+            return NGX_OK;
+        }
+    }
+
+    *rc = ngx_http_totp_flow_go(r, ctx, "login");
 
     return NGX_DONE;
 }
@@ -120,23 +162,28 @@ ngx_http_totp_lockout_attempted(ngx_http_request_t *r, void *data,
 
     ctx = data;
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "totp lockout: attempt of \"%V\" counted, locked for "
-                   "%i s",
-                   ngx_http_totp_log_escape(r->pool, &ctx->user), ctx->settled);
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp lockout: attempt of \"%V\" from \"%V\" counted%s, "
+                   "locked for %i s",
+                   ngx_http_totp_log_escape(r->pool, &ctx->user),
+                   ngx_http_totp_log_escape(r->pool, &ctx->tally.client),
+                   ctx->tally.trusted ? " as a trusted browser" : "",
+                   ctx->tally.wait);
 
     if (rc != NGX_OK) {
         rc = ngx_http_totp_flow_error(r, ctx);
 
-    } else if (ctx->settled > 0) {
+    } else if (ctx->tally.wait > 0) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "totp: user \"%V\" refused: locked for %i s more",
+                      "totp: user \"%V\" refused from client \"%V\": "
+                      "locked for %i s more",
                       ngx_http_totp_log_escape(r->pool, &ctx->user),
-                      ctx->settled);
-        rc = ngx_http_totp_lockout_locked(r, ctx, ctx->settled);
+                      ngx_http_totp_log_escape(r->pool, &ctx->tally.client),
+                      ctx->tally.wait);
+        rc = ngx_http_totp_lockout_locked(r, ctx, ctx->tally.wait);
 
     } else {
-        ctx->counted = 1;
+        ctx->tally.counted = 1;
         rc = ctx->post(r, ctx);
     }
 
@@ -153,13 +200,13 @@ ngx_http_totp_lockout_failed(ngx_http_request_t *r,
 
     /* the attempt's count stays: it was a failure */
 
-    ctx->counted = 0;
+    ctx->tally.counted = 0;
     ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_DENIED);
     ctx->show = show;
     ctx->error = error;
 
     if (ngx_http_totp_store_settle(r, &ctx->conf->keyspace, &ctx->user,
-                                   &ctx->conf->limits, "fail", &ctx->settled,
+                                   &ctx->conf->limits, &ctx->tally, "fail",
                                    ngx_http_totp_lockout_counted, ctx)
         != NGX_OK)
     {
@@ -176,38 +223,39 @@ static void
 ngx_http_totp_lockout_counted(ngx_http_request_t *r, void *data,
     ngx_int_t rc)
 {
-    ngx_http_totp_limits_t    *limits;
+    ngx_http_totp_tally_t     *tally;
     ngx_http_totp_page_ctx_t  *ctx;
 
     ctx = data;
-    limits = &ctx->conf->limits;
+    tally = &ctx->tally;
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "totp lockout: failure of \"%V\" kept, locked:%i",
-                   ngx_http_totp_log_escape(r->pool, &ctx->user), ctx->settled);
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp lockout: failure of \"%V\" kept, locked:%ui "
+                   "held:%ui left:%i",
+                   ngx_http_totp_log_escape(r->pool, &ctx->user),
+                   tally->locked, tally->held, tally->left);
 
     if (rc != NGX_OK) {
-        rc = ngx_http_totp_flow_error(r, ctx);
+        ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
+        return;
+    }
 
-    } else if (ctx->settled) {
-        if (ctx->settled & 1) {
-            ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                          "totp: user \"%V\" locked for %T s after %ui "
-                          "failures",
-                          ngx_http_totp_log_escape(r->pool, &ctx->user),
-                          limits->lockout,
-                          limits->user.limit);
-        }
+    ngx_http_totp_lockout_log(r, ctx);
 
-        if (ctx->settled & 2) {
-            ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                          "totp: client address locked for %T s after %ui "
-                          "failures", limits->lockout, limits->client.limit);
-        }
+    /* a trusted browser is held by no lock: its own failures end trust */
 
-        rc = ngx_http_totp_lockout_locked(r, ctx, limits->lockout);
+    if (!tally->trusted
+        && (tally->held & (NGX_HTTP_TOTP_LOCK_PAIR | NGX_HTTP_TOTP_LOCK_USER
+                           | NGX_HTTP_TOTP_LOCK_CLIENT)))
+    {
+        rc = ngx_http_totp_lockout_locked(r, ctx, ctx->conf->limits.lockout);
 
     } else {
+        /* a trusted browser's budget ends its trust, not its sign-in */
+
+        ctx->trust_ended = (tally->held & NGX_HTTP_TOTP_LOCK_TRUST) ? 1 : 0;
+        ctx->tries_left = (!tally->trusted && tally->left <= 2)
+                          ? tally->left : 0;
         rc = ctx->show(r, ctx, NGX_HTTP_UNAUTHORIZED, ctx->error);
     }
 
@@ -215,33 +263,75 @@ ngx_http_totp_lockout_counted(ngx_http_request_t *r, void *data,
 }
 
 
+/* a line for each lock this failure set, naming what it holds */
+
+static void
+ngx_http_totp_lockout_log(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    ngx_str_t               *user, *client;
+    ngx_http_totp_limits_t  *limits;
+
+    if (ctx->tally.locked == 0) {
+        return;
+    }
+
+    limits = &ctx->conf->limits;
+    user = ngx_http_totp_log_escape(r->pool, &ctx->user);
+    client = ngx_http_totp_log_escape(r->pool, &ctx->tally.client);
+
+    if (ctx->tally.locked & NGX_HTTP_TOTP_LOCK_PAIR) {
+        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                      "totp: user \"%V\" locked at client \"%V\" for %T s "
+                      "after %ui failures", user, client, limits->lockout,
+                      limits->pair.limit);
+    }
+
+    if (ctx->tally.locked & NGX_HTTP_TOTP_LOCK_USER) {
+        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                      "totp: user \"%V\" locked for untrusted browsers for "
+                      "%T s after %ui failures from all clients", user,
+                      limits->lockout, limits->user.limit);
+    }
+
+    if (ctx->tally.locked & NGX_HTTP_TOTP_LOCK_CLIENT) {
+        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                      "totp: client \"%V\" locked for %T s after %ui "
+                      "failures across users", client, limits->lockout,
+                      limits->client.limit);
+    }
+
+    if (ctx->tally.locked & NGX_HTTP_TOTP_LOCK_TRUST) {
+        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                      "totp: user \"%V\": a browser at client \"%V\" is no "
+                      "longer trusted after %ui failures", user, client,
+                      limits->pair.limit);
+    }
+}
+
+
 void
 ngx_http_totp_lockout_succeeded(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, char *outcome)
 {
-    if (!ctx->counted) {
-        return;
-    }
-
-    ctx->counted = 0;
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "totp lockout: \"%V\" passed (%s), the attempt given "
-                   "back",
-                   ngx_http_totp_log_escape(r->pool, &ctx->user), outcome);
-
-    (void) ngx_http_totp_store_settle(r, &ctx->conf->keyspace, &ctx->user,
-                                      &ctx->conf->limits, outcome,
-                                      &ctx->settled,
-                                      ngx_http_totp_lockout_ignore, ctx);
+    ngx_http_totp_flow_give_back(r, ctx, outcome);
 }
 
 
-static void
-ngx_http_totp_lockout_ignore(ngx_http_request_t *r, void *data,
-    ngx_int_t rc)
+ngx_int_t
+ngx_http_totp_lockout_malformed(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_show_pt show,
+    ngx_uint_t hint)
 {
-    /* a count not given back is a failure more: it errs on the safe side */
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "totp: user \"%V\" sent a code that cannot be one, "
+                  "not counted",
+                  ngx_http_totp_log_escape(r->pool, &ctx->user));
+
+    ngx_http_totp_flow_give_back(r, ctx, "back");
+    ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_DENIED);
+
+    return show(r, ctx, NGX_HTTP_BAD_REQUEST, hint);
 }
 
 

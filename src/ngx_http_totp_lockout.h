@@ -37,10 +37,20 @@ ngx_int_t ngx_http_totp_lockout_failed(ngx_http_request_t *r,
 /*
  * A right password ("first") or second factor ("pass"): the attempt's
  * count is given back, without waiting for Redis to say so; once, and
- * only if this request was counted.
+ * only if this request was counted.  "pass" also clears the failures of
+ * this client (or trusted browser) with the user, and no other's.
  */
 void ngx_http_totp_lockout_succeeded(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, char *outcome);
+
+/*
+ * A code that cannot be one (letters, too few digits): nothing was
+ * checked, so nothing is counted; show shows the page again, 400, with
+ * hint.
+ */
+ngx_int_t ngx_http_totp_lockout_malformed(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_show_pt show,
+    ngx_uint_t hint);
 
 
 #endif /* _NGX_HTTP_TOTP_LOCKOUT_H_INCLUDED_ */

@@ -14,6 +14,8 @@
 #include "ngx_http_totp_secret.h"
 
 
+static ngx_int_t ngx_http_totp_secret_shape(ngx_str_t *code, u_char *digits,
+    ngx_uint_t n);
 static ngx_int_t ngx_http_totp_secret_aad(ngx_http_request_t *r,
     ngx_str_t *user, const char *purpose, ngx_str_t *aad);
 
@@ -39,23 +41,60 @@ ngx_http_totp_secret_make(ngx_http_totp_loc_conf_t *conf,
 }
 
 
+/*
+ * "123 456", "123-456": the digits alone into digits[], NGX_OK when they
+ * are as many as the code has
+ */
+
+static ngx_int_t
+ngx_http_totp_secret_shape(ngx_str_t *code, u_char *digits, ngx_uint_t n)
+{
+    u_char  c;
+    size_t  i, len;
+
+    len = 0;
+
+    for (i = 0; i < code->len; i++) {
+        c = code->data[i];
+
+        if (c == ' ' || c == '\t' || c == '-') {
+            continue;
+        }
+
+        if (c < '0' || c > '9' || len == n) {
+            return NGX_DECLINED;
+        }
+
+        digits[len++] = c;
+    }
+
+    return (len == n) ? NGX_OK : NGX_DECLINED;
+}
+
+
 ngx_int_t
 ngx_http_totp_secret_code(ngx_http_request_t *r, ngx_http_totp_secret_t *s,
     ngx_uint_t skew, ngx_str_t *code, uint64_t *step)
 {
     int       rc;
+    u_char    digits[TOTP_DIGITS_MAX];
     uint64_t  now;
 
-    if (totp_time_step(ngx_time(), s->period, &now) != 0) {
+    if (totp_time_step(ngx_time(), s->period, &now) != 0
+        || s->digits > TOTP_DIGITS_MAX)
+    {
         return NGX_ERROR;
     }
 
-    if (code->data == NULL) {
-        return NGX_DECLINED;
+    if (ngx_http_totp_secret_shape(code, digits, s->digits) != NGX_OK) {
+        totp_wipe(digits, sizeof(digits));
+        return NGX_HTTP_TOTP_CODE_MALFORMED;
     }
 
     rc = totp_window_check(s->algorithm, s->key, s->len, s->digits, now,
-                           skew, (char *) code->data, code->len, step);
+                           skew, (char *) digits, s->digits, step);
+
+    totp_wipe(digits, sizeof(digits));
 
     if (rc < 0) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,

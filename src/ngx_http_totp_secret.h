@@ -39,9 +39,15 @@ typedef struct {
 ngx_int_t ngx_http_totp_secret_make(ngx_http_totp_loc_conf_t *conf,
     ngx_http_totp_secret_t *s);
 
+/* a typed code that cannot be one: letters, or not s->digits digits */
+#define NGX_HTTP_TOTP_CODE_MALFORMED  NGX_ABORT
+
+
 /*
- * The code typed against s: NGX_OK and *step set (the matching step),
- * NGX_DECLINED for a wrong or missing code, NGX_ERROR.
+ * The code typed against s, without the spaces and dashes people type or
+ * paste into it (removed in place): NGX_OK and *step set (the matching
+ * step), NGX_DECLINED for a wrong code, NGX_HTTP_TOTP_CODE_MALFORMED,
+ * NGX_ERROR.
  */
 ngx_int_t ngx_http_totp_secret_code(ngx_http_request_t *r,
     ngx_http_totp_secret_t *s, ngx_uint_t skew, ngx_str_t *code,

@@ -90,6 +90,7 @@ struct ngx_http_totp_loc_conf_s {
     ngx_msec_t                   revalidate;
 
     ngx_http_totp_limits_t       limits;
+    ngx_http_complex_value_t    *client_key;      /* NULL: the address */
     ngx_uint_t                   recovery_codes;  /* 0: none */
 
     ngx_http_totp_templates_t   *templates;

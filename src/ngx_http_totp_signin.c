@@ -267,6 +267,14 @@ ngx_http_totp_signin_verify_checked(ngx_http_request_t *r, void *data,
         return;
     }
 
+    if (rc == NGX_HTTP_TOTP_CODE_MALFORMED) {
+        ngx_http_totp_flow_done(r,
+            ngx_http_totp_lockout_malformed(r, ctx,
+                ngx_http_totp_signin_show_verify,
+                NGX_HTTP_TOTP_MSG_MALFORMED_CODE));
+        return;
+    }
+
     if (rc == NGX_DECLINED) {
         ngx_http_totp_flow_done(r,
             ngx_http_totp_lockout_failed(r, ctx, "failed code",
@@ -365,10 +373,10 @@ ngx_http_totp_signin_recovery_fetched(ngx_http_request_t *r, void *data,
         goto done;
     }
 
-    if (ctx->form.code.data == NULL
-        || ngx_http_totp_recovery_normalize(&ctx->form.code, code) != NGX_OK)
-    {
-        rc = ngx_http_totp_signin_recovery_failed(r, ctx);
+    if (ngx_http_totp_recovery_normalize(&ctx->form.code, code) != NGX_OK) {
+        rc = ngx_http_totp_lockout_malformed(r, ctx,
+                 ngx_http_totp_signin_show_recovery,
+                 NGX_HTTP_TOTP_MSG_MALFORMED_RECOVERY_CODE);
         goto done;
     }
 

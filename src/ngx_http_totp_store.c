@@ -23,8 +23,7 @@ enum {
     NGX_HTTP_TOTP_KEY_USER = 0,
     NGX_HTTP_TOTP_KEY_ENROLL,
     NGX_HTTP_TOTP_KEY_RECOVERY,
-    NGX_HTTP_TOTP_KEY_FAIL,
-    NGX_HTTP_TOTP_KEY_LOCK,
+    NGX_HTTP_TOTP_KEY_FAILURES,
     NGX_HTTP_TOTP_KEY_SESSIONS,
     NGX_HTTP_TOTP_KEY_INVITE,
     NGX_HTTP_TOTP_KEYS
@@ -39,13 +38,17 @@ typedef struct {
     ngx_http_totp_record_t      *rec;
     ngx_str_t                   *pending;
     ngx_int_t                   *result;
+    ngx_http_totp_tally_t       *tally;
 } ngx_http_totp_store_op_t;
 
 
 static ngx_int_t ngx_http_totp_store_keys(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *keys);
-static ngx_int_t ngx_http_totp_store_ip_key(ngx_http_request_t *r,
-    ngx_str_t *keyspace, ngx_str_t *key);
+static ngx_int_t ngx_http_totp_store_counters(ngx_http_request_t *r,
+    ngx_str_t *keyspace, ngx_str_t *user, ngx_http_totp_tally_t *tally,
+    ngx_str_t *keys);
+static u_char *ngx_http_totp_store_escape(u_char *dst, ngx_str_t *src,
+    ngx_uint_t address);
 static ngx_http_totp_store_op_t *ngx_http_totp_store_op(
     ngx_http_request_t *r, ngx_str_t *keyspace, ngx_str_t *user,
     ngx_str_t *keys, ngx_http_totp_store_pt done, void *data,
@@ -65,6 +68,8 @@ static void ngx_http_totp_store_begun(void *data, redisReply *reply);
 static void ngx_http_totp_store_integer(void *data, redisReply *reply);
 static void ngx_http_totp_store_confirmed(void *data, redisReply *reply);
 static void ngx_http_totp_store_count(void *data, redisReply *reply);
+static void ngx_http_totp_store_counted(void *data, redisReply *reply);
+static void ngx_http_totp_store_settled(void *data, redisReply *reply);
 static void ngx_http_totp_store_number_arg(ngx_str_t *arg, u_char *buf,
     ngx_uint_t n);
 static void ngx_http_totp_store_failed(ngx_http_totp_store_op_t *op,
@@ -208,71 +213,109 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_accept_script =
 
 
 /*
- * Before a password or a code is checked: KEYS: fail, lock, ip fail, user,
- * sessions; ARGV: user limit, user window, address limit, address window,
- * lockout, the trust cookie's epoch or "", its field.  Returns the
- * seconds a lockout still
- * lasts, or 0 and counts the attempt as a failure in advance: a burst of
- * parallel guesses is counted before any of them is judged, so none gets
- * past the limit.  ngx_http_totp_store_settle() gives the count back on
- * success.  A browser trusted for the user's current enrollment is not
- * held by the user's lockout (failures from elsewhere), only by its own
- * address's; a trust cookie from before a reset, or one forgotten or
- * revoked since, is no trust.  A lock that
- * lost its TTL gets one back rather than lasting forever.
+ * Failure counters, each a hash: "n" the failures in its window (the key's
+ * TTL), "locked" once n reached its limit, the TTL then the lockout's.
+ * A user's from every client (KEYS[1]), a user's from one client, "the
+ * pair" (KEYS[2]), a trusted browser's (KEYS[3]), a client's with every
+ * user (KEYS[4]).  ARGV[1] is totp_lockout.
+ *
+ * held: the seconds k still holds at limit n, also while the attempts
+ * that reached n are being checked (the lock is for them to set).  A lock
+ * that lost its TTL gets one back rather than lasting forever.
+ */
+
+#define NGX_HTTP_TOTP_STORE_COUNTERS                                         \
+    "local lockout = tonumber(ARGV[1]) "                                     \
+    "local function held(k, n) "                                             \
+    "local v = redis.call('HMGET', k, 'n', 'locked') "                       \
+    "if not v[2] and tonumber(v[1] or '0') < n then return 0 end "           \
+    "local t = redis.call('TTL', k) "                                        \
+    "if t < 0 then redis.call('EXPIRE', k, lockout) return lockout end "     \
+    "if v[2] then return t end "                                             \
+    "return math.min(t, lockout) end "                                       \
+    "local function count(k, w) "                                            \
+    "if redis.call('HINCRBY', k, 'n', 1) == 1 "                              \
+    "or redis.call('TTL', k) < 0 then redis.call('EXPIRE', k, w) end end "   \
+    "local function back(k) "                                                \
+    "if redis.call('HINCRBY', k, 'n', -1) <= 0 "                             \
+    "and redis.call('HEXISTS', k, 'locked') == 0 then "                      \
+    "redis.call('DEL', k) end end "
+
+
+/*
+ * Before a password or a code is checked.  KEYS: the counters, user,
+ * sessions; ARGV: lockout, pair limit and window, user limit and window,
+ * client limit (0: not counted) and window, the trust cookie's epoch or
+ * "", its field.  Returns the seconds a lock still lasts, or counts the
+ * attempt as a failure in advance and returns 0, -1 as a trusted
+ * browser: a burst of parallel guesses is counted before any of them is
+ * judged, so none gets past a limit.  Only a browser trusted for the
+ * user's current enrollment, and whose own failures are below the pair
+ * limit, passes every lock; its failures count for the user, not for
+ * its client.
  */
 
 static ngx_http_totp_redis_script_t  ngx_http_totp_store_attempt_script =
     ngx_http_totp_redis_script(
-        "local function left(k, n) "
-        "local c = tonumber(redis.call('GET', k) or '0') "
-        "if c < n then return 0 end "
-        "local t = redis.call('TTL', k) "
-        "if t < 0 then redis.call('EXPIRE', k, ARGV[5]) "
-        "return tonumber(ARGV[5]) end "
-        "return t end "
-        "local t = left(KEYS[3], tonumber(ARGV[3])) "
-        "if ARGV[6] == '' "
-        "or redis.call('HGET', KEYS[4], 'epoch') ~= ARGV[6] "
-        "or redis.call('HEXISTS', KEYS[5], ARGV[7]) == 0 then "
-        "local l = redis.call('TTL', KEYS[2]) "
-        "if l == -1 then redis.call('EXPIRE', KEYS[2], ARGV[5]) "
-        "l = tonumber(ARGV[5]) end "
-        "t = math.max(t, l, left(KEYS[1], tonumber(ARGV[1]))) end "
+        NGX_HTTP_TOTP_STORE_COUNTERS
+        "if ARGV[8] ~= '' "
+        "and redis.call('HGET', KEYS[5], 'epoch') == ARGV[8] "
+        "and redis.call('HEXISTS', KEYS[6], ARGV[9]) == 1 "
+        "and held(KEYS[3], tonumber(ARGV[2])) == 0 then "
+        "count(KEYS[3], ARGV[3]) count(KEYS[1], ARGV[5]) return -1 end "
+        "local ip = tonumber(ARGV[6]) "
+        "local t = math.max(held(KEYS[1], tonumber(ARGV[4])), "
+        "held(KEYS[2], tonumber(ARGV[2]))) "
+        "if ip > 0 then t = math.max(t, held(KEYS[4], ip)) end "
         "if t > 0 then return t end "
-        "if redis.call('INCR', KEYS[1]) == 1 then "
-        "redis.call('EXPIRE', KEYS[1], ARGV[2]) end "
-        "if redis.call('INCR', KEYS[3]) == 1 then "
-        "redis.call('EXPIRE', KEYS[3], ARGV[4]) end "
+        "count(KEYS[2], ARGV[3]) count(KEYS[1], ARGV[5]) "
+        "if ip > 0 then count(KEYS[4], ARGV[7]) end "
         "return 0");
 
 
 /*
- * After the check: KEYS: fail, lock, ip fail; ARGV: outcome, user limit,
- * address limit, lockout.  A failure keeps its count and locks what
- * reached its limit: 1 the user, 2 the address, 3 both.  A success gives
- * the count back; "pass" (the second factor) clears the user's failures,
- * "first" (a right password) only this attempt's.
+ * After the check.  KEYS: the counters, sessions; ARGV: lockout,
+ * outcome, "1" for a trusted browser, pair, user and client limits
+ * (client 0: not counted), the trust cookie's field.  A success gives the
+ * attempt's count back; "pass" clears the pair's, or the trusted
+ * browser's, never the user's: failures elsewhere stay counted.  A
+ * failure keeps its count and locks what reached its limit; a trusted
+ * browser at the pair limit is trusted no more.  Returns what the
+ * failure locked, what holds now (NGX_HTTP_TOTP_LOCK_* bits) and the
+ * tries left under the smallest limit that holds the browser.
  */
 
 static ngx_http_totp_redis_script_t  ngx_http_totp_store_settle_script =
     ngx_http_totp_redis_script(
-        "if ARGV[1] == 'fail' then "
-        "local locked = 0 "
-        "if tonumber(redis.call('GET', KEYS[1]) or '0') "
-        ">= tonumber(ARGV[2]) then "
-        "redis.call('SET', KEYS[2], '1', 'EX', ARGV[4]) "
-        "redis.call('DEL', KEYS[1]) locked = 1 end "
-        "if tonumber(redis.call('GET', KEYS[3]) or '0') "
-        ">= tonumber(ARGV[3]) then "
-        "redis.call('EXPIRE', KEYS[3], ARGV[4]) locked = locked + 2 end "
-        "return locked end "
-        "if redis.call('DECR', KEYS[3]) <= 0 then "
-        "redis.call('DEL', KEYS[3]) end "
-        "if ARGV[1] == 'pass' then redis.call('DEL', KEYS[1]) "
-        "elseif redis.call('DECR', KEYS[1]) <= 0 then "
-        "redis.call('DEL', KEYS[1]) end "
-        "return 0");
+        NGX_HTTP_TOTP_STORE_COUNTERS
+        "local trusted, ip = ARGV[3] ~= '', tonumber(ARGV[6]) "
+        "if ARGV[2] ~= 'fail' then "
+        "local own = trusted and KEYS[3] or KEYS[2] "
+        "if ARGV[2] == 'pass' then redis.call('DEL', own) "
+        "else back(own) end "
+        "if not trusted and ip > 0 then back(KEYS[4]) end "
+        "back(KEYS[1]) return {0, 0, 0} end "
+        "local new, hold, left = 0, 0, 1000000 "
+        "local function limit(bit, k, n) "
+        "local v = redis.call('HMGET', k, 'n', 'locked') "
+        "local c = tonumber(v[1] or '0') "
+        "if not v[2] and c >= n then "
+        "redis.call('HSET', k, 'locked', '1') "
+        "redis.call('EXPIRE', k, lockout) new = new + bit v[2] = '1' end "
+        "if v[2] then hold = hold + bit end "
+        "return n - c end "
+        "if trusted then "
+        "local c = tonumber(redis.call('HGET', KEYS[3], 'n') or '0') "
+        "left = tonumber(ARGV[4]) - c "
+        "if left <= 0 then redis.call('HDEL', KEYS[5], ARGV[7]) "
+        "redis.call('DEL', KEYS[3]) new, hold = 8, 8 end "
+        "limit(2, KEYS[1], tonumber(ARGV[5])) "
+        "else "
+        "left = math.min(limit(1, KEYS[2], tonumber(ARGV[4])), "
+        "limit(2, KEYS[1], tonumber(ARGV[5]))) "
+        "if ip > 0 then left = math.min(left, limit(4, KEYS[4], ip)) end "
+        "end "
+        "return {new, hold, math.max(left, 0)}");
 
 
 /*
@@ -596,85 +639,101 @@ ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *keyspace,
 
 ngx_int_t
 ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *keyspace,
-    ngx_str_t *user, ngx_http_totp_limits_t *limits, totp_token_t *trust,
-    ngx_int_t *result, ngx_http_totp_store_pt done, void *data)
+    ngx_str_t *user, ngx_http_totp_limits_t *limits,
+    ngx_http_totp_tally_t *tally, u_char *trust_epoch,
+    ngx_http_totp_store_pt done, void *data)
 {
-    u_char                     buf[5][NGX_TIME_T_LEN],
-                               hex[2 * TOTP_EPOCH_LEN],
-                               field[NGX_HTTP_TOTP_SESSION_FIELD_LEN];
-    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[12];
+    u_char                     buf[7][NGX_TIME_T_LEN],
+                               hex[2 * TOTP_EPOCH_LEN];
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[15];
     ngx_http_totp_store_op_t  *op;
 
     op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
                                 data, "attempt");
     if (op == NULL
-        || ngx_http_totp_store_ip_key(r, keyspace, &argv[2]) != NGX_OK)
+        || ngx_http_totp_store_counters(r, keyspace, keys, tally, argv)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    op->result = result;
+    op->tally = tally;
 
-    argv[0] = keys[NGX_HTTP_TOTP_KEY_FAIL];
-    argv[1] = keys[NGX_HTTP_TOTP_KEY_LOCK];
-    argv[3] = keys[NGX_HTTP_TOTP_KEY_USER];
-    argv[4] = keys[NGX_HTTP_TOTP_KEY_SESSIONS];
+    argv[4] = keys[NGX_HTTP_TOTP_KEY_USER];
+    argv[5] = keys[NGX_HTTP_TOTP_KEY_SESSIONS];
 
-    ngx_http_totp_store_number_arg(&argv[5], buf[0], limits->user.limit);
-    ngx_http_totp_store_number_arg(&argv[6], buf[1], limits->user.window);
-    ngx_http_totp_store_number_arg(&argv[7], buf[2], limits->client.limit);
-    ngx_http_totp_store_number_arg(&argv[8], buf[3], limits->client.window);
-    ngx_http_totp_store_number_arg(&argv[9], buf[4], limits->lockout);
+    ngx_http_totp_store_number_arg(&argv[6], buf[0], limits->lockout);
+    ngx_http_totp_store_number_arg(&argv[7], buf[1], limits->pair.limit);
+    ngx_http_totp_store_number_arg(&argv[8], buf[2], limits->pair.window);
+    ngx_http_totp_store_number_arg(&argv[9], buf[3], limits->user.limit);
+    ngx_http_totp_store_number_arg(&argv[10], buf[4], limits->user.window);
+    ngx_http_totp_store_number_arg(&argv[11], buf[5],
+                                   tally->exempt ? 0 : limits->client.limit);
+    ngx_http_totp_store_number_arg(&argv[12], buf[6], limits->client.window);
 
-    if (trust) {
-        argv[10].data = hex;
-        argv[10].len = ngx_hex_dump(hex, trust->epoch, TOTP_EPOCH_LEN) - hex;
-        ngx_http_totp_store_session_field(field, trust);
-        argv[11].data = field;
-        argv[11].len = sizeof(field);
+    if (tally->trust) {
+        argv[13].data = hex;
+        argv[13].len = ngx_hex_dump(hex, trust_epoch, TOTP_EPOCH_LEN) - hex;
+        argv[14].data = tally->field;
+        argv[14].len = sizeof(tally->field);
 
     } else {
-        ngx_str_set(&argv[10], "");
-        ngx_str_set(&argv[11], "");
+        ngx_str_set(&argv[13], "");
+        ngx_str_set(&argv[14], "");
     }
 
     return ngx_http_totp_redis_eval(r->pool,
-                                    &ngx_http_totp_store_attempt_script, 5,
-                                    12, argv, ngx_http_totp_store_count, op);
+                                    &ngx_http_totp_store_attempt_script, 6,
+                                    15, argv, ngx_http_totp_store_counted,
+                                    op);
 }
 
 
 ngx_int_t
 ngx_http_totp_store_settle(ngx_http_request_t *r, ngx_str_t *keyspace,
-    ngx_str_t *user, ngx_http_totp_limits_t *limits, const char *outcome,
-    ngx_int_t *result, ngx_http_totp_store_pt done, void *data)
+    ngx_str_t *user, ngx_http_totp_limits_t *limits,
+    ngx_http_totp_tally_t *tally, const char *outcome,
+    ngx_http_totp_store_pt done, void *data)
 {
-    u_char                     buf[3][NGX_TIME_T_LEN];
-    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[7];
+    u_char                     buf[4][NGX_TIME_T_LEN];
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[12];
     ngx_http_totp_store_op_t  *op;
 
     op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
                                 data, "settle");
     if (op == NULL
-        || ngx_http_totp_store_ip_key(r, keyspace, &argv[2]) != NGX_OK)
+        || ngx_http_totp_store_counters(r, keyspace, keys, tally, argv)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    op->result = result;
+    op->tally = tally;
 
-    argv[0] = keys[NGX_HTTP_TOTP_KEY_FAIL];
-    argv[1] = keys[NGX_HTTP_TOTP_KEY_LOCK];
-    argv[3].data = (u_char *) outcome;
-    argv[3].len = ngx_strlen(outcome);
+    argv[4] = keys[NGX_HTTP_TOTP_KEY_SESSIONS];
 
-    ngx_http_totp_store_number_arg(&argv[4], buf[0], limits->user.limit);
-    ngx_http_totp_store_number_arg(&argv[5], buf[1], limits->client.limit);
-    ngx_http_totp_store_number_arg(&argv[6], buf[2], limits->lockout);
+    ngx_http_totp_store_number_arg(&argv[5], buf[0], limits->lockout);
+    argv[6].data = (u_char *) outcome;
+    argv[6].len = ngx_strlen(outcome);
+
+    if (tally->trusted) {
+        ngx_str_set(&argv[7], "1");
+
+    } else {
+        ngx_str_set(&argv[7], "");
+    }
+
+    ngx_http_totp_store_number_arg(&argv[8], buf[1], limits->pair.limit);
+    ngx_http_totp_store_number_arg(&argv[9], buf[2], limits->user.limit);
+    ngx_http_totp_store_number_arg(&argv[10], buf[3],
+                                   tally->exempt ? 0 : limits->client.limit);
+    argv[11].data = tally->field;
+    argv[11].len = tally->trust ? sizeof(tally->field) : 0;
 
     return ngx_http_totp_redis_eval(r->pool,
-                                    &ngx_http_totp_store_settle_script, 3, 7,
-                                    argv, ngx_http_totp_store_count, op);
+                                    &ngx_http_totp_store_settle_script, 5,
+                                    12, argv, ngx_http_totp_store_settled,
+                                    op);
 }
 
 
@@ -765,8 +824,7 @@ ngx_http_totp_store_keys(ngx_http_request_t *r, ngx_str_t *keyspace,
         ngx_null_string,
         ngx_string(":enroll"),
         ngx_string(":recovery"),
-        ngx_string(":fail"),
-        ngx_string(":lock"),
+        ngx_string(":failures"),
         ngx_string(":sessions"),
         ngx_string(":invite")
     };
@@ -784,7 +842,7 @@ ngx_http_totp_store_keys(ngx_http_request_t *r, ngx_str_t *keyspace,
     len = keyspace->len + sizeof("user:{}") - 1 + encoded.len;
 
     p = ngx_pnalloc(r->pool,
-                    NGX_HTTP_TOTP_KEYS * (len + sizeof(":recovery") - 1));
+                    NGX_HTTP_TOTP_KEYS * (len + sizeof(":failures") - 1));
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -802,17 +860,31 @@ ngx_http_totp_store_keys(ngx_http_request_t *r, ngx_str_t *keyspace,
 u_char *
 ngx_http_totp_store_encode(u_char *dst, ngx_str_t *user)
 {
+    return ngx_http_totp_store_escape(dst, user, 0);
+}
+
+
+/*
+ * Every byte outside [A-Za-z0-9._@+-] percent-encoded, and with address
+ * set outside [A-Za-z0-9._@+:/-], so that "2001:db8::/64" stays legible:
+ * no value can end a {hash tag}, or glob in ops' SCAN MATCH.
+ */
+
+static u_char *
+ngx_http_totp_store_escape(u_char *dst, ngx_str_t *src, ngx_uint_t address)
+{
     u_char   c;
     size_t   i;
 
     static u_char  hex[] = "0123456789ABCDEF";
 
-    for (i = 0; i < user->len; i++) {
-        c = user->data[i];
+    for (i = 0; i < src->len; i++) {
+        c = src->data[i];
 
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
             || (c >= '0' && c <= '9')
-            || c == '.' || c == '_' || c == '@' || c == '+' || c == '-')
+            || c == '.' || c == '_' || c == '@' || c == '+' || c == '-'
+            || (address && (c == ':' || c == '/')))
         {
             *dst++ = c;
             continue;
@@ -827,24 +899,59 @@ ngx_http_totp_store_encode(u_char *dst, ngx_str_t *user)
 }
 
 
-/* KEYSPACE "ip:{" ADDR "}:fail", ADDR as $remote_addr has it */
+/*
+ * The failure counters of an attempt, into keys[0..3]: the user's
+ * KEYSPACE "user:{NAME}:failures", the pair's "user:{NAME}:pair:CLIENT",
+ * the trusted browser's "user:{NAME}:trust:ID" (the pair's again when
+ * there is none: never touched), the client's KEYSPACE "ip:{CLIENT}".
+ * user holds the keys made by ngx_http_totp_store_keys().
+ */
 
 static ngx_int_t
-ngx_http_totp_store_ip_key(ngx_http_request_t *r, ngx_str_t *keyspace,
-    ngx_str_t *key)
+ngx_http_totp_store_counters(ngx_http_request_t *r, ngx_str_t *keyspace,
+    ngx_str_t *user, ngx_http_totp_tally_t *tally, ngx_str_t *keys)
 {
-    ngx_str_t  *addr;
+    u_char     *p, *client, *last;
+    size_t      len;
+    ngx_str_t  *base;
 
-    addr = &r->connection->addr_text;
+    base = &user[NGX_HTTP_TOTP_KEY_USER];
 
-    key->data = ngx_pnalloc(r->pool, keyspace->len
-                                     + sizeof("ip:{}:fail") - 1 + addr->len);
-    if (key->data == NULL) {
+    client = ngx_pnalloc(r->pool, 3 * tally->client.len);
+    if (client == NULL) {
         return NGX_ERROR;
     }
 
-    key->len = ngx_sprintf(key->data, "%Vip:{%V}:fail", keyspace, addr)
-               - key->data;
+    last = ngx_http_totp_store_escape(client, &tally->client, 1);
+
+    len = 2 * base->len + sizeof(":pair:") - 1 + sizeof(":trust:") - 1
+          + 2 * TOTP_NONCE_LEN + keyspace->len + sizeof("ip:{}") - 1
+          + 2 * (last - client);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    keys[0] = user[NGX_HTTP_TOTP_KEY_FAILURES];
+
+    keys[1].data = p;
+    p = ngx_sprintf(p, "%V:pair:%*s", base, last - client, client);
+    keys[1].len = p - keys[1].data;
+
+    if (tally->trust) {
+        keys[2].data = p;
+        p = ngx_sprintf(p, "%V:trust:%*s", base, 2 * TOTP_NONCE_LEN,
+                        tally->field + 2);
+        keys[2].len = p - keys[2].data;
+
+    } else {
+        keys[2] = keys[1];
+    }
+
+    keys[3].data = p;
+    p = ngx_sprintf(p, "%Vip:{%*s}", keyspace, last - client, client);
+    keys[3].len = p - keys[3].data;
 
     return NGX_OK;
 }
@@ -1194,6 +1301,60 @@ ngx_http_totp_store_count(void *data, redisReply *reply)
     }
 
     *op->result = (ngx_int_t) reply->integer;
+
+    ngx_http_totp_store_done(op, NGX_OK);
+}
+
+
+/* an attempt: the seconds a lock lasts, 0 counted, -1 counted as trusted */
+
+static void
+ngx_http_totp_store_counted(void *data, redisReply *reply)
+{
+    ngx_http_totp_store_op_t  *op = data;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
+        || reply->integer < -1 || reply->integer > 10 * 365 * 86400)
+    {
+        ngx_http_totp_store_failed(op, reply, "script");
+        return;
+    }
+
+    op->tally->trusted = (reply->integer == -1);
+    op->tally->wait = reply->integer > 0 ? (ngx_int_t) reply->integer : 0;
+
+    ngx_http_totp_store_done(op, NGX_OK);
+}
+
+
+/* a settle: what it locked, what holds, the tries left */
+
+static void
+ngx_http_totp_store_settled(void *data, redisReply *reply)
+{
+    ngx_uint_t                 i;
+    ngx_http_totp_store_op_t  *op = data;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 3)
+    {
+        ngx_http_totp_store_failed(op, reply, "script");
+        return;
+    }
+
+    for (i = 0; i < 3; i++) {
+        if (reply->element[i]->type != REDIS_REPLY_INTEGER
+            || reply->element[i]->integer < 0
+            || reply->element[i]->integer > 1000000)
+        {
+            ngx_http_totp_store_failed(op, reply, "script");
+            return;
+        }
+    }
+
+    op->tally->locked = (ngx_uint_t) reply->element[0]->integer;
+    op->tally->held = (ngx_uint_t) reply->element[1]->integer;
+    op->tally->left = (ngx_int_t) reply->element[2]->integer;
 
     ngx_http_totp_store_done(op, NGX_OK);
 }

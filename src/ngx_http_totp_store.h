@@ -32,7 +32,11 @@ typedef struct {
 } ngx_http_totp_record_t;
 
 
-/* totp_fail_limit's and totp_fail_limit_ip's values */
+/* a session's field (see ngx_http_totp_store_session_field() below) */
+#define NGX_HTTP_TOTP_SESSION_FIELD_LEN  (2 + 2 * TOTP_NONCE_LEN)
+
+
+/* a totp_fail_limit* directive's values; limit 0: not counted */
 typedef struct {
     ngx_uint_t                   limit;
     time_t                       window;
@@ -41,10 +45,41 @@ typedef struct {
 
 /* how failures are counted, and how long what reaches a limit is locked */
 typedef struct {
-    ngx_http_totp_limit_t        user;
-    ngx_http_totp_limit_t        client;
+    ngx_http_totp_limit_t        pair;        /* one user, one client */
+    ngx_http_totp_limit_t        user;        /* one user, every client */
+    ngx_http_totp_limit_t        client;      /* one client, every user */
     time_t                       lockout;
 } ngx_http_totp_limits_t;
+
+
+/* what a failure locked, or what holds: bits of a tally */
+#define NGX_HTTP_TOTP_LOCK_PAIR    1
+#define NGX_HTTP_TOTP_LOCK_USER    2          /* for untrusted browsers */
+#define NGX_HTTP_TOTP_LOCK_CLIENT  4
+#define NGX_HTTP_TOTP_LOCK_TRUST   8          /* the browser's trust ended */
+
+
+/*
+ * One attempt, as it is counted: by which client (its key, see
+ * ngx_http_totp_client.h), as which browser, and what Redis said.
+ */
+typedef struct {
+    ngx_str_t                    client;
+    u_char                       field[NGX_HTTP_TOTP_SESSION_FIELD_LEN];
+
+    /* attempt: the seconds a lock still lasts, or 0 */
+    ngx_int_t                    wait;
+
+    /* settle of a failure: what it locked, what holds, tries left */
+    ngx_uint_t                   locked;
+    ngx_uint_t                   held;
+    ngx_int_t                    left;
+
+    unsigned                     exempt:1;    /* not held by the client limit */
+    unsigned                     trust:1;     /* field is a trust cookie's */
+    unsigned                     trusted:1;   /* counted as that browser */
+    unsigned                     counted:1;   /* to be settled */
+} ngx_http_totp_tally_t;
 
 
 /*
@@ -75,7 +110,6 @@ u_char *ngx_http_totp_store_encode(u_char *dst, ngx_str_t *user);
  * and a digest of the user's password line when it was made ("-" for
  * none).  A token whose field is gone was ended.
  */
-#define NGX_HTTP_TOTP_SESSION_FIELD_LEN  (2 + 2 * TOTP_NONCE_LEN)
 
 void ngx_http_totp_store_session_field(u_char *dst, totp_token_t *t);
 
@@ -166,20 +200,24 @@ ngx_int_t ngx_http_totp_store_accept(ngx_http_request_t *r,
 
 
 /*
- * Failure counting (see the scripts in ngx_http_totp_store.c): attempt
- * before a password or code is checked, *result the seconds a lockout
- * still lasts or 0; settle after, with outcome "fail", "first" or "pass",
- * *result for a failure 1, 2 or 3 when it locked the user, the address
- * or both.
+ * Failure counting (see the scripts in ngx_http_totp_store.c).  attempt,
+ * before a password or code is checked, counts it for tally's client and
+ * NAME, or as a trusted browser of NAME if tally->trust names a trust
+ * cookie that Redis still holds (tally->trusted); tally->wait the seconds
+ * a lock still lasts instead.  settle, after the check, with outcome
+ * "fail" keeps the count and locks what reached its limit (tally->locked,
+ * ->held, ->left); "back" gives the count back (a check that judged
+ * nothing), "pass" too and clears the failures of this client, or of this
+ * trusted browser, with NAME.
  */
 ngx_int_t ngx_http_totp_store_attempt(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, ngx_http_totp_limits_t *limits,
-    totp_token_t *trust, ngx_int_t *result, ngx_http_totp_store_pt done,
-    void *data);
+    ngx_http_totp_tally_t *tally, u_char *trust_epoch,
+    ngx_http_totp_store_pt done, void *data);
 ngx_int_t ngx_http_totp_store_settle(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, ngx_http_totp_limits_t *limits,
-    const char *outcome, ngx_int_t *result, ngx_http_totp_store_pt done,
-    void *data);
+    ngx_http_totp_tally_t *tally, const char *outcome,
+    ngx_http_totp_store_pt done, void *data);
 
 /*
  * Removes a recovery code, given as its hash under each configured key

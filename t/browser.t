@@ -125,7 +125,7 @@ for my $k (sort keys %seen) {
 }
 
 # what the browser did, as Redis saw it
-ok($redis->cli('TTL', 'totp:user:{alice}:lock') > 0,
+ok($redis->cli('HGET', 'totp:user:{alice}:pair:127.0.0.1', 'locked'),
    'alice is locked out in Redis');
 is($redis->cli('SCARD', 'totp:user:{carol}:recovery'), 9,
    "carol's recovery codes: one used");

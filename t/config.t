@@ -501,9 +501,31 @@ accepts('totp_user with text around a variable',
         location => 'totp on; totp_user "sso:$remote_user";');
 
 accepts('failure limits, lockout and recovery codes at every level',
-        http => "totp_fail_limit 5 5m;\ntotp_fail_limit_ip 20 5m;",
-        server => "totp_lockout 15m;\ntotp_recovery_codes 0;",
-        location => "totp_fail_limit 3 1m; totp_recovery_codes 20;");
+        http => "totp_fail_limit 5 5m;\ntotp_fail_limit_ip 20 5m;\n"
+                . "totp_fail_limit_user 50 1h;",
+        server => "totp_lockout 15m;\ntotp_recovery_codes 0;\n"
+                  . "totp_fail_limit_ip off;",
+        location => "totp_fail_limit 3 1m; totp_recovery_codes 20;\n"
+                    . "totp_fail_limit_user 100 2h; totp_fail_limit_ip 5 1m;");
+accepts('totp_client_key with a variable, at every level',
+        http => 'totp_client_key $http_x_client;',
+        server => 'totp_client_key "office-$http_x_office";',
+        location => 'totp_client_key $remote_addr;');
+rejects('totp_client_key without a variable', 'totp_client_key',
+        qr/needs a variable/, location => 'totp_client_key office;');
+rejects('totp_client_key off', 'totp_client_key', qr/needs a variable/,
+        location => 'totp_client_key off;');
+rejects('totp_fail_limit off (only the client limit may be off)',
+        'totp_fail_limit', qr/invalid number/,
+        location => 'totp_fail_limit off;');
+rejects('totp_fail_limit_user off', 'totp_fail_limit_user',
+        qr/invalid number/, location => 'totp_fail_limit_user off;');
+rejects('totp_fail_limit_ip on', 'totp_fail_limit_ip', qr/or "off"/,
+        location => 'totp_fail_limit_ip on;');
+rejects('totp_fail_limit_user 0 1h', 'totp_fail_limit_user', qr/"0"/,
+        location => 'totp_fail_limit_user 0 1h;');
+rejects('totp_fail_limit_user 5 forever', 'totp_fail_limit_user',
+        qr/"forever"/, location => 'totp_fail_limit_user 5 forever;');
 rejects('totp_fail_limit 0 5m', 'totp_fail_limit', qr/"0"/,
         location => 'totp_fail_limit 0 5m;');
 rejects('totp_fail_limit 5 soon', 'totp_fail_limit', qr/"soon"/,

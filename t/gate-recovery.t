@@ -91,10 +91,14 @@ subtest 'a recovery code signs in once' => sub {
 
     ($res) = recovery_login('22222-22222');
     is $res->{status}, 401, 'a code never made: refused';
-    ($res) = recovery_login('not a code at all');
-    is $res->{status}, 401, 'something else: refused';
-    is $redis->cli('GET', 'totp:user:{alice}:fail'), 3,
+    is $redis->cli('HGET', 'totp:user:{alice}:failures', 'n'), 2,
         'each failure counted against alice';
+    ($res) = recovery_login('not a code at all');
+    is $res->{status}, 400, 'something else: refused as no recovery code';
+    like $res->{body}, qr/not a recovery code/, '... with a hint';
+    ok $t->wait_for(sub {
+        $redis->cli('HGET', 'totp:user:{alice}:failures', 'n') == 2 }, 3),
+        '... and not counted';
 
     ($res) = recovery_login($codes[1], user => 'alice', password => 'nope');
     isnt $res->{status}, 200, 'no recovery without the password';

@@ -237,9 +237,11 @@ subtest 'a lockout on one instance holds on the other' => sub {
     my @status = map { login($attacker, 'frank', 'wrong')->{status} } 1 .. 3;
     is "@status", '401 401 429', 'wrong passwords at A: 401, 401, then 429';
     my $locked = time;
-    my $ttl = $redis->cli('TTL', 'totp:user:{frank}:lock');
-    ok $ttl > 0 && $ttl <= $LOCKOUT, "Redis: totp:user:{frank}:lock, TTL $ttl";
+    my $pair = 'totp:user:{frank}:pair:127.0.0.1';
+    my $ttl = $redis->cli('TTL', $pair);
+    ok $ttl > 0 && $ttl <= $LOCKOUT, "Redis: $pair, TTL $ttl";
 
+    # both instances see one client, 127.0.0.1: its pair is locked at B
     my $res = login(browser('B'), 'frank', $USERS{frank});
     is "$res->{status} " . ($res->{headers}{'x-instance'} // '-'), '429 B',
         'B refuses the right password: 429';

@@ -232,7 +232,7 @@ subtest 'limit_req on the pages holds back a password guesser' => sub {
     is_deeply \@status, [ 401, 401, 429, 429 ],
         'two wrong passwords judged, then nginx\'s 429';
 
-    is $redis->cli('GET', 'totp:user:{carol}:fail'), 2,
+    is $redis->cli('HGET', 'totp:user:{carol}:failures', 'n'), 2,
         'Redis counted the two the gate saw, no more';
 };
 

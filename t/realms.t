@@ -158,7 +158,8 @@ subtest 'A\'s session and A\'s password are nothing in console B' => sub {
 
     $res = password($ua, 'b', 'alpha');
     is $res->{status}, 401, 'A\'s password at B\'s login: refused';
-    is $redis->cli('GET', user_key('alice', realm => 'b', suffix => ':fail')),
+    is $redis->cli('HGET', user_key('alice', realm => 'b',
+                                    suffix => ':failures'), 'n'),
         1, 'counted against B\'s alice';
     is $redis->cli('EXISTS', user_key('alice', realm => 'a',
                                       suffix => ':fail')),

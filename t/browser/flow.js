@@ -384,10 +384,15 @@ async function firstLogin(browser) {
     const trust = page.getByLabel('Trust this browser for 30 days');
     is(await trust.count(), 1, '"Trust this browser for 30 days" offered');
     await trust.check();
-    // the next step's code: the enrollment's was this step's
-    await page.locator('#code').fill(totp(secret, 30));
+    // the next step's code, pasted as apps show it ("123 456"): the
+    // enrollment's was this step's
+    const next = totp(secret, 30);
+    await page.locator('#code').fill(next.slice(0, 3) + ' ' + next.slice(3));
+    is(await page.locator('#code').inputValue(),
+       next.slice(0, 3) + ' ' + next.slice(3),
+       'the field takes the code with its space, whole');
     res = await submit(page, 'button[type="submit"]', '/_totp/verify');
-    await status(res, 302, 'the code is accepted');
+    await status(res, 302, 'the code is accepted, space and all');
     await page.waitForURL(BASE + DEEP);
     like(await text(page), upstream('alice'),
          'back on the console, for alice');
@@ -450,6 +455,11 @@ async function otherBrowser(browser, alice) {
                                  '/_totp/verify');
         if (n < 5) {
             await status(res, 401, `wrong code ${n}: 401`);
+            if (n === 4) {
+                like(await page.locator('#error').innerText(),
+                     /1 more failed try and sign-in pauses/,
+                     'wrong code 4: the last try is announced');
+            }
             is(await page.locator('#error[role="alert"]').count(), 1,
                `wrong code ${n}: the error is said`);
             if (n === 1) {

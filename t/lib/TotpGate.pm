@@ -54,6 +54,7 @@ sub gate_setup {
     # comes from 127.0.0.1, and an enrollment would end on the recovery
     # codes page.  limits and recovery give them back.
     my $limits = $o{limits} // "totp_fail_limit 1000 1m;\n"
+                               . "    totp_fail_limit_user 1000 1m;\n"
                                . "    totp_fail_limit_ip 1000 1m;";
     my $recovery = $o{recovery} // 0;
 

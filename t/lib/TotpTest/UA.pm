@@ -26,7 +26,9 @@ use Time::Local qw(timegm);
 # %o: port (required), host (127.0.0.1), timeout (seconds per request),
 # local (the source address, such as 127.0.0.2: a client of its own), ssl
 # (https, the server's certificate taken as it is; the Host header's name
-# is sent for SNI), vhost (the Host header, for a name-based server)
+# is sent for SNI), vhost (the Host header, for a name-based server),
+# headers (a hash of headers sent with every request, such as X-Real-IP
+# for a client behind a proxy)
 sub new {
     my ($class, %o) = @_;
 
@@ -37,6 +39,7 @@ sub new {
         local   => $o{local},
         ssl     => $o{ssl},
         vhost   => $o{vhost},
+        always  => $o{headers} // {},
         port    => $o{port},
         timeout => $o{timeout} // 10,
         jar     => [],                   # [ name, value ] in arrival order
@@ -198,9 +201,11 @@ sub _build {
     $body //= '';
 
     # the caller's headers win, whatever their case
-    for my $name (keys %$headers) {
+    for my $name (keys %{ $self->{always} }, keys %$headers) {
+        my $value = exists $headers->{$name} ? $headers->{$name}
+                                             : $self->{always}{$name};
         delete $h{$_} for grep { lc eq lc $name } keys %h;
-        $h{$name} = $headers->{$name};
+        $h{$name} = $value;
     }
 
     my $req = "$method $path HTTP/1.1\r\n";

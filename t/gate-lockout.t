@@ -138,7 +138,8 @@ subtest 'an attacker at one address cannot lock the user out at another' => sub 
     my $ttl = $redis->cli('TTL', $pair);
     ok $ttl > 50 && $ttl <= 60, "... for totp_lockout ($ttl s)";
 
-    my $res = login(ua_at(2), 'bob', 'guess');
+    my $res = login(ua_at(2), 'bob', $users{bob});
+    is $res->{status}, 429, 'at the locked pair even the right password';
     like $res->{headers}{'retry-after'}, qr/^\d+$/, 'the 429 says when';
     like $res->{body}, qr/Try again in 1 minute/, '... on the page too';
 

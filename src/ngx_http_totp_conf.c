@@ -54,7 +54,7 @@ static char *ngx_http_totp_set_pages(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_totp_set_handler(ngx_conf_t *cf,
     ngx_http_totp_loc_conf_t *tlcf, ngx_uint_t handler);
-static char *ngx_http_totp_set_user(ngx_conf_t *cf, ngx_command_t *cmd,
+static char *ngx_http_totp_set_variable(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_totp_set_password_file(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -73,8 +73,6 @@ static char *ngx_http_totp_set_templates(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_totp_set_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_totp_set_algorithm(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_totp_set_client_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_totp_set_fail_limit(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -147,10 +145,10 @@ ngx_command_t  ngx_http_totp_commands[] = {
 
     { ngx_string("totp_user"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_totp_set_user,
+      ngx_http_totp_set_variable,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_totp_loc_conf_t, user),
-      NULL },
+      "that an earlier authentication sets, such as $remote_user" },
 
     { ngx_string("totp_password_file"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -211,10 +209,10 @@ ngx_command_t  ngx_http_totp_commands[] = {
 
     { ngx_string("totp_client_key"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_totp_set_client_key,
+      ngx_http_totp_set_variable,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_totp_loc_conf_t, client_key),
-      NULL },
+      "that says who the client is, such as a map of $remote_addr" },
 
     { ngx_string("totp_lockout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -1279,17 +1277,19 @@ ngx_http_totp_set_handler(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *tlcf,
 
 
 /*
- * An identity another module established, such as $remote_user: text
- * without a variable would make everyone the same user.
+ * totp_user and totp_client_key name a person or a client: text without
+ * a variable would make everyone one user, or every client one client.
+ * cmd->post says which variables fit.
  */
 
 static char *
-ngx_http_totp_set_user(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_totp_set_variable(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_totp_loc_conf_t  *tlcf = conf;
+    char  *p = conf;
 
-    char       *rv;
-    ngx_str_t  *value;
+    char                       *rv;
+    ngx_str_t                  *value;
+    ngx_http_complex_value_t  **cv;
 
     rv = ngx_http_set_complex_value_slot(cf, cmd, conf);
 
@@ -1297,48 +1297,14 @@ ngx_http_totp_set_user(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return rv;
     }
 
-    if (tlcf->user->lengths == NULL) {
+    cv = (ngx_http_complex_value_t **) (p + cmd->offset);
+
+    if ((*cv)->lengths == NULL) {
         value = cf->args->elts;
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"totp_user\" needs a variable that an earlier "
-                           "authentication sets, such as $remote_user, "
-                           "not \"%V\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/*
- * A constant would make every client one: one user's failures anywhere
- * would lock that user everywhere, and every client would share one
- * budget across users.
- */
-
-static char *
-ngx_http_totp_set_client_key(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_totp_loc_conf_t  *tlcf = conf;
-
-    char       *rv;
-    ngx_str_t  *value;
-
-    rv = ngx_http_set_complex_value_slot(cf, cmd, conf);
-
-    if (rv != NGX_CONF_OK) {
-        return rv;
-    }
-
-    if (tlcf->client_key->lengths == NULL) {
-        value = cf->args->elts;
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"totp_client_key\" needs a variable, such as "
-                           "$remote_addr or a map of it, not \"%V\"",
-                           &value[1]);
+                           "\"%V\" needs a variable %s, not \"%V\"",
+                           &value[0], (char *) cmd->post, &value[1]);
         return NGX_CONF_ERROR;
     }
 

@@ -1,10 +1,12 @@
-# tools/totp-admin: status, reset, revoke, unlock, invite and list against
-# real Redis
-# servers (TCP, unix socket, requirepass), with the keys laid out as the
-# docs/redis.md says; user names that a shell or a glob would mangle; --prefix,
-# --db, --password-file; usage and Redis errors.  A fake redis-cli first in
-# PATH shows what the tool hands redis-cli: its argv and REDISCLI_AUTH.
-# nginx is not run.
+# tools/totp-admin: status, reset, revoke, unlock, invite, list, clients
+# and unlock-client against real Redis servers (TCP, unix socket,
+# requirepass), with the keys laid out as the module writes them (the
+# failure counters: hashes "user:{NAME}:failures", "user:{NAME}:pair:KEY",
+# "user:{NAME}:trust:HEX" and "ip:{KEY}", written here by hand); user
+# names and client keys that a shell or a glob would mangle; --prefix,
+# --realm, --db, --password-file; usage and Redis errors.  A fake
+# redis-cli first in PATH shows what the tool hands redis-cli: its argv and
+# REDISCLI_AUTH.  nginx is not run.
 
 use strict;
 use warnings;
@@ -78,7 +80,39 @@ sub on {
     return admin('--redis', $redis->addr, @args);
 }
 
-# A user as the module leaves it; %o: which other keys, in db 0 by default.
+# A client key as the module writes it in keys: every byte but
+# [A-Za-z0-9._@+:/-] percent-encoded, upper case.
+sub client_enc {
+    my ($key) = @_;
+    return $key =~ s{([^A-Za-z0-9._\@+:/-])}{sprintf '%%%02X', ord $1}ger;
+}
+
+# NAME's counter of failures from client KEY
+sub pair_key {
+    my ($name, $client, %o) = @_;
+    return user_key($name, %o, suffix => ':pair:' . client_enc($client));
+}
+
+# client KEY's counter of failures, for every user
+sub ip_key {
+    my ($client, %o) = @_;
+    return ($o{prefix} // 'totp:') . (defined $o{realm} ? "$o{realm}:" : '')
+           . 'ip:{' . client_enc($client) . '}';
+}
+
+# A counter of failures as the module leaves it: hash KEY with n, locked
+# if LOCKED, expiring in TTL s (none if undef); @n: ('-n', DB) or none.
+sub counter {
+    my ($redis, $key, $n, $locked, $ttl, @n) = @_;
+
+    $redis->cli(@n, 'HSET', $key, n => $n, $locked ? (locked => 1) : ());
+    $redis->cli(@n, 'EXPIRE', $key, $ttl) if defined $ttl;
+}
+
+# A user as the module leaves it; %o: which other keys, in db 0 by default:
+# fail (failures from all clients, for 300 s), lock (locked, then for
+# 900 s), pairs ({ KEY => [n, locked, ttl] }), trust (a number of trusted
+# browsers' counters), legacy (an older module's :fail and :lock).
 sub enroll {
     my ($redis, $name, %o) = @_;
 
@@ -93,8 +127,22 @@ sub enroll {
         if $o{enroll};
     $redis->cli(@n, 'SADD', "$k:recovery", map { "h$_" } 1 .. $o{recovery})
         if $o{recovery};
-    $redis->cli(@n, 'SET', "$k:fail", $o{fail}, 'EX', 300) if $o{fail};
-    $redis->cli(@n, 'SET', "$k:lock", 1, 'EX', 900) if $o{lock};
+    counter($redis, "$k:failures", $o{fail} // 1, $o{lock},
+            $o{lock} ? 900 : 300, @n)
+        if $o{fail} || $o{lock};
+
+    for my $client (sort keys %{ $o{pairs} // {} }) {
+        counter($redis, "$k:pair:" . client_enc($client),
+                @{ $o{pairs}{$client} }, @n);
+    }
+
+    counter($redis, sprintf('%s:trust:%032x', $k, $_), 1, 0, 600, @n)
+        for 1 .. $o{trust} // 0;
+
+    if ($o{legacy}) {
+        $redis->cli(@n, 'SET', "$k:fail", 3, 'EX', 300);
+        $redis->cli(@n, 'SET', "$k:lock", 1, 'EX', 900);
+    }
 
     # sessions and trusted browsers, as "s:ID" or "t:ID" => seconds left
     $redis->cli(@n, 'HSET', "$k:sessions",
@@ -118,7 +166,13 @@ sub exists_keys {
 sub all_keys {
     my ($name, $p) = @_;
     my $k = user_key($name, prefix => $p);
-    return ($k, map { "$k$_" } qw(:enroll :recovery :fail :lock :sessions));
+    return ($k, map { "$k$_" } qw(:enroll :recovery :failures :sessions));
+}
+
+# every key of the pattern, sorted
+sub keys_like {
+    my ($redis, $pattern) = @_;
+    return [sort grep { length } $redis->cli('--scan', '--pattern', $pattern)];
 }
 
 # "N s" within [lo, hi]
@@ -128,12 +182,35 @@ sub secs_in {
         or diag("got " . ($got // 'nothing') . ", want $lo..$hi");
 }
 
+# "UTC (S s)" of a lockout that ends in $ttl s, its seconds within a
+# second or so of that, checked against the clock around the command
+sub until_ok {
+    my ($text, $ttl, $before, $after, $what) = @_;
+
+    my ($until, $left) = ($text // '') =~
+        /\A(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC \((\d+) s\)\z/;
+    secs_in($left, $ttl - 10, $ttl, "$what: seconds from the TTL");
+    ok defined $until
+       && grep({ $until eq strftime('%Y-%m-%d %H:%M:%S', gmtime $_) }
+               $before + $ttl - 15 .. $after + $ttl), "$what: a UTC time"
+        or diag $text // 'nothing';
+}
+
 subtest 'status' => sub {
     $r->cli('FLUSHALL');
 
     enroll($r, "o'neil", enroll => 1, recovery => 3, fail => 4, lock => 1,
            sessions => { 's:aa' => 60, 's:bb' => 60, 's:cc' => -5,
-                         't:dd' => 3600 });
+                         't:dd' => 3600 },
+           pairs => { '192.0.2.7' => [3, 1, 600],
+                      '2001:db8:1:2::/64' => [1, 0, 300],
+                      'x}y*' => [2, 0, 300] },
+           trust => 2, legacy => 1);
+
+    # other users' and clients' counters, not o'neil's
+    enroll($r, 'o', fail => 1, pairs => { '10.9.9.9' => [1, 1, 600] },
+           trust => 1);
+    counter($r, ip_key('192.0.2.7'), 9, 1, 600);
 
     my $before = time;
     my ($out, $err, $rc) = on($r, 'status', "o'neil");
@@ -143,7 +220,7 @@ subtest 'status' => sub {
     is $err, '', 'nothing on stderr';
 
     my @l = split /\n/, $out;
-    is scalar @l, 8, 'eight lines' or diag $out;
+    is scalar @l, 12, 'twelve lines' or diag $out;
 
     is $l[0], "user: o'neil", 'user';
     is $l[1], "enrolled: yes, since $CREATED_UTC (sha256, 8 digits, 60 s)",
@@ -154,24 +231,47 @@ subtest 'status' => sub {
     secs_in($enroll, 590, 600,
             'pending change (the user is enrolled) with its TTL');
 
-    my ($fails, $window) =
-        $l[3] =~ /^failures: (\d+) \(window ends in (\d+) s\)$/;
-    is $fails, 4, 'failures counted';
-    secs_in($window, 290, 300, 'failure window from the TTL');
+    # locked: the TTL is the lockout's, no window
+    is $l[3], 'failures: 4', 'failures from the counter, n';
 
-    my ($until, $left) = $l[4] =~
-        /^locked: yes, until (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC \((\d+) s\)$/;
-    secs_in($left, 890, 900, 'lockout seconds from the TTL');
-    ok defined $until
-       && grep({ $until eq strftime('%Y-%m-%d %H:%M:%S', gmtime $_) }
-               $before + 885 .. $after + 900), 'lockout end as a UTC time'
-        or diag $l[4];
+    my ($until) =
+        $l[4] =~ /^locked: yes, for untrusted browsers, until (.*)$/;
+    until_ok($until, 900, $before, $after, 'lockout');
 
-    is $l[5], 'recovery codes left: 3', 'recovery codes counted';
-    is $l[6], 'sessions: 2', 'live sessions counted, an expired one not';
-    is $l[7], 'trusted browsers: 1', 'trusted browsers counted';
+    my ($pair_until) =
+        $l[5] =~ /^client 192\.0\.2\.7: 3 failures, locked until (.*)$/;
+    until_ok($pair_until, 600, $before, $after, 'locked client');
+    is $l[6], 'client 2001:db8:1:2::/64: 1 failure',
+        'a client not locked, a /64 decoded';
+    is $l[7], 'client x}y*: 2 failures', 'a configured key decoded';
+    is $l[8], 'trusted browsers with failures: 2', 'trust counters counted';
+
+    is $l[9], 'recovery codes left: 3', 'recovery codes counted';
+    is $l[10], 'sessions: 2', 'live sessions counted, an expired one not';
+    is $l[11], 'trusted browsers: 1', 'trusted browsers counted';
 
     unlike $out, qr/\Q$SECRET\E|q1w2e3/, 'neither secret nor epoch shown';
+    unlike $out, qr/10\.9\.9\.9/, 'a prefix of the name: not its clients';
+
+    # failures not locked: the window is the TTL
+    ($out) = on($r, 'status', 'o');
+    like $out, qr/^failures: 1 \(window ends in (29\d|300) s\)\nlocked: no\n/m,
+        'failures in a window, not locked';
+    like $out, qr/^locked: no\nclient 10\.9\.9\.9: 1 failure, locked until/m,
+        '... its own locked client';
+    like $out, qr/^trusted browsers with failures: 1\nrecovery codes/m,
+        '... its own trusted browser';
+
+    # the module locks with a TTL; without one, unlock alone lifts it
+    $r->cli('PERSIST', user_key('o', suffix => ':failures'));
+    $r->cli('HSET', user_key('o', suffix => ':failures'), 'locked', 1);
+    $r->cli('PERSIST', pair_key('o', '10.9.9.9'));
+    ($out) = on($r, 'status', 'o');
+    like $out,
+        qr/^failures: 1\nlocked: yes, with no end \(unlock lifts it\)\n/m,
+        'a user lock with no TTL';
+    like $out, qr/^client 10\.9\.9\.9: 1 failure, locked with no end\n/m,
+        'a client lock with no TTL';
 
     ($out, $err, $rc) = on($r, 'status', 'nobody');
     is $rc, 0, 'unknown user: exit 0';
@@ -179,25 +279,48 @@ subtest 'status' => sub {
              . "recovery codes left: 0\nsessions: 0\ntrusted browsers: 0\n",
         'unknown user: not enrolled';
 
+    # an older module's counter and lock: read by none
+    enroll($r, 'old', legacy => 1);
+    ($out) = on($r, 'status', 'old');
+    like $out, qr/^failures: 0\nlocked: no\nrecovery codes/m,
+        'the old :fail and :lock are no counters';
+
+    # a pair key the module would not write: said, skipped
+    $r->cli('HSET', user_key('old', suffix => ':pair:a%41'), 'n', 1);
+    $r->cli('HSET', user_key('old', suffix => ':pair:b%zz'), 'n', 1);
+    ($out, $err, $rc) = on($r, 'status', 'old');
+    is $rc, 0, 'odd pair keys: exit 0';
+    unlike $out, qr/^client/m, 'odd pair keys: no client line';
+    like $err, qr/skipped "totp:user:\{old\}:pair:a%41": not a client key/,
+        'odd pair keys: a spelling the module would not write';
+    like $err, qr/skipped "totp:user:\{old\}:pair:b%zz"/,
+        'odd pair keys: a broken escape';
+
     # a first login that has not confirmed its code yet
     $r->cli('SET', 'totp:user:{new}:enroll', 'sealed', 'EX', 600);
     ($out) = on($r, 'status', 'new');
     like $out, qr/^enrolled: no\npending enrollment: yes, expires in \d+ s$/m,
         'pending enrollment without a user record';
 
+    $r->cli('FLUSHALL');
+
     for my $name (@TRICKY) {
-        $r->cli('DEL', all_keys($name));
-        enroll($r, $name, recovery => 2, fail => 1);
+        enroll($r, $name, recovery => 2, fail => 1,
+               pairs => { "10.0.0.1" => [1, 0, 300] });
+    }
+
+    for my $name (@TRICKY) {
         ($out, $err, $rc) = on($r, 'status', $name);
         like $out, qr/^user:\ \Q$name\E\n
                       enrolled:\ yes,\ since\ \Q$CREATED_UTC\E\ \(sha256,
                       \ 8\ digits,\ 60\ s\)\n
                       failures:\ 1\ \(window\ ends\ in\ \d+\ s\)\n
                       locked:\ no\n
+                      client\ 10\.0\.0\.1:\ 1\ failure\n
                       recovery\ codes\ left:\ 2\n
                       sessions:\ 0\n
                       trusted\ browsers:\ 0\n\z/x,
-            "status of \"$name\"" or diag $err;
+            "status of \"$name\": its one client" or diag $err;
     }
 
     # a key of the wrong type is a Redis error, not a guess
@@ -205,71 +328,133 @@ subtest 'status' => sub {
     ($out, $err, $rc) = on($r, 'status', 'odd');
     is $rc, 1, 'wrong type: exit 1';
     like $err, qr/WRONGTYPE/, 'wrong type: Redis says so';
+
+    $r->cli('SET', 'totp:user:{odd2}:failures', '3');
+    ($out, $err, $rc) = on($r, 'status', 'odd2');
+    is $rc, 1, 'a counter of the wrong type: exit 1';
+    like $err, qr/WRONGTYPE/, '... Redis says so';
 };
 
 subtest 'unlock' => sub {
     $r->cli('FLUSHALL');
 
-    enroll($r, 'a b', recovery => 2, fail => 5, lock => 1);
-    enroll($r, 'a', fail => 2, lock => 1);
+    my %pairs = ('192.0.2.7' => [3, 1, 600], '2001:db8::/64' => [2, 1, 600],
+                 '10.0.0.9' => [1, 0, 300]);
+
+    enroll($r, 'a b', recovery => 2, fail => 7, lock => 1, pairs => \%pairs,
+           trust => 1, legacy => 1);
+    enroll($r, 'a', fail => 2, lock => 1, pairs => \%pairs, trust => 2,
+           legacy => 1);
+    counter($r, ip_key('192.0.2.7'), 9, 1, 600);
+
+    my $a_keys = keys_like($r, 'totp:user:{a}*');
 
     my ($out, $err, $rc) = on($r, 'unlock', 'a b');
     is $rc, 0, 'exit 0';
-    is $out, "unlock a b: lockout lifted (failure count 5 cleared)\n",
-        'lifted';
-    is_deeply [exists_keys($r, all_keys('a b'))], [1, 0, 1, 0, 0, 0],
-        ':fail and :lock gone, the rest kept';
-    is_deeply [exists_keys($r, all_keys('a'))], [1, 0, 0, 1, 1, 0],
+    is $err, '', 'nothing on stderr';
+    is $out, "unlock a b: lockout lifted (user lock, 2 client locks; 7"
+             . " failures and 1 trusted browser's count cleared)\n", 'lifted';
+    is_deeply keys_like($r, 'totp:user:{a%20b}*'),
+        ['totp:user:{a%20b}', 'totp:user:{a%20b}:recovery'],
+        'the counters, pairs, trust counters and old keys gone, the rest'
+        . ' kept';
+    is_deeply keys_like($r, 'totp:user:{a}*'), $a_keys,
         'a user whose name is a prefix of it untouched';
+    is $r->cli('EXISTS', ip_key('192.0.2.7')), 1,
+        'the client\'s lock for all users untouched';
 
     ($out, $err, $rc) = on($r, 'unlock', 'a b');
     is $rc, 0, 'again: exit 0';
     is $out, "unlock a b: was not locked\n", 'again: was not locked';
 
-    $r->cli('SET', 'totp:user:{a%20b}:fail', 2, 'EX', 300);
+    counter($r, user_key('a b', suffix => ':failures'), 2, 0, 300);
     ($out) = on($r, 'unlock', 'a b');
-    is $out, "unlock a b: was not locked (failure count 2 cleared)\n",
+    is $out, "unlock a b: was not locked (2 failures cleared)\n",
         'failures only: not locked';
-    is $r->cli('EXISTS', 'totp:user:{a%20b}:fail'), 0,
+    is $r->cli('EXISTS', user_key('a b', suffix => ':failures')), 0,
         'failures only: counter gone';
 
+    # locked from one client only; the count of each says more
+    counter($r, pair_key('a b', '192.0.2.7'), 5, 1, 600);
+    counter($r, pair_key('a b', '192.0.2.8'), 1, 0, 600);
+    ($out) = on($r, 'unlock', 'a b');
+    is $out, "unlock a b: lockout lifted (1 client lock; 6 failures"
+             . " cleared)\n", 'a client lock only';
+    is_deeply keys_like($r, 'totp:user:{a%20b}:*'),
+        ['totp:user:{a%20b}:recovery'], 'its pairs gone';
+
+    counter($r, user_key('a b', suffix => ':trust:' . 'f' x 32), 2, 0, 600);
+    counter($r, user_key('a b', suffix => ':trust:' . 'e' x 32), 1, 0, 600);
+    ($out) = on($r, 'unlock', 'a b');
+    is $out, "unlock a b: was not locked (2 trusted browsers' counts"
+             . " cleared)\n", 'trusted browsers only';
+
+    # an older module's keys go without a word: no lock of this one
+    enroll($r, 'a b', legacy => 1);
+    ($out) = on($r, 'unlock', 'a b');
+    is $out, "unlock a b: was not locked\n", 'old keys only: not locked';
+    is_deeply [exists_keys($r, map { user_key('a b', suffix => $_) }
+                                qw(:fail :lock))], [0, 0],
+        'old keys only: gone all the same';
+
     ($out) = on($r, 'status', 'a b');
-    like $out, qr/^failures: 0\nlocked: no$/m, 'status agrees';
+    like $out, qr/^failures: 0\nlocked: no\nrecovery/m, 'status agrees';
 };
 
 subtest 'reset' => sub {
     $r->cli('FLUSHALL');
 
     enroll($r, $_, enroll => 1, recovery => 3, fail => 4, lock => 1,
-           sessions => { 's:01' => 60 })
+           sessions => { 's:01' => 60 }, legacy => 1, trust => 1,
+           pairs => { '192.0.2.7' => [3, 1, 600], 'x}y' => [1, 0, 300] })
         for @TRICKY, 'x';
-    $r->cli('SET', 'totp:ip:{127.0.0.1}:fail', 3, 'EX', 300);
+    counter($r, ip_key('127.0.0.1'), 3, 0, 300);
+
+    my $x_keys = keys_like($r, 'totp:user:{x}*');
+    is scalar @$x_keys, 10, 'user "x" has ten keys';
 
     for my $name (@TRICKY) {
+        my $k = user_key($name);
         my ($out, $err, $rc) = on($r, 'reset', $name);
         is $rc, 0, "\"$name\": exit 0";
         is $out, "reset $name: enrollment removed; the next login enrolls"
                  . " again (also removed: pending enrollment, recovery codes,"
-                 . " failure counter, lockout, sessions)\n",
+                 . " failure counter, lockout, 2 client counters, 1 trusted"
+                 . " browser counter, sessions)\n",
             "\"$name\": says so";
-        is_deeply [exists_keys($r, all_keys($name))], [0, 0, 0, 0, 0, 0],
-            "\"$name\": all six keys gone";
+        is_deeply keys_like($r, user_key($name) =~ s/([*?\[\]\\])/\\$1/gr
+                                . '*'), [],
+            "\"$name\": every key gone, pairs, trust and old keys too";
 
         ($out, $err, $rc) = on($r, 'reset', $name);
         is $out, "reset $name: nothing to remove\n", "\"$name\": then nothing";
     }
 
-    is_deeply [exists_keys($r, all_keys('x'))], [1, 1, 1, 1, 1, 1],
+    is_deeply keys_like($r, 'totp:user:{x}*'), $x_keys,
         'user "x" (x}y, x]...) untouched';
-    is $r->cli('EXISTS', 'totp:ip:{127.0.0.1}:fail'), 1,
-        'per-address counter untouched';
+    is $r->cli('EXISTS', ip_key('127.0.0.1')), 1,
+        'per-client counter untouched';
 
     # leftovers of a user who never enrolled
-    $r->cli('SET', 'totp:user:{ghost}:fail', 3, 'EX', 300);
+    counter($r, 'totp:user:{ghost}:failures', 3, 0, 300);
     my ($out, $err, $rc) = on($r, 'reset', 'ghost');
     is $out, "reset ghost: not enrolled; removed failure counter\n",
         'not enrolled: what went';
-    is $r->cli('EXISTS', 'totp:user:{ghost}:fail'), 0, 'not enrolled: gone';
+    is $r->cli('EXISTS', 'totp:user:{ghost}:failures'), 0,
+        'not enrolled: gone';
+
+    counter($r, pair_key('ghost', '::/64'), 3, 1, 300);
+    ($out) = on($r, 'reset', 'ghost');
+    is $out, "reset ghost: not enrolled; removed lockout, 1 client"
+             . " counter\n", 'a locked client only: what went';
+    is_deeply keys_like($r, 'totp:user:{ghost}*'), [], '... gone';
+
+    # an older module's keys go without a word
+    enroll($r, 'ghost', legacy => 1);
+    $r->cli('DEL', 'totp:user:{ghost}');
+    ($out) = on($r, 'reset', 'ghost');
+    is $out, "reset ghost: nothing to remove\n", 'old keys only: not told';
+    is_deeply keys_like($r, 'totp:user:{ghost}*'), [], 'old keys gone';
 
     ($out) = on($r, 'list');
     is $out, "x\n", 'list after the resets';
@@ -288,7 +473,7 @@ subtest 'revoke' => sub {
         is $rc, 0, "\"$name\": exit 0";
         is $out, "revoke $name: 2 sessions and 1 trusted browser ended;"
                  . " the enrollment stays\n", "\"$name\": says so";
-        is_deeply [exists_keys($r, all_keys($name))], [1, 0, 1, 0, 0, 0],
+        is_deeply [exists_keys($r, all_keys($name))], [1, 0, 1, 0, 0],
             "\"$name\": the sessions gone, the enrollment and codes kept";
 
         ($out) = on($r, 'revoke', $name);
@@ -305,7 +490,7 @@ subtest 'revoke' => sub {
     is $out, "revoke y: 0 sessions and 0 trusted browsers ended, pending"
              . " device change voided; the enrollment stays\n",
         'a pending change: says so';
-    is_deeply [exists_keys($r, all_keys('y'))], [1, 0, 0, 0, 0, 0],
+    is_deeply [exists_keys($r, all_keys('y'))], [1, 0, 0, 0, 0],
         '... and it is gone, the enrollment kept';
 };
 
@@ -365,6 +550,8 @@ subtest 'list' => sub {
     $r->cli('SET', 'totp:user:{string}', 'x');
     $r->cli('SADD', 'totp:user:{set}', 'x');
     $r->cli('HSET', 'totp:user:{h}:extra', 'x', 1);
+    $r->cli('HSET', 'totp:user:{h}:pair:10.0.0.1', 'n', 1);
+    $r->cli('HSET', 'totp:user:{h}:pair:x%7D', 'n', 1);
     $r->cli('HSET', 'totp:ip:{10.0.0.1}', 'x', 1);
     $r->cli('HSET', 'other:user:{bob}', 'x', 1);
     $r->cli('HSET', 'totpuser:{eve}', 'x', 1);
@@ -381,6 +568,222 @@ subtest 'list' => sub {
     is $err, '', 'nothing on stderr';
     is_deeply [split /\n/, $out], \@want,
         'every enrolled user once, sorted, nothing else';
+};
+
+# the lines of "clients", the seconds left of each as "S"
+sub clients_of {
+    my ($out) = @_;
+
+    my @s;
+    my @l = map { s/, (\d+) s left/push @s, $1; ', S s left'/er }
+            split /\n/, $out;
+
+    return (\@l, \@s);
+}
+
+subtest 'clients' => sub {
+    $r->cli('FLUSHALL');
+
+    my ($out, $err, $rc) = on($r, 'clients');
+    is $rc, 0, 'none: exit 0';
+    is $out, '', 'none: nothing printed';
+    is $err, '', 'none: nothing on stderr';
+
+    # locked for all users; counting only; locked with no TTL
+    counter($r, ip_key('192.0.2.7'), 9, 1, 1200);
+    counter($r, ip_key('198.51.100.1'), 2, 0, 300);
+    counter($r, ip_key('2001:db8:1:2::/64'), 10, 1, 600);
+    counter($r, ip_key('203.0.113.5'), 1, 1, undef);
+
+    # locked for one user; counting only
+    counter($r, pair_key('alice', '192.0.2.7'), 5, 1, 600);
+    counter($r, pair_key("o'neil", '198.51.100.1'), 5, 1, 900);
+    counter($r, pair_key('bob', '10.0.0.1'), 4, 0, 300);
+    counter($r, pair_key('alice', 'x}y*'), 5, 1, 300);
+    counter($r, pair_key('a b', '192.0.2.7'), 5, 1, 60);
+
+    # no client counters: a user's, a trusted browser's, an older
+    # module's, another realm's, another prefix's, another db's
+    enroll($r, 'carol', fail => 5, lock => 1, trust => 1, legacy => 1);
+    $r->cli('SET', 'totp:ip:{10.0.0.2}:fail', 5, 'EX', 300);
+    counter($r, ip_key('10.0.0.3', realm => 'ops'), 9, 1, 300);
+    counter($r, pair_key('dave', '10.0.0.3', realm => 'ops'), 9, 1, 300);
+    counter($r, ip_key('10.0.0.4', prefix => 'other:'), 9, 1, 300);
+    counter($r, ip_key('10.0.0.5'), 9, 1, 300, '-n', 3);
+
+    ($out, $err, $rc) = on($r, 'clients');
+    is $rc, 0, 'exit 0';
+    is $err, '', 'nothing on stderr';
+
+    my ($l, $s) = clients_of($out);
+
+    is_deeply $l,
+        ['192.0.2.7  locked for all users, S s left (9 failures)',
+         '192.0.2.7  locked for user a b, S s left',
+         '192.0.2.7  locked for user alice, S s left',
+         "198.51.100.1  locked for user o'neil, S s left",
+         '2001:db8:1:2::/64  locked for all users, S s left (10 failures)',
+         '203.0.113.5  locked for all users, with no end (1 failure)',
+         'x}y*  locked for user alice, S s left'],
+        'the locked clients, sorted by key, decoded; not those counting'
+        or diag $out;
+    secs_in($s->[0], 1190, 1200, 'time left: for all users');
+    secs_in($s->[1], 50, 60, 'time left: for user a b');
+    secs_in($s->[2], 590, 600, 'time left: for user alice');
+    secs_in($s->[3], 890, 900, "time left: for user o'neil");
+    secs_in($s->[4], 590, 600, 'time left: a /64');
+    secs_in($s->[5], 290, 300, 'time left: a configured key');
+
+    # locks of realm ops only
+    ($out) = on($r, '--realm', 'ops', 'clients');
+    ($l) = clients_of($out);
+    is_deeply $l, ['10.0.0.3  locked for all users, S s left (9 failures)',
+                   '10.0.0.3  locked for user dave, S s left'],
+        '--realm: its own clients only';
+
+    ($out) = on($r, '--db', 3, 'clients');
+    ($l) = clients_of($out);
+    is_deeply $l, ['10.0.0.5  locked for all users, S s left (9 failures)'],
+        '--db: its own clients only';
+
+    # keys the module would not write: said, skipped
+    counter($r, 'totp:ip:{a%zz}', 1, 1, 300);
+    counter($r, 'totp:ip:{%41}', 1, 1, 300);
+    counter($r, 'totp:user:{a%zz}:pair:10.0.0.1', 1, 1, 300);
+    counter($r, 'totp:user:{ok}:pair:a}b', 1, 1, 300);
+
+    ($out, $err, $rc) = on($r, 'clients');
+    is $rc, 0, 'odd keys: exit 0';
+    is scalar @{ (clients_of($out))[0] }, 7, 'odd keys: not listed';
+    is scalar(() = $err =~ /^totp-admin: warning: skipped "totp:/mg), 4,
+        'odd keys: each told' or diag $err;
+    like $err, qr/skipped "totp:ip:\{a%zz\}": not a client key/,
+        'odd keys: a broken escape';
+    like $err, qr/skipped "totp:user:\{ok\}:pair:a\}b": not a user name/,
+        'odd keys: a "}" no client key holds';
+};
+
+subtest 'unlock-client' => sub {
+    $r->cli('FLUSHALL');
+
+    # a client's counters, and their neighbours: another address that
+    # begins alike, another /64, a key for the realm ops
+    my $neighbours = sub {
+        counter($r, ip_key('192.0.2.70'), 9, 1, 600);
+        counter($r, pair_key('alice', '192.0.2.70'), 5, 1, 600);
+        counter($r, pair_key('alice', '192.0.2.7/64'), 5, 1, 600);
+        counter($r, ip_key('2001:db8:1:3::/64'), 9, 1, 600);
+        counter($r, pair_key('alice', '2001:db8:1:3::/64'), 5, 1, 600);
+        counter($r, ip_key('192.0.2.7', realm => 'ops'), 9, 1, 600);
+        counter($r, pair_key('alice', '192.0.2.7', realm => 'ops'), 5, 1,
+                600);
+        counter($r, pair_key('alice', 'x}y*extra'), 5, 1, 600);
+        counter($r, pair_key('alice', 'x}yz'), 5, 1, 600);
+        enroll($r, 'alice', fail => 5, lock => 1, trust => 1);
+
+        # what a MATCH of "*}:pair:192.0.2.7" finds, and no encoded name
+        # holds
+        counter($r, 'totp:user:{a}:pair:q}:pair:192.0.2.7', 1, 1, 600);
+        counter($r, 'totp:user:{a}:pair:x}y*', 1, 1, 600);
+    };
+
+    $neighbours->();
+
+    my $all = keys_like($r, '*');
+
+    my $client = sub {
+        my ($key, $users, $locked) = @_;
+
+        counter($r, ip_key($key), 9, 1, 600);
+        counter($r, pair_key($_, $key), 5, $locked, 600) for @$users;
+        return (ip_key($key), map { pair_key($_, $key) } @$users);
+    };
+
+    for (['192.0.2.7', '192.0.2.7'],
+         ['192.000.002.007', '192.0.2.7'],
+         ['::ffff:192.0.2.7', '192.0.2.7'],
+         ['::FFFF:c000:0207', '192.0.2.7'],
+         ['2001:db8:1:2:aaaa::1', '2001:db8:1:2::/64'],
+         ['2001:db8:1:2::/64', '2001:db8:1:2::/64'],
+         ['2001:db8::5', '2001:db8::/64'],
+         ['::1', '::/64'],
+         ['x}y*', 'x}y*'])
+    {
+        my ($typed, $key) = @$_;
+
+        my @keys = $client->($key, ['alice', 'a b', '*', 'bob'], 1);
+        $r->cli('HDEL', pair_key('bob', $key), 'locked');
+
+        is_deeply [exists_keys($r, @keys)], [1, 1, 1, 1, 1],
+            "\"$typed\": the counters to lift";
+
+        my ($out, $err, $rc) = on($r, 'unlock-client', $typed);
+        is $rc, 0, "\"$typed\": exit 0";
+        is $err, '', "\"$typed\": nothing on stderr";
+        is $out, "unlock-client $key: lifted (client lock, 3 user pair"
+                 . " locks; 20 failures cleared)\n", "\"$typed\": lifted";
+        is_deeply [exists_keys($r, @keys)], [0, 0, 0, 0, 0],
+            "\"$typed\": the client's counters for all users and for each"
+            . " gone";
+        is_deeply keys_like($r, '*'), $all, "\"$typed\": nothing else";
+
+        ($out) = on($r, 'unlock-client', $typed);
+        is $out, "unlock-client $key: was not locked\n",
+            "\"$typed\": then was not locked";
+    }
+
+    # counting only
+    my @keys = $client->('10.0.0.1', ['alice'], 0);
+    $r->cli('HDEL', ip_key('10.0.0.1'), 'locked');
+    my ($out) = on($r, 'unlock-client', '10.0.0.1');
+    is $out, "unlock-client 10.0.0.1: was not locked (9 failures"
+             . " cleared)\n", 'counting only: was not locked';
+    is_deeply [exists_keys($r, @keys)], [0, 0], 'counting only: cleared';
+
+    # locked for one user only
+    @keys = $client->('10.0.0.1', ['alice'], 1);
+    $r->cli('DEL', ip_key('10.0.0.1'));
+    ($out) = on($r, 'unlock-client', '10.0.0.1');
+    is $out, "unlock-client 10.0.0.1: lifted (1 user pair lock; 5 failures"
+             . " cleared)\n", 'one pair only: lifted';
+
+    # a key that is no address, as a header may give it
+    @keys = $client->('203.0.113.9, 10.0.0.1', ['alice'], 1);
+    ($out) = on($r, 'unlock-client', '203.0.113.9, 10.0.0.1');
+    like $out, qr/^unlock-client 203\.0\.113\.9, 10\.0\.0\.1: lifted/,
+        'a configured key: as it is';
+    is_deeply [exists_keys($r, @keys)], [0, 0], '... lifted';
+    is_deeply keys_like($r, '*'), $all, '... nothing else';
+
+    # the realm ops: its keys only
+    ($out) = on($r, '--realm', 'ops', 'unlock-client', '192.0.2.7');
+    is $out, "unlock-client 192.0.2.7: lifted (client lock, 1 user pair"
+             . " lock; 9 failures cleared)\n", '--realm: lifted';
+    is_deeply [exists_keys($r, ip_key('192.0.2.7', realm => 'ops'),
+                           pair_key('alice', '192.0.2.7', realm => 'ops'))],
+        [0, 0], '--realm: its keys gone';
+    is scalar @{ keys_like($r, '*') }, @$all - 2, '--realm: nothing else';
+
+    # glob characters in the prefix match only themselves
+    $r->cli('FLUSHALL');
+    for my $p ('t*:', 'tx:') {
+        counter($r, ip_key('192.0.2.7', prefix => $p), 9, 1, 600);
+        counter($r, pair_key('alice', '192.0.2.7', prefix => $p), 5, 1,
+                600);
+    }
+
+    ($out) = on($r, '--prefix', 't*:', 'clients');
+    my ($l) = clients_of($out);
+    is_deeply $l, ['192.0.2.7  locked for all users, S s left (9 failures)',
+                   '192.0.2.7  locked for user alice, S s left'],
+        '--prefix with "*": clients of its own';
+
+    ($out) = on($r, '--prefix', 't*:', 'unlock-client', '192.0.2.7');
+    is $out, "unlock-client 192.0.2.7: lifted (client lock, 1 user pair"
+             . " lock; 9 failures cleared)\n", '--prefix with "*": lifted';
+    is_deeply keys_like($r, '*'),
+        ['tx:ip:{192.0.2.7}', 'tx:user:{alice}:pair:192.0.2.7'],
+        '--prefix with "*": the keys of "tx:" untouched';
 };
 
 subtest '--realm' => sub {
@@ -400,14 +803,47 @@ subtest '--realm' => sub {
     like((on($r, '--realm', 'ops', 'status', 'alice'))[0],
          qr/^locked: yes/m, 'alice of realm ops is');
 
+    # the clients of each alice
+    my %pairs = ('192.0.2.7' => [3, 1, 600], '10.0.0.1' => [1, 0, 600]);
+    enroll($r, 'alice', fail => 4, pairs => \%pairs, trust => 1);
+    enroll($r, 'alice', prefix => 'totp:ops:', fail => 2, lock => 1,
+           pairs => { '192.0.2.8' => [2, 1, 600] }, trust => 1);
+    my $plain = keys_like($r, 'totp:user:{alice}*');
+
+    my ($out) = on($r, '--realm', 'ops', 'status', 'alice');
+    my $want = join '\n', 'locked: yes, for untrusted browsers, until .*',
+                          'client 192\.0\.2\.8: 2 failures, locked until .*',
+                          'trusted browsers with failures: 1',
+                          'recovery codes';
+    like $out, qr/^$want/m, 'status in realm ops: its clients';
+    ($out) = on($r, 'status', 'alice');
+    $want = join '\n', 'locked: no', 'client 10\.0\.0\.1: 1 failure',
+                       'client 192\.0\.2\.7: 3 failures, locked until .*',
+                       'trusted browsers with failures: 1', 'recovery codes';
+    like $out, qr/^$want/m, 'status of no realm: its clients';
+
+    is((on($r, '--realm', 'ops', 'unlock', 'alice'))[0],
+       "unlock alice: lockout lifted (user lock, 1 client lock; 2 failures"
+       . " and 1 trusted browser's count cleared)\n", 'unlock in realm ops');
+    is_deeply keys_like($r, 'totp:ops:user:{alice}*'),
+        ['totp:ops:user:{alice}'], 'realm ops\'s alice: the counters gone';
+    is_deeply keys_like($r, 'totp:user:{alice}*'), $plain,
+        'the other alice\'s counters untouched';
+
+    enroll($r, 'alice', prefix => 'totp:ops:', fail => 2, lock => 1,
+           pairs => { '192.0.2.8' => [2, 1, 600] }, trust => 1);
+
     like((on($r, '--realm', 'ops', 'reset', 'alice'))[0],
          qr/^reset alice: enrollment removed/, 'reset in realm ops');
     is_deeply [exists_keys($r, all_keys('alice', 'totp:ops:'))],
-        [0, 0, 0, 0, 0, 0], 'realm ops\'s alice gone';
-    is $r->cli('EXISTS', 'totp:user:{alice}'), 1,
+        [0, 0, 0, 0, 0], 'realm ops\'s alice gone';
+    is_deeply keys_like($r, 'totp:ops:user:{alice}*'), [],
+        '... its clients\' and trusted browsers\' counters too';
+    is_deeply keys_like($r, 'totp:user:{alice}*'), $plain,
         'the other alice untouched';
 
-    my ($out, $err, $rc) = on($r, '--realm', 'a:b', 'list');
+    my ($err, $rc);
+    ($out, $err, $rc) = on($r, '--realm', 'a:b', 'list');
     is $rc, 2, 'a realm with ":": usage error';
     like $err, qr/--realm "a:b": 1 to 32 letters/, '... that says why';
     ($out, $err, $rc) = on($r, '--realm', 'r' x 33, 'list');
@@ -433,14 +869,14 @@ subtest '--prefix' => sub {
        'reset bob under the default prefix: nothing');
     is((on($r, 'unlock', 'bob'))[0], "unlock bob: was not locked\n",
        'unlock bob under the default prefix: nothing');
-    is_deeply [exists_keys($r, all_keys('bob', 'other:'))], [1, 0, 0, 1, 1, 0],
+    is_deeply [exists_keys($r, all_keys('bob', 'other:'))], [1, 0, 0, 1, 0],
         'other:\'s keys untouched';
 
     like((on($r, '--prefix', 'other:', 'unlock', 'bob'))[0],
          qr/^unlock bob: lockout lifted/, 'unlock under other:');
     like((on($r, '--prefix', 'other:', 'reset', 'bob'))[0],
          qr/^reset bob: enrollment removed/, 'reset under other:');
-    is_deeply [exists_keys($r, all_keys('bob', 'other:'))], [0, 0, 0, 0, 0, 0],
+    is_deeply [exists_keys($r, all_keys('bob', 'other:'))], [0, 0, 0, 0, 0],
         'other:\'s keys gone';
     is $r->cli('EXISTS', 'totp:user:{alice}'), 1, 'alice untouched';
 
@@ -453,6 +889,36 @@ subtest '--prefix' => sub {
     is((on($r, '--prefix', 't?:', 'list'))[0], "what\n", 'prefix with ?');
     is((on($r, '--prefix', '[ab]\\x:', 'list'))[0], "class\n",
        'prefix with [, ] and \\');
+
+    # and so do NAME's counters
+    my %pairs = ('192.0.2.7' => [3, 1, 600]);
+    enroll($r, 'what', prefix => $_, fail => 3, lock => 1, trust => 1,
+           pairs => { %pairs, $_ => [1, 0, 600] })
+        for 't?:', 'tx:';
+
+    my $tx = keys_like($r, 'tx:*');
+
+    my ($out) = on($r, '--prefix', 't?:', 'status', 'what');
+    my $want = join '\n', 'client 192\.0\.2\.7: 3 failures, locked until .*',
+                          'client t\?:: 1 failure',
+                          'trusted browsers with failures: 1',
+                          'recovery codes';
+    like $out, qr/^$want/m, 'prefix with ?: status shows its own clients';
+    is((on($r, '--prefix', 't?:', 'unlock', 'what'))[0],
+       "unlock what: lockout lifted (user lock, 1 client lock; 4 failures"
+       . " and 1 trusted browser's count cleared)\n",
+       'prefix with ?: unlock counts its own');
+    is_deeply keys_like($r, 't\?:*'), ['t?:user:{what}'],
+        'prefix with ?: unlock lifts its own';
+    is_deeply keys_like($r, 'tx:*'), $tx, '... and not those of "tx:"';
+
+    enroll($r, 'what', prefix => 't?:', fail => 3, lock => 1, trust => 1,
+           pairs => \%pairs);
+    like((on($r, '--prefix', 't?:', 'reset', 'what'))[0],
+         qr/^reset what: .*lockout, 1 client counter, 1 trusted browser/,
+         'prefix with ?: reset');
+    is_deeply keys_like($r, 't\?:*'), [], 'prefix with ?: reset all';
+    is_deeply keys_like($r, 'tx:*'), $tx, '... and nothing of "tx:"';
 
     for my $bad ('a b:', 'a{b}:', "a\tb", 'x' x 65, "\xc3\xa9:") {
         my ($out, $err, $rc) = on($r, '--prefix', $bad, 'list');
@@ -474,7 +940,7 @@ subtest '--db' => sub {
     like((on($r, 'status', 'carol'))[0], qr/^enrolled: no$/m,
          'carol unknown in db 0');
     like((on($r, '--db', '3', 'status', 'carol'))[0],
-         qr/^enrolled: yes.*\nfailures: 2 .*\nlocked: yes/m,
+         qr/^enrolled: yes.*\nfailures: 2\nlocked: yes/m,
          'carol known in db 3');
 
     like((on($r, '--db', 3, 'unlock', 'carol'))[0],
@@ -487,16 +953,20 @@ subtest '--db' => sub {
     # redis-cli carries on in db 0 when SELECT fails
     enroll($r, 'carol', fail => 2, lock => 1);
 
-    for my $cmd (qw(reset unlock status list)) {
-        my ($out, $err, $rc) = on($r, '--db', 99, $cmd,
-                                  $cmd eq 'list' ? () : 'carol');
+    my %arg = (reset => 'carol', unlock => 'carol', status => 'carol',
+               'unlock-client' => '192.0.2.7');
+
+    counter($r, ip_key('192.0.2.7'), 9, 1, 600);
+
+    for my $cmd (qw(reset unlock status list clients unlock-client)) {
+        my ($out, $err, $rc) = on($r, '--db', 99, $cmd, $arg{$cmd} // ());
         is $rc, 1, "$cmd in a db Redis lacks: exit 1";
         like $err, qr/--db 99.*out of range/, 'the message says why';
         is $out, '', 'and nothing from db 0 is shown';
     }
 
-    is_deeply [exists_keys($r, all_keys('carol'))], [1, 0, 0, 1, 1, 0],
-        'nothing deleted in db 0 instead';
+    is_deeply [exists_keys($r, all_keys('carol'), ip_key('192.0.2.7'))],
+        [1, 0, 0, 1, 0, 1], 'nothing deleted in db 0 instead';
 
     for my $bad ('x', '-1', '1.5', '', '99999999999') {
         is((on($r, '--db', $bad, 'list'))[2], 2, "--db \"$bad\": exit 2");
@@ -514,7 +984,8 @@ subtest 'unix socket' => sub {
 
     ($out) = admin('--redis', 'unix:' . $u->socket, 'unlock', "zo\xc3\xab");
     like $out, qr/lockout lifted/, 'unlocked over the socket';
-    is $u->cli('EXISTS', "totp:user:{zo\xc3\xab}:lock"), 0, 'lock gone';
+    is $u->cli('EXISTS', user_key("zo\xc3\xab", suffix => ':failures')), 0,
+        'lock gone';
 
     ($out, $err, $rc) = admin('--redis', "unix:$dir/nothing.sock", 'list');
     is $rc, 1, 'no socket: exit 1';
@@ -586,7 +1057,8 @@ open my $fh, '>>', $ENV{FAKE_CLI_LOG} or die "$ENV{FAKE_CLI_LOG}: $!";
 print $fh join("\0", $ENV{REDISCLI_AUTH} // '<unset>', @ARGV), "\n";
 close $fh;
 my %reply = (SCAN => '"0",', DEL => 0, EXISTS => 0, GET => 'NULL',
-             PTTL => -2, SCARD => 0, HMGET => 'NULL,NULL,NULL,NULL');
+             PTTL => -2, SCARD => 0, HMGET => 'NULL,NULL,NULL,NULL',
+             EVAL => 'NULL,NULL,-2');
 my ($cmd) = grep { exists $reply{$_} } @ARGV;
 print "$reply{$cmd}\n";
 EOF
@@ -621,12 +1093,35 @@ EOF
 
     my $k = q{totp:user:{o%27neil%20%24HOME}};
     my @del = grep { grep { $_ eq 'DEL' } @$_ } @calls;
-    is scalar @del, 1, 'one DEL';
+    is scalar @del, 2, 'two DELs';
     my @args = @{ $del[0] // [] };
-    is_deeply [@args[-8 .. -1]],
+    is_deeply [@args[-7 .. -1]],
         ['DEL', $k, map { "$k$_" }
-                    qw(:enroll :recovery :fail :lock :sessions :invite)],
-        'DEL with all seven keys, each one argument';
+                    qw(:enroll :recovery :failures :sessions :invite)],
+        'DEL with all six keys, each one argument';
+    @args = @{ $del[1] // [] };
+    is_deeply [@args[-3 .. -1]], ['DEL', "$k:fail", "$k:lock"],
+        'and one with an older module\'s two';
+
+    my ($scan) = grep { grep { $_ eq 'SCAN' } @$_ } @calls;
+    is_deeply [@{ $scan // [] }[-8 .. -1]],
+        ['SCAN', 0, 'MATCH', "$k:*", 'TYPE', 'hash', 'COUNT', 1000],
+        'its counters found by SCAN, the name encoded';
+
+    # a client key that ends a hash tag and globs: encoded, then escaped
+    ($out, $err, $rc) = admin('--prefix', 't*?[x]\\:', 'unlock-client',
+                              'x}y*[?]\\');
+    is $rc, 0, 'unlock-client: exit 0' or diag $err;
+    @calls = $calls->();
+    ($scan) = grep { grep { $_ eq 'SCAN' } @$_ } @calls;
+    is_deeply [@{ $scan // [] }[-8 .. -1]],
+        ['SCAN', 0, 'MATCH', 't\\*\\?\\[x\\]\\\\:user:{*}:pair:'
+                             . 'x%7Dy%2A%5B%3F%5D%5C', 'TYPE', 'hash',
+         'COUNT', 1000], 'unlock-client: MATCH with the key encoded';
+    @del = grep { grep { $_ eq 'DEL' } @$_ } @calls;
+    is_deeply [map { @$_[-2 .. -1] } @del],
+        ['DEL', 't*?[x]\\:ip:{x%7Dy%2A%5B%3F%5D%5C}'],
+        'unlock-client: DEL of the client\'s own counter';
 
     # addresses as totp_redis takes them, and the db
     for (['127.0.0.1:6380', '-h', '127.0.0.1', '-p', '6380'],
@@ -666,6 +1161,13 @@ EOF
          ['status without NAME', ['status']],
          ['reset without NAME', ['reset']],
          ['unlock without NAME', ['unlock']],
+         ['unlock-client without KEY', ['unlock-client']],
+         ['unlock-client with two', ['unlock-client', 'a', 'b']],
+         ['empty client key', ['unlock-client', '']],
+         ['257-byte client key', ['unlock-client', 'k' x 257]],
+         ['tab in client key', ['unlock-client', "1.2.3.4\t"]],
+         ['DEL in client key', ['unlock-client', "a\x7f"]],
+         ['clients with an argument', ['clients', 'x']],
          ['list with an argument', ['list', 'x']],
          ['two names', ['status', 'a', 'b']],
          ['empty name', ['status', '']],
@@ -687,7 +1189,10 @@ EOF
         my ($what, $args) = @$_;
         ($out, $err, $rc) = admin(@$args);
         is $rc, 2, "$what: exit 2";
-        like $err, qr/^totp-admin: .+\nusage: totp-admin/, "$what: says why";
+        like $err, qr/^totp-admin:\ .+\nusage:\ totp-admin\ .*\n.*\n.*\n
+                      \s+clients\ \|\ unlock-client\ KEY\n
+                      \(totp-admin\ --help\ tells\ more\)\n\z/x,
+            "$what: says why, and the whole synopsis";
         is $out, '', "$what: nothing on stdout";
         is scalar(() = $calls->()), 0, "$what: redis-cli not run";
     }
@@ -696,10 +1201,22 @@ EOF
     is $rc, 0, '256-byte name accepted';
     $calls->();
 
+    ($out, $err, $rc) = admin('unlock-client', 'k' x 256);
+    is $rc, 0, '256-byte client key accepted';
+    $calls->();
+
     ($out, $err, $rc) = admin('--help');
     is $rc, 0, '--help: exit 0';
-    like $out, qr/\Ausage: totp-admin .*\n\s+\[--realm R\] \[--url URL\] status NAME \| reset NAME \|\n\s+revoke NAME \| unlock NAME \| invite NAME \| list\n/,
+    like $out, qr/\Ausage:\ totp-admin\ .*\n
+                  \s+\[--realm\ R\]\ \[--url\ URL\]
+                  \ status\ NAME\ \|\ reset\ NAME\ \|\n
+                  \s+revoke\ NAME\ \|\ unlock\ NAME\ \|\ invite\ NAME\ \|
+                  \ list\ \|\n
+                  \s+clients\ \|\ unlock-client\ KEY\n/x,
         '--help: usage on stdout';
+    like $out, qr/^  clients       the locked clients/m, '--help: clients';
+    like $out, qr/^  unlock-client KEY\n +delete the failure counters/m,
+        '--help: unlock-client';
     is scalar(() = $calls->()), 0, '--help: redis-cli not run';
 
     # a name that looks like an option is a name after the command

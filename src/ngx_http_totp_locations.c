@@ -10,9 +10,10 @@
  * listed here.  One pages location serves one user base: the cookies it
  * reads and writes are those of one realm, one first factor and one
  * cookie setting, so that a user it signs in is not sent back forever.
- * And who may enroll is the same wherever users share their enrollments
- * in Redis (one keyspace), in any server: an enrollment made where
- * anyone may enroll would pass where only invited users may.
+ * And wherever users share their state in Redis (one keyspace), in any
+ * server, who may enroll and how failures are counted are the same: an
+ * enrollment made where anyone may enroll would pass where only invited
+ * users may, and a guesser would guess where the limits are loosest.
  */
 
 
@@ -44,8 +45,10 @@ static ngx_int_t ngx_http_totp_locations_tree(ngx_http_totp_walk_t *w,
     ngx_http_location_tree_node_t *node);
 static ngx_int_t ngx_http_totp_locations_serve(ngx_http_totp_walk_t *w,
     ngx_http_totp_loc_conf_t *gated);
-static ngx_int_t ngx_http_totp_locations_enroll(ngx_http_totp_walk_t *w,
+static ngx_int_t ngx_http_totp_locations_keyspace(ngx_http_totp_walk_t *w,
     ngx_http_totp_loc_conf_t *gated);
+static ngx_uint_t ngx_http_totp_locations_same_limits(
+    ngx_http_totp_loc_conf_t *a, ngx_http_totp_loc_conf_t *b);
 static ngx_uint_t ngx_http_totp_locations_same_base(
     ngx_http_totp_loc_conf_t *a, ngx_http_totp_loc_conf_t *b);
 static ngx_str_t *ngx_http_totp_locations_server_name(
@@ -122,7 +125,7 @@ ngx_http_totp_locations_server(ngx_http_totp_walk_t *w)
 
     for (i = 0; i < w->gated->nelts; i++) {
         if (ngx_http_totp_locations_serve(w, gated[i]) != NGX_OK
-            || ngx_http_totp_locations_enroll(w, gated[i]) != NGX_OK)
+            || ngx_http_totp_locations_keyspace(w, gated[i]) != NGX_OK)
         {
             return NGX_ERROR;
         }
@@ -292,7 +295,7 @@ ngx_http_totp_locations_serve(ngx_http_totp_walk_t *w,
 
 
 static ngx_int_t
-ngx_http_totp_locations_enroll(ngx_http_totp_walk_t *w,
+ngx_http_totp_locations_keyspace(ngx_http_totp_walk_t *w,
     ngx_http_totp_loc_conf_t *gated)
 {
     ngx_uint_t                  i;
@@ -311,18 +314,33 @@ ngx_http_totp_locations_enroll(ngx_http_totp_walk_t *w,
             continue;
         }
 
-        if (bases[i]->enroll == gated->enroll) {
-            return NGX_OK;
+        if (bases[i]->enroll != gated->enroll) {
+            ngx_log_error(NGX_LOG_EMERG, w->cf->log, 0,
+                          "\"totp_enroll %s\" at %V and \"totp_enroll %s\" "
+                          "at %V share the enrollments of Redis keys "
+                          "\"%V\": one made at either passes both; write "
+                          "the same at both, or give them different "
+                          "\"totp_realm\"s",
+                          modes[bases[i]->enroll], &bases[i]->where,
+                          modes[gated->enroll], &gated->where,
+                          &gated->keyspace);
+            return NGX_ERROR;
         }
 
-        ngx_log_error(NGX_LOG_EMERG, w->cf->log, 0,
-                      "\"totp_enroll %s\" at %V and \"totp_enroll %s\" at "
-                      "%V share the enrollments of Redis keys \"%V\": one "
-                      "made at either passes both; write the same at both, "
-                      "or give them different \"totp_realm\"s",
-                      modes[bases[i]->enroll], &bases[i]->where,
-                      modes[gated->enroll], &gated->where, &gated->keyspace);
-        return NGX_ERROR;
+        if (!ngx_http_totp_locations_same_limits(bases[i], gated)) {
+            ngx_log_error(NGX_LOG_EMERG, w->cf->log, 0,
+                          "\"totp_fail_limit\", \"totp_fail_limit_user\", "
+                          "\"totp_fail_limit_ip\", \"totp_client_key\" and "
+                          "\"totp_lockout\" differ between %V and %V, "
+                          "which count failures in the same Redis keys "
+                          "\"%V\": a guesser would sign in through the one "
+                          "that allows more; write the same at both, or "
+                          "give them different \"totp_realm\"s",
+                          &bases[i]->where, &gated->where, &gated->keyspace);
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
     }
 
     bases = ngx_array_push(w->bases);
@@ -333,6 +351,33 @@ ngx_http_totp_locations_enroll(ngx_http_totp_walk_t *w,
     *bases = gated;
 
     return NGX_OK;
+}
+
+
+/* one user base's counters are counted one way, or a guesser picks */
+
+static ngx_uint_t
+ngx_http_totp_locations_same_limits(ngx_http_totp_loc_conf_t *a,
+    ngx_http_totp_loc_conf_t *b)
+{
+    ngx_str_t               none = ngx_null_string, *ka, *kb;
+    ngx_http_totp_limits_t  *la, *lb;
+
+    la = &a->limits;
+    lb = &b->limits;
+
+    ka = a->client_key ? &a->client_key->value : &none;
+    kb = b->client_key ? &b->client_key->value : &none;
+
+    return la->pair.limit == lb->pair.limit
+           && la->pair.window == lb->pair.window
+           && la->user.limit == lb->user.limit
+           && la->user.window == lb->user.window
+           && la->client.limit == lb->client.limit
+           && la->client.window == lb->client.window
+           && la->lockout == lb->lockout
+           && ka->len == kb->len
+           && ngx_strncmp(ka->data, kb->data, ka->len) == 0;
 }
 
 

@@ -378,6 +378,24 @@ rejects('totp_enroll across servers of one user base', 'totp_enroll',
             . "location / { totp on; totp_enroll off;"
             . " totp_password_file $htpasswd; } }",
         location => "totp on; totp_password_file $htpasswd;");
+for my $differ ('totp_fail_limit 10 5m;', 'totp_fail_limit_user 500 1h;',
+                'totp_fail_limit_ip off;', 'totp_lockout 1m;',
+                'totp_client_key $http_x_client;')
+{
+    rejects("$differ in one location of a user base", 'totp_fail_limit',
+            qr{differ between location "/" and location "/b/", which count failures in the same Redis keys "totp:"},
+            location => "totp on; totp_password_file $htpasswd;\n"
+                . "location /b/ { $differ }");
+}
+accepts('the same limits written twice in one user base',
+        location => "totp on; totp_password_file $htpasswd;"
+            . " totp_fail_limit 3 1m;\n"
+            . "location /b/ { totp_fail_limit 3 1m; }");
+accepts('limits differing across realms',
+        location => "totp on; totp_password_file $htpasswd;\n"
+            . "location /b/ { totp_fail_limit 10 5m; totp_lockout 1m;"
+            . " totp_realm b; totp_path /_b/; }",
+        server => 'location ^~ /_b/ { totp_pages; }');
 accepts('totp_enroll differing across realms',
         location => "totp on; totp_password_file $htpasswd;"
             . " totp_enroll off;\n"

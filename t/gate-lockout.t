@@ -9,7 +9,7 @@
 # Server A counts by address: pair limit 3, user limit 6, client limit 5,
 # locks for 60 s.  Server B keys clients with a geo block, as
 # docs/configuration.md shows for an office behind one NAT address, and
-# locks for 5 s.
+# locks for 5 s; its keys are those of realm "b".
 
 use strict;
 use warnings;
@@ -47,6 +47,9 @@ EOF
 
     server {
         listen 127.0.0.1:$port_b;
+
+        # limits of its own: a user base of its own, or nginx -t refuses
+        totp_realm b;
 
         location ^~ /_totp/ {
             totp_pages;
@@ -316,9 +319,9 @@ subtest 'totp_client_key: "off" is never locked across users' => sub {
                      qw(hank ivan judy kate liam mia);
     is "@status", '401 401 401 401 401 401',
         'six failures across users, never a client lock';
-    is $redis->cli('EXISTS', 'totp:ip:{127.0.0.40}'), 0,
+    is $redis->cli('EXISTS', 'totp:b:ip:{127.0.0.40}'), 0,
         'no client counter';
-    is hash_field('totp:user:{hank}:pair:127.0.0.40', 'n'), 1,
+    is hash_field('totp:b:user:{hank}:pair:127.0.0.40', 'n'), 1,
         'the pairs count, by the address';
 
     my $ua = ua_at(40, port => $port_b);
@@ -332,11 +335,11 @@ subtest 'totp_client_key: an empty value counts as the address' => sub {
                      qw(ivan judy kate liam mia);
     is "@status", '401 401 401 401 429',
         'no header: the address is limited across users';
-    is hash_field('totp:ip:{127.0.0.41}', 'locked'), 1,
-        'totp:ip:{127.0.0.41} is locked';
+    is hash_field('totp:b:ip:{127.0.0.41}', 'locked'), 1,
+        'totp:b:ip:{127.0.0.41} is locked';
 
     login(ua_at(42, port => $port_b), 'ivan', 'guess');
-    is hash_field('totp:ip:{branch%7D%2A}', 'n'), 1,
+    is hash_field('totp:b:ip:{branch%7D%2A}', 'n'), 1,
         'a value is the key, written so that it cannot end the hash tag';
 };
 
@@ -354,7 +357,7 @@ subtest 'a lock ends by itself after totp_lockout; ops lift one at once' => sub 
 
     my $b = ua_at(44, port => $port_b);
     login($b, 'paul', 'guess') for 1 .. 3;
-    $redis->cli('DEL', 'totp:user:{paul}:pair:127.0.0.44');
+    $redis->cli('DEL', 'totp:b:user:{paul}:pair:127.0.0.44');
     is login($b, 'paul', $users{paul})->{status}, 302,
         'ops: DEL of the pair\'s key lifts it at once';
 };

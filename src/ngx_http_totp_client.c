@@ -1,9 +1,11 @@
 
 /*
  * A client's key for failure counting: the address as nginx has it after
- * realip, or totp_client_key's value.  A value that is an address is
- * written as an address would be, so that "::ffff:192.0.2.7" from a
- * proxy's header and 192.0.2.7 on the socket are one client.
+ * realip, or totp_client_key's value.  A value that is an address, with
+ * a port or without, is written as an address would be, so that
+ * "::ffff:192.0.2.7" or "192.0.2.7:50123" from a proxy's header and
+ * 192.0.2.7 on the socket are one client: a port must not make a client
+ * of every connection.
  */
 
 
@@ -56,7 +58,8 @@ ngx_http_totp_client_key(ngx_http_request_t *r,
         goto address;
     }
 
-    if (ngx_parse_addr(r->pool, &addr, value.data, value.len) == NGX_OK) {
+    if (ngx_parse_addr_port(r->pool, &addr, value.data, value.len) == NGX_OK)
+    {
         return ngx_http_totp_client_address(r, addr.sockaddr, key);
     }
 

@@ -564,6 +564,11 @@ ngx_http_totp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               300);
 
     ngx_conf_merge_sec_value(conf->limits.lockout, prev->limits.lockout, 900);
+
+    /* a trusted browser's failures are counted as long as its trust */
+
+    conf->limits.trust = conf->trust_ttl;
+
     ngx_conf_merge_uint_value(conf->recovery_codes, prev->recovery_codes, 10);
     ngx_conf_merge_uint_value(conf->cookie_secure, prev->cookie_secure,
                               NGX_HTTP_TOTP_COOKIE_AUTO);

@@ -20,10 +20,24 @@
 #include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_lockout.h"
 #include "ngx_http_totp_log.h"
+#include "ngx_http_totp_session.h"
+
+
+/* a POST's trust cookie, being checked before the attempt is counted */
+typedef struct {
+    ngx_http_totp_page_ctx_t    *ctx;
+    totp_token_t                 trust;
+    ngx_str_t                    field;
+    ngx_http_totp_record_t       rec;
+} ngx_http_totp_lockout_t;
 
 
 static ngx_int_t ngx_http_totp_lockout_who(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_int_t *rc);
+static void ngx_http_totp_lockout_trusted(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
+static ngx_int_t ngx_http_totp_lockout_count(ngx_http_request_t *r,
+    ngx_http_totp_lockout_t *lo);
 static void ngx_http_totp_lockout_attempted(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static void ngx_http_totp_lockout_counted(ngx_http_request_t *r,
@@ -38,10 +52,10 @@ ngx_int_t
 ngx_http_totp_lockout_attempt(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx)
 {
-    ngx_int_t               rc;
-    ngx_uint_t              exempt;
-    totp_token_t           *trust;
-    ngx_http_totp_tally_t  *tally;
+    ngx_int_t                  rc;
+    ngx_uint_t                 exempt;
+    ngx_http_totp_tally_t     *tally;
+    ngx_http_totp_lockout_t   *lo;
 
     if (ngx_http_totp_lockout_who(r, ctx, &rc) != NGX_OK) {
         return rc;
@@ -57,27 +71,86 @@ ngx_http_totp_lockout_attempt(ngx_http_request_t *r,
 
     tally->exempt = exempt;
 
-    trust = ngx_palloc(r->pool, sizeof(totp_token_t));
-    if (trust == NULL) {
+    lo = ngx_pcalloc(r->pool, sizeof(ngx_http_totp_lockout_t));
+    if (lo == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /*
-     * Redis checks the trust against the current enrollment and the
-     * browsers still trusted
-     */
+    lo->ctx = ctx;
 
-    if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_TRUST, trust)
-        == NGX_OK
-        && trust->user_len == ctx->user.len
-        && ngx_memcmp(trust->user, ctx->user.data, ctx->user.len) == 0)
+    if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_TRUST, &lo->trust)
+        != NGX_OK
+        || lo->trust.user_len != ctx->user.len
+        || ngx_memcmp(lo->trust.user, ctx->user.data, ctx->user.len) != 0)
     {
-        tally->trust = 1;
-        ngx_http_totp_store_session_field(tally->field, trust);
+        return ngx_http_totp_lockout_count(r, lo);
     }
 
+    /*
+     * A trust cookie for this user: whether it still signs in (not ended,
+     * not expired, made under the current password line) is asked first;
+     * only then may it pass the locks.
+     */
+
+    if (ngx_http_totp_session_field(r, &lo->trust, &lo->field) != NGX_OK
+        || ngx_http_totp_store_fetch(r, &ctx->conf->keyspace, &ctx->user,
+                                     &lo->field, &lo->rec,
+                                     ngx_http_totp_lockout_trusted, lo)
+           != NGX_OK)
+    {
+        return ngx_http_totp_flow_error(r, ctx);
+    }
+
+    ngx_http_totp_flow_async(r);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_totp_lockout_trusted(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_totp_lockout_t   *lo;
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    lo = data;
+    ctx = lo->ctx;
+
+    if (rc != NGX_OK) {
+        ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
+        return;
+    }
+
+    /* a password file that cannot be read vouches for no trust */
+
+    if (ngx_http_totp_session_verdict(r, ctx->conf, &lo->trust, &lo->rec)
+        == NGX_OK)
+    {
+        ctx->tally.trust = 1;
+        ngx_memcpy(ctx->tally.field, lo->field.data, lo->field.len);
+    }
+
+    ngx_http_totp_flow_done(r, ngx_http_totp_lockout_count(r, lo));
+}
+
+
+/*
+ * The attempt counted, atomically with the check of the locks; Redis
+ * checks again that a trust is still registered for the enrollment
+ */
+
+static ngx_int_t
+ngx_http_totp_lockout_count(ngx_http_request_t *r,
+    ngx_http_totp_lockout_t *lo)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = lo->ctx;
+
     if (ngx_http_totp_store_attempt(r, &ctx->conf->keyspace, &ctx->user,
-                                    &ctx->conf->limits, tally, trust->epoch,
+                                    &ctx->conf->limits, &ctx->tally,
+                                    lo->trust.epoch,
                                     ngx_http_totp_lockout_attempted, ctx)
         != NGX_OK)
     {
@@ -248,7 +321,7 @@ ngx_http_totp_lockout_counted(ngx_http_request_t *r, void *data,
         && (tally->held & (NGX_HTTP_TOTP_LOCK_PAIR | NGX_HTTP_TOTP_LOCK_USER
                            | NGX_HTTP_TOTP_LOCK_CLIENT)))
     {
-        rc = ngx_http_totp_lockout_locked(r, ctx, ctx->conf->limits.lockout);
+        rc = ngx_http_totp_lockout_locked(r, ctx, tally->wait);
 
     } else {
         /* a trusted browser's budget ends its trust, not its sign-in */

@@ -214,14 +214,17 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_accept_script =
 
 /*
  * Failure counters, each a hash: "n" the failures in its window (the key's
- * TTL), "locked" once n reached its limit, the TTL then the lockout's.
- * A user's from every client (KEYS[1]), a user's from one client, "the
- * pair" (KEYS[2]), a trusted browser's (KEYS[3]), a client's with every
- * user (KEYS[4]).  ARGV[1] is totp_lockout.
+ * TTL), "locked" once n reached its limit.  A lock lasts the lockout, or
+ * to the end of the window if that is later: the count is never started
+ * afresh before its window ends, so a limit allows n failures a window
+ * at most.  A user's from every client (KEYS[1]), a user's from one
+ * client, "the pair" (KEYS[2]), a trusted browser's (KEYS[3]), a client's
+ * with every user (KEYS[4]).  ARGV[1] is totp_lockout.
  *
  * held: the seconds k still holds at limit n, also while the attempts
- * that reached n are being checked (the lock is for them to set).  A lock
- * that lost its TTL gets one back rather than lasting forever.
+ * that reached n are being checked (the lock is for them to set); a lock
+ * in its last second holds for one more.  A lock that lost its TTL gets
+ * one back rather than lasting forever.
  */
 
 #define NGX_HTTP_TOTP_STORE_COUNTERS                                         \
@@ -231,7 +234,7 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_accept_script =
     "if not v[2] and tonumber(v[1] or '0') < n then return 0 end "           \
     "local t = redis.call('TTL', k) "                                        \
     "if t < 0 then redis.call('EXPIRE', k, lockout) return lockout end "     \
-    "if v[2] then return t end "                                             \
+    "if v[2] then return math.max(t, 1) end "                                \
     "return math.min(t, lockout) end "                                       \
     "local function count(k, w) "                                            \
     "if redis.call('HINCRBY', k, 'n', 1) == 1 "                              \
@@ -246,13 +249,14 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_accept_script =
  * Before a password or a code is checked.  KEYS: the counters, user,
  * sessions; ARGV: lockout, pair limit and window, user limit and window,
  * client limit (0: not counted) and window, the trust cookie's epoch or
- * "", its field.  Returns the seconds a lock still lasts, or counts the
- * attempt as a failure in advance and returns 0, -1 as a trusted
- * browser: a burst of parallel guesses is counted before any of them is
- * judged, so none gets past a limit.  Only a browser trusted for the
- * user's current enrollment, and whose own failures are below the pair
- * limit, passes every lock; its failures count for the user, not for
- * its client.
+ * "", its field, how long a trust lasts.  Returns the seconds a lock
+ * still lasts, or counts the attempt as a failure in advance and returns
+ * 0, -1 as a trusted browser: a burst of parallel guesses is counted
+ * before any of them is judged, so none gets past a limit.  Only a
+ * browser still trusted for the user's current enrollment, and whose own
+ * failures are below the pair limit, passes every lock; its failures
+ * count for the user, not for its client, and as long as the trust
+ * lasts: no window gives them back.
  */
 
 static ngx_http_totp_redis_script_t  ngx_http_totp_store_attempt_script =
@@ -262,7 +266,7 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_attempt_script =
         "and redis.call('HGET', KEYS[5], 'epoch') == ARGV[8] "
         "and redis.call('HEXISTS', KEYS[6], ARGV[9]) == 1 "
         "and held(KEYS[3], tonumber(ARGV[2])) == 0 then "
-        "count(KEYS[3], ARGV[3]) count(KEYS[1], ARGV[5]) return -1 end "
+        "count(KEYS[3], ARGV[10]) count(KEYS[1], ARGV[5]) return -1 end "
         "local ip = tonumber(ARGV[6]) "
         "local t = math.max(held(KEYS[1], tonumber(ARGV[4])), "
         "held(KEYS[2], tonumber(ARGV[2]))) "
@@ -281,8 +285,9 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_attempt_script =
  * browser's, never the user's: failures elsewhere stay counted.  A
  * failure keeps its count and locks what reached its limit; a trusted
  * browser at the pair limit is trusted no more.  Returns what the
- * failure locked, what holds now (NGX_HTTP_TOTP_LOCK_* bits) and the
- * tries left under the smallest limit that holds the browser.
+ * failure locked, what holds now (NGX_HTTP_TOTP_LOCK_* bits), the tries
+ * left under the smallest limit that holds the browser, and the seconds
+ * the longest lock that holds still lasts.
  */
 
 static ngx_http_totp_redis_script_t  ngx_http_totp_store_settle_script =
@@ -294,15 +299,18 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_settle_script =
         "if ARGV[2] == 'pass' then redis.call('DEL', own) "
         "else back(own) end "
         "if not trusted and ip > 0 then back(KEYS[4]) end "
-        "back(KEYS[1]) return {0, 0, 0} end "
-        "local new, hold, left = 0, 0, 1000000 "
+        "back(KEYS[1]) return {0, 0, 0, 0} end "
+        "local new, hold, left, wait = 0, 0, 1000000, 0 "
         "local function limit(bit, k, n) "
         "local v = redis.call('HMGET', k, 'n', 'locked') "
         "local c = tonumber(v[1] or '0') "
         "if not v[2] and c >= n then "
         "redis.call('HSET', k, 'locked', '1') "
-        "redis.call('EXPIRE', k, lockout) new = new + bit v[2] = '1' end "
-        "if v[2] then hold = hold + bit end "
+        "if redis.call('TTL', k) < lockout then "
+        "redis.call('EXPIRE', k, lockout) end "
+        "new = new + bit v[2] = '1' end "
+        "if v[2] then hold = hold + bit "
+        "wait = math.max(wait, redis.call('TTL', k), 1) end "
         "return n - c end "
         "if trusted then "
         "local c = tonumber(redis.call('HGET', KEYS[3], 'n') or '0') "
@@ -315,7 +323,7 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_settle_script =
         "limit(2, KEYS[1], tonumber(ARGV[5]))) "
         "if ip > 0 then left = math.min(left, limit(4, KEYS[4], ip)) end "
         "end "
-        "return {new, hold, math.max(left, 0)}");
+        "return {new, hold, math.max(left, 0), wait}");
 
 
 /*
@@ -643,9 +651,9 @@ ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *keyspace,
     ngx_http_totp_tally_t *tally, u_char *trust_epoch,
     ngx_http_totp_store_pt done, void *data)
 {
-    u_char                     buf[7][NGX_TIME_T_LEN],
+    u_char                     buf[8][NGX_TIME_T_LEN],
                                hex[2 * TOTP_EPOCH_LEN];
-    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[15];
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[16];
     ngx_http_totp_store_op_t  *op;
 
     op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
@@ -682,9 +690,12 @@ ngx_http_totp_store_attempt(ngx_http_request_t *r, ngx_str_t *keyspace,
         ngx_str_set(&argv[14], "");
     }
 
+    ngx_http_totp_store_number_arg(&argv[15], buf[7],
+                                   ngx_max(limits->trust, 1));
+
     return ngx_http_totp_redis_eval(r->pool,
                                     &ngx_http_totp_store_attempt_script, 6,
-                                    15, argv, ngx_http_totp_store_counted,
+                                    16, argv, ngx_http_totp_store_counted,
                                     op);
 }
 
@@ -1327,7 +1338,7 @@ ngx_http_totp_store_counted(void *data, redisReply *reply)
 }
 
 
-/* a settle: what it locked, what holds, the tries left */
+/* a settle: what it locked, what holds, the tries left, how long */
 
 static void
 ngx_http_totp_store_settled(void *data, redisReply *reply)
@@ -1336,16 +1347,16 @@ ngx_http_totp_store_settled(void *data, redisReply *reply)
     ngx_http_totp_store_op_t  *op = data;
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
-        || reply->elements != 3)
+        || reply->elements != 4)
     {
         ngx_http_totp_store_failed(op, reply, "script");
         return;
     }
 
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < 4; i++) {
         if (reply->element[i]->type != REDIS_REPLY_INTEGER
             || reply->element[i]->integer < 0
-            || reply->element[i]->integer > 1000000)
+            || reply->element[i]->integer > 10 * 365 * 86400)
         {
             ngx_http_totp_store_failed(op, reply, "script");
             return;
@@ -1355,6 +1366,7 @@ ngx_http_totp_store_settled(void *data, redisReply *reply)
     op->tally->locked = (ngx_uint_t) reply->element[0]->integer;
     op->tally->held = (ngx_uint_t) reply->element[1]->integer;
     op->tally->left = (ngx_int_t) reply->element[2]->integer;
+    op->tally->wait = (ngx_int_t) reply->element[3]->integer;
 
     ngx_http_totp_store_done(op, NGX_OK);
 }

@@ -49,6 +49,7 @@ typedef struct {
     ngx_http_totp_limit_t        user;        /* one user, every client */
     ngx_http_totp_limit_t        client;      /* one client, every user */
     time_t                       lockout;
+    time_t                       trust;       /* how long trust lasts */
 } ngx_http_totp_limits_t;
 
 
@@ -67,7 +68,7 @@ typedef struct {
     ngx_str_t                    client;
     u_char                       field[NGX_HTTP_TOTP_SESSION_FIELD_LEN];
 
-    /* attempt: the seconds a lock still lasts, or 0 */
+    /* the seconds the longest lock that holds still lasts, or 0 */
     ngx_int_t                    wait;
 
     /* settle of a failure: what it locked, what holds, tries left */

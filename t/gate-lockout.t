@@ -7,9 +7,10 @@
 # trusted proxy passes in X-Real-IP (realip), or by totp_client_key.
 #
 # Server A counts by address: pair limit 3, user limit 6, client limit 5,
-# locks for 60 s.  Server B keys clients with a geo block, as
-# docs/configuration.md shows for an office behind one NAT address, and
-# locks for 5 s; its keys are those of realm "b".
+# each a minute; locks for 60 s.  Server B keys clients with a geo block,
+# as docs/lockout.md shows for an office behind one NAT address; its pair
+# window (20 s) outlasts its lockout (8 s); its keys are those of realm
+# "b".
 
 use strict;
 use warnings;
@@ -43,6 +44,8 @@ EOF
         default      "";
         127.0.0.40   off;
         127.0.0.42   "branch}*";
+        127.0.0.45   "[2001:db8:7:7::1]:50123";
+        127.0.0.46   "2001:db8:7:7:ffff::2";
     }
 
     server {
@@ -59,7 +62,8 @@ EOF
             totp on;
             totp_password_file $dir/htpasswd;
             totp_client_key \$totp_office;
-            totp_lockout 5s;
+            totp_fail_limit 3 20s;
+            totp_lockout 8s;
             proxy_pass http://127.0.0.1:@{[ $t->port('http_upstream') ]};
         }
     }
@@ -207,7 +211,16 @@ subtest 'another user\'s trust cookie exempts nothing' => sub {
 
 subtest 'a trusted browser loses its trust after its own failures' => sub {
     my $ua = trusted_at('carol', 14);
-    my @res = map { login($ua, 'carol', 'guess') } 1 .. 3;
+    my @res = (login($ua, 'carol', 'guess'));
+
+    # counted as long as the trust lasts: waiting out a window gives a
+    # stolen cookie no fresh tries
+    my ($key) = split /\n/, $redis->cli('--scan', '--pattern',
+                                        'totp:user:{carol}:trust:*');
+    my $ttl = $redis->cli('TTL', $key // 'none');
+    ok $ttl > 86400, "the browser's failures are kept with its trust ($ttl s)";
+
+    push @res, map { login($ua, 'carol', 'guess') } 2 .. 3;
     is join(' ', map { $_->{status} } @res), '401 401 401',
         'a trusted browser is never locked';
     unlike $res[1]{body}, qr/more failed tr/,
@@ -243,6 +256,22 @@ subtest 'a NAT address full of failures does not stop a trusted browser' => sub 
                     next => '/console');
     is $res->{status}, 302, 'alice\'s trusted browser behind it signs in';
     like $res->{headers}{location}, qr{/console$}, '... without a code';
+};
+
+subtest 'a trust cookie from before a password change exempts nothing' => sub {
+    # dave's password changes; then his user is locked from elsewhere
+    my %changed = (%users, dave => 'pw-dave-2');
+    $t->write_file('htpasswd', join '', map { "$_:{PLAIN}$changed{$_}\n" }
+                                            sort keys %changed);
+    login(ua_at(22 + $_ % 3), 'dave', 'guess') for 1 .. 6;
+    is hash_field('totp:user:{dave}:failures', 'locked'), 1, 'dave is locked';
+
+    my $ua = trusted_at('dave', 25);
+    is login($ua, 'dave', 'pw-dave-2')->{status}, 429,
+        'his old trust cookie no longer passes the lock';
+
+    $t->write_file('htpasswd', join '', map { "$_:{PLAIN}$users{$_}\n" }
+                                            sort keys %users);
 };
 
 subtest 'a trust cookie from before a reset exempts nothing' => sub {
@@ -341,19 +370,33 @@ subtest 'totp_client_key: an empty value counts as the address' => sub {
     login(ua_at(42, port => $port_b), 'ivan', 'guess');
     is hash_field('totp:b:ip:{branch%7D%2A}', 'n'), 1,
         'a value is the key, written so that it cannot end the hash tag';
+
+    login(ua_at($_, port => $port_b), 'ivan', 'guess') for 45, 46;
+    is hash_field('totp:b:ip:{2001:db8:7:7::/64}', 'n'), 2,
+        'a value that is an address, with a port or without, is one';
 };
 
-subtest 'a lock ends by itself after totp_lockout; ops lift one at once' => sub {
+subtest 'a lock ends by itself, not before its window' => sub {
     my $ua = ua_at(43, port => $port_b);
-    my @status = map { login($ua, 'oscar', 'guess')->{status} } 1 .. 4;
-    is "@status", '401 401 429 429', 'oscar\'s pair at 127.0.0.43 locked';
+    my @res = map { login($ua, 'oscar', 'guess') } 1 .. 4;
+    is join(' ', map { $_->{status} } @res), '401 401 429 429',
+        'oscar\'s pair at 127.0.0.43 locked';
+    cmp_ok $res[2]{headers}{'retry-after'}, '>', 8,
+        'Retry-After: when the lock ends, not totp_lockout';
+
+    # the count is never started afresh before its window ends: with a
+    # lockout shorter than the window, the lock lasts the window
+    my $pair = 'totp:b:user:{oscar}:pair:127.0.0.43';
+    my $ttl = $redis->cli('TTL', $pair);
+    ok $ttl > 8 && $ttl <= 20,
+        "the lock lasts the rest of the window, not 8 s ($ttl s)";
 
     my $start = time;
     ok $t->wait_for(sub {
         login(ua_at(43, port => $port_b), 'oscar', $users{oscar})->{status}
-            == 302 }, 15, 'the lock to end'),
-        'after totp_lockout (5 s), the right password works again';
-    cmp_ok time - $start, '>=', 3, '... not before';
+            == 302 }, 40, 'the lock to end'),
+        'then the right password works again';
+    cmp_ok time - $start, '>=', $ttl - 2, '... not before';
 
     my $b = ua_at(44, port => $port_b);
     login($b, 'paul', 'guess') for 1 .. 3;

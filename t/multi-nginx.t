@@ -60,7 +60,9 @@ my %common = (
     redis   => $redis,
     users   => \%USERS,
     workers => 2,
-    limits  => "totp_fail_limit 3 1m;\n"
+    # a lock lasts its window if that is longer than the lockout: the
+    # window is the lockout here, so that the lock ends after it
+    limits  => "totp_fail_limit 3 ${LOCKOUT}s;\n"
                . "    totp_fail_limit_ip 1000 1m;\n"
                . "    totp_lockout ${LOCKOUT}s;",
     http    => "    totp_revalidate 1s;\n",

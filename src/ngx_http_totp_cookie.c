@@ -111,6 +111,21 @@ ngx_http_totp_cookie_read(ngx_http_request_t *r,
 
 
 ngx_int_t
+ngx_http_totp_cookie_trust(ngx_http_request_t *r,
+    ngx_http_totp_loc_conf_t *conf, ngx_str_t *user, totp_token_t *t)
+{
+    if (ngx_http_totp_cookie_read(r, conf, TOTP_TOKEN_TRUST, t) != NGX_OK
+        || t->user_len != user->len
+        || ngx_memcmp(t->user, user->data, user->len) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
 ngx_http_totp_cookie_write(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, totp_token_t *t, time_t max_age)
 {

@@ -59,6 +59,14 @@ void ngx_http_totp_cookie_restore(ngx_http_request_t *r, ngx_array_t *saved);
 /* NGX_OK and t filled in for a valid cookie of purpose, else NGX_DECLINED */
 ngx_int_t ngx_http_totp_cookie_read(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, u_char purpose, totp_token_t *t);
+
+/*
+ * NGX_OK and t filled in for a valid trust cookie that names user, else
+ * NGX_DECLINED: whether Redis still holds the trust is the caller's to ask
+ */
+ngx_int_t ngx_http_totp_cookie_trust(ngx_http_request_t *r,
+    ngx_http_totp_loc_conf_t *conf, ngx_str_t *user, totp_token_t *t);
+
 ngx_int_t ngx_http_totp_cookie_write(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, totp_token_t *t, time_t max_age);
 ngx_int_t ngx_http_totp_cookie_clear(ngx_http_request_t *r,

@@ -464,11 +464,8 @@ ngx_http_totp_gate_no_session(ngx_http_request_t *r,
         return ngx_http_totp_gate_to_login(r, ctx);
     }
 
-    if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_TRUST, &ctx->token)
-        == NGX_OK
-        && ctx->token.user_len == ctx->identity.len
-        && ngx_memcmp(ctx->token.user, ctx->identity.data, ctx->identity.len)
-           == 0)
+    if (ngx_http_totp_cookie_trust(r, ctx->conf, &ctx->identity, &ctx->token)
+        == NGX_OK)
     {
         return NGX_DECLINED;
     }

@@ -78,10 +78,8 @@ ngx_http_totp_lockout_attempt(ngx_http_request_t *r,
 
     lo->ctx = ctx;
 
-    if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_TRUST, &lo->trust)
-        != NGX_OK
-        || lo->trust.user_len != ctx->user.len
-        || ngx_memcmp(lo->trust.user, ctx->user.data, ctx->user.len) != 0)
+    if (ngx_http_totp_cookie_trust(r, ctx->conf, &ctx->user, &lo->trust)
+        != NGX_OK)
     {
         return ngx_http_totp_lockout_count(r, lo);
     }

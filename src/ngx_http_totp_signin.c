@@ -125,12 +125,8 @@ static ngx_int_t
 ngx_http_totp_signin_trust(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx)
 {
-    if (ngx_http_totp_cookie_read(r, ctx->conf, TOTP_TOKEN_TRUST,
-                                  &ctx->session)
-        != NGX_OK
-        || ctx->session.user_len != ctx->user.len
-        || ngx_memcmp(ctx->session.user, ctx->user.data, ctx->user.len)
-           != 0)
+    if (ngx_http_totp_cookie_trust(r, ctx->conf, &ctx->user, &ctx->session)
+        != NGX_OK)
     {
         ngx_memzero(&ctx->session, sizeof(totp_token_t));
         return NGX_OK;

@@ -360,8 +360,10 @@ static ngx_uint_t
 ngx_http_totp_locations_same_limits(ngx_http_totp_loc_conf_t *a,
     ngx_http_totp_loc_conf_t *b)
 {
-    ngx_str_t               none = ngx_null_string, *ka, *kb;
+    ngx_str_t               *ka, *kb;
     ngx_http_totp_limits_t  *la, *lb;
+
+    static ngx_str_t  none = ngx_string("");
 
     la = &a->limits;
     lb = &b->limits;

@@ -103,7 +103,7 @@ ngx_http_totp_account_reset_checked(ngx_http_request_t *r, void *data,
 
     if (ctx->session.flags & NGX_HTTP_TOTP_SESSION_RECOVERED) {
         ngx_http_totp_flow_audit(r, ctx, "began a change of device");
-        ngx_http_totp_lockout_succeeded(r, ctx, "pass");
+        ngx_http_totp_flow_give_back(r, ctx, "pass");
         ngx_http_totp_flow_done(r, ngx_http_totp_enroll_change(r, ctx));
         return;
     }
@@ -164,7 +164,7 @@ ngx_http_totp_account_reset_accepted(ngx_http_request_t *r, void *data,
 
     } else {
         ngx_http_totp_flow_audit(r, ctx, "began a change of device");
-        ngx_http_totp_lockout_succeeded(r, ctx, "pass");
+        ngx_http_totp_flow_give_back(r, ctx, "pass");
         rc = ngx_http_totp_enroll_change(r, ctx);
     }
 
@@ -319,7 +319,7 @@ ngx_http_totp_account_codes_replaced(ngx_http_request_t *r, void *data,
 
     } else {
         ngx_http_totp_flow_audit(r, ctx, "made new recovery codes");
-        ngx_http_totp_lockout_succeeded(r, ctx, "pass");
+        ngx_http_totp_flow_give_back(r, ctx, "pass");
         ctx->codes_replaced = 1;
         rc = ngx_http_totp_account_show_codes(r, ctx, NGX_HTTP_OK,
                                               NGX_HTTP_TOTP_MSG_NONE);

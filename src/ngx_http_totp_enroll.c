@@ -518,7 +518,7 @@ ngx_http_totp_enroll_confirmed(ngx_http_request_t *r, void *data,
 
     } else if (ctx->changing) {
         ngx_http_totp_flow_audit(r, ctx, "changed device");
-        ngx_http_totp_lockout_succeeded(r, ctx, "pass");
+        ngx_http_totp_flow_give_back(r, ctx, "pass");
         rc = ngx_http_totp_flow_sign_in(r, ctx, 1,
                                         ngx_http_totp_enroll_changed);
 
@@ -526,7 +526,7 @@ ngx_http_totp_enroll_confirmed(ngx_http_request_t *r, void *data,
         ngx_http_totp_flow_audit(r, ctx, ctx->who.invite
                                          ? "enrolled by invitation"
                                          : "enrolled");
-        ngx_http_totp_lockout_succeeded(r, ctx, "pass");
+        ngx_http_totp_flow_give_back(r, ctx, "pass");
         rc = ngx_http_totp_enroll_signed_in(r, ctx);
     }
 

@@ -152,9 +152,11 @@ ngx_int_t ngx_http_totp_flow_message(ngx_http_request_t *r,
     ngx_uint_t message);
 
 /*
- * The attempt's count given back, if it is still to be settled: with
- * outcome "pass" a success, with "first" or "back" a check that judged
- * nothing against the user.  Redis is not waited for.
+ * The attempt's count given back, once, if it is still to be settled:
+ * "first" a right password, "back" a check that judged nothing against
+ * the user, "pass" a complete sign-in, which also clears the failures of
+ * this client (or trusted browser) with the user, and no other's.  Redis
+ * is not waited for.
  */
 void ngx_http_totp_flow_give_back(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, char *outcome);

@@ -381,14 +381,6 @@ ngx_http_totp_lockout_log(ngx_http_request_t *r,
 }
 
 
-void
-ngx_http_totp_lockout_succeeded(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, char *outcome)
-{
-    ngx_http_totp_flow_give_back(r, ctx, outcome);
-}
-
-
 ngx_int_t
 ngx_http_totp_lockout_malformed(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_show_pt show,

@@ -35,13 +35,9 @@ ngx_int_t ngx_http_totp_lockout_failed(ngx_http_request_t *r,
     ngx_uint_t error);
 
 /*
- * A right password ("first") or second factor ("pass"): the attempt's
- * count is given back, without waiting for Redis to say so; once, and
- * only if this request was counted.  "pass" also clears the failures of
- * this client (or trusted browser) with the user, and no other's.
+ * A right password or second factor gives its count back with
+ * ngx_http_totp_flow_give_back().
  */
-void ngx_http_totp_lockout_succeeded(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, char *outcome);
 
 /*
  * A code that cannot be one (letters, too few digits): nothing was

@@ -152,7 +152,7 @@ ngx_http_totp_signin_login_fetched(ngx_http_request_t *r, void *data,
     }
 
     if (!ctx->rec.enrolled) {
-        ngx_http_totp_lockout_succeeded(r, ctx, "first");
+        ngx_http_totp_flow_give_back(r, ctx, "first");
         ngx_http_totp_flow_done(r, ngx_http_totp_flow_go(r, ctx, "enroll"));
         return;
     }
@@ -169,12 +169,12 @@ ngx_http_totp_signin_login_fetched(ngx_http_request_t *r, void *data,
     if (rc == NGX_OK) {
         ctx->trusted = 1;
         ngx_http_totp_flow_audit(r, ctx, "let in by a trusted browser");
-        ngx_http_totp_lockout_succeeded(r, ctx, "pass");
+        ngx_http_totp_flow_give_back(r, ctx, "pass");
         ngx_http_totp_flow_done(r, ngx_http_totp_flow_finish(r, ctx, 0));
         return;
     }
 
-    ngx_http_totp_lockout_succeeded(r, ctx, "first");
+    ngx_http_totp_flow_give_back(r, ctx, "first");
     ngx_http_totp_flow_done(r, ngx_http_totp_flow_go(r, ctx, "verify"));
 }
 
@@ -314,7 +314,7 @@ ngx_http_totp_signin_verify_accepted(ngx_http_request_t *r, void *data,
 
     } else {
         ngx_http_totp_flow_audit(r, ctx, "verified");
-        ngx_http_totp_lockout_succeeded(r, ctx, "pass");
+        ngx_http_totp_flow_give_back(r, ctx, "pass");
         rc = ngx_http_totp_flow_finish(r, ctx, 1);
     }
 
@@ -442,7 +442,7 @@ ngx_http_totp_signin_recovery_used(ngx_http_request_t *r, void *data,
             ngx_sprintf(p, "used a recovery code, %i left%Z",
                         ctx->codes_left);
             ngx_http_totp_flow_audit(r, ctx, (char *) p);
-            ngx_http_totp_lockout_succeeded(r, ctx, "pass");
+            ngx_http_totp_flow_give_back(r, ctx, "pass");
 
             /* the session may set up a new device without the lost one */
 

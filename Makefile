@@ -19,7 +19,7 @@ MODULE_SRCS := ngx_http_totp_module.c $(wildcard src/*.c src/*.h)
 UNIT_CFLAGS := -std=c99 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
                -Isrc
 UNITS := $(BUILD)/t/otp_test $(BUILD)/t/crypto_test \
-         $(BUILD)/t/render_test $(BUILD)/t/qr_test
+         $(BUILD)/t/render_test $(BUILD)/t/qr_test $(BUILD)/t/json_test
 
 PROVE ?= prove
 
@@ -29,6 +29,10 @@ DEPS := nginx nginx-dev libhiredis-dev libqrencode-dev libssl-dev \
         libpcre2-dev zlib1g-dev gcc make perl redis-server redis-tools \
         oathtool coreutils curl wrk valgrind zbar-tools librsvg2-bin openssl \
         cppcheck clang clang-tidy libio-socket-ssl-perl
+
+# t/metrics.t checks the metrics page with Prometheus's own tools: promtool
+# and a real Prometheus that scrapes the test nginx.
+DEPS += prometheus
 
 # t/browser.t: Debian's chromium, driven by playwright-core and axe-core
 # from npm (package-lock.json).  Node and npm come from Debian unless the
@@ -109,6 +113,11 @@ $(BUILD)/t/render_test: t/unit/render_test.c t/unit/tap.h \
 	mkdir -p $(BUILD)/t
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/render_test.c \
 	    src/ngx_http_totp_render.c
+
+$(BUILD)/t/json_test: t/unit/json_test.c t/unit/tap.h src/ngx_http_totp_json.c \
+                      src/ngx_http_totp_json.h | deps
+	mkdir -p $(BUILD)/t
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/json_test.c src/ngx_http_totp_json.c
 
 $(BUILD)/t/qr_test: t/unit/qr_test.c t/unit/tap.h src/ngx_http_totp_qr_core.c \
                     src/ngx_http_totp_qr_core.h src/ngx_http_totp_otp.h | deps

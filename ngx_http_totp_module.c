@@ -13,7 +13,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_totp_cache.h"
+#include "ngx_http_totp_counters.h"
 #include "ngx_http_totp_conf.h"
 #include "ngx_http_totp_gate.h"
 #include "ngx_http_totp_locations.h"
@@ -118,28 +118,19 @@ ngx_http_totp_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (used || mcf->metrics) {
+        mcf->zone = ngx_http_totp_zone_add(cf, &mcf->zone_name,
+                                           mcf->zone_size);
+        if (mcf->zone == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
     if (used == 0) {
         return NGX_OK;
     }
 
     mcf->gated = 1;
-
-    mcf->shm_zone = ngx_shared_memory_add(cf, &mcf->zone_name,
-                                          mcf->zone_size,
-                                          &ngx_http_totp_module);
-    if (mcf->shm_zone == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (mcf->shm_zone->data == NULL) {
-        mcf->shm_zone->data = ngx_pcalloc(cf->pool,
-                                          ngx_http_totp_cache_ctx_size());
-        if (mcf->shm_zone->data == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
-    mcf->shm_zone->init = ngx_http_totp_cache_init_zone;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
@@ -222,6 +213,9 @@ ngx_http_totp_init_process(ngx_cycle_t *cycle)
     if (mcf == NULL) {
         return NGX_OK;
     }
+
+    ngx_http_totp_counters = mcf->zone ? mcf->zone->counters : NULL;
+    ngx_http_totp_count_redis_up(0);
 
     return ngx_http_totp_redis_init_process(cycle, &mcf->redis);
 }

@@ -102,7 +102,8 @@ ngx_http_totp_account_reset_checked(ngx_http_request_t *r, void *data,
      */
 
     if (ctx->session.flags & NGX_HTTP_TOTP_SESSION_RECOVERED) {
-        ngx_http_totp_flow_audit(r, ctx, "began a change of device");
+        ngx_http_totp_flow_audit(r, ctx, NGX_HTTP_TOTP_AUDIT_CHANGE_RECOVERED,
+                                 "began a change of device");
         ngx_http_totp_flow_give_back(r, ctx, "pass");
         ngx_http_totp_flow_done(r, ngx_http_totp_enroll_change(r, ctx));
         return;
@@ -122,7 +123,8 @@ ngx_http_totp_account_reset_checked(ngx_http_request_t *r, void *data,
                      NGX_HTTP_TOTP_MSG_MALFORMED_CODE);
 
         } else {
-            rc = ngx_http_totp_lockout_failed(r, ctx, "failed code at reset",
+            rc = ngx_http_totp_lockout_failed(r, ctx,
+                     NGX_HTTP_TOTP_AUDIT_WRONG_CODE, "failed code at reset",
                      ngx_http_totp_account_show_reset,
                      NGX_HTTP_TOTP_MSG_WRONG_RESET_CODE);
         }
@@ -158,12 +160,14 @@ ngx_http_totp_account_reset_accepted(ngx_http_request_t *r, void *data,
 
     } else if (ctx->result < 0) {
         rc = ngx_http_totp_lockout_failed(r, ctx,
+                 NGX_HTTP_TOTP_AUDIT_REPLAYED_CODE,
                  "failed code at reset (already used)",
                  ngx_http_totp_account_show_reset,
                  NGX_HTTP_TOTP_MSG_USED_CODE);
 
     } else {
-        ngx_http_totp_flow_audit(r, ctx, "began a change of device");
+        ngx_http_totp_flow_audit(r, ctx, NGX_HTTP_TOTP_AUDIT_CHANGE_STARTED,
+                                 "began a change of device");
         ngx_http_totp_flow_give_back(r, ctx, "pass");
         rc = ngx_http_totp_enroll_change(r, ctx);
     }
@@ -237,6 +241,7 @@ ngx_http_totp_account_codes_checked(ngx_http_request_t *r, void *data,
 
     if (rc == NGX_DECLINED) {
         rc = ngx_http_totp_lockout_failed(r, ctx,
+                 NGX_HTTP_TOTP_AUDIT_WRONG_CODE,
                  "failed code for new recovery codes",
                  ngx_http_totp_account_show_codes,
                  NGX_HTTP_TOTP_MSG_WRONG_CODE);
@@ -277,6 +282,7 @@ ngx_http_totp_account_codes_accepted(ngx_http_request_t *r, void *data,
 
     } else if (ctx->result < 0) {
         rc = ngx_http_totp_lockout_failed(r, ctx,
+                 NGX_HTTP_TOTP_AUDIT_REPLAYED_CODE,
                  "failed code for new recovery codes (already used)",
                  ngx_http_totp_account_show_codes,
                  NGX_HTTP_TOTP_MSG_USED_CODE);
@@ -318,7 +324,8 @@ ngx_http_totp_account_codes_replaced(ngx_http_request_t *r, void *data,
         rc = ngx_http_totp_flow_go(r, ctx, "login");
 
     } else {
-        ngx_http_totp_flow_audit(r, ctx, "made new recovery codes");
+        ngx_http_totp_flow_audit(r, ctx, NGX_HTTP_TOTP_AUDIT_CODES_MADE,
+                                 "made new recovery codes");
         ngx_http_totp_flow_give_back(r, ctx, "pass");
         ctx->codes_replaced = 1;
         rc = ngx_http_totp_account_show_codes(r, ctx, NGX_HTTP_OK,
@@ -474,7 +481,8 @@ ngx_http_totp_account_ended(ngx_http_request_t *r, void *data,
     }
 
     if (ctx->forget) {
-        ngx_http_totp_flow_audit(r, ctx, "had this browser forgotten");
+        ngx_http_totp_flow_audit(r, ctx, NGX_HTTP_TOTP_AUDIT_BROWSER_FORGOTTEN,
+                                 "had this browser forgotten");
 
         rc = (ngx_http_totp_cookie_clear(r, ctx->conf, TOTP_TOKEN_TRUST)
               == NGX_OK)
@@ -485,9 +493,14 @@ ngx_http_totp_account_ended(ngx_http_request_t *r, void *data,
         return;
     }
 
-    ngx_http_totp_flow_audit(r, ctx, ctx->everywhere
-                                     ? "signed out everywhere"
-                                     : "signed out");
+    if (ctx->everywhere) {
+        ngx_http_totp_flow_audit(r, ctx, NGX_HTTP_TOTP_AUDIT_LOGOUT_EVERYWHERE,
+                                 "signed out everywhere");
+
+    } else {
+        ngx_http_totp_flow_audit(r, ctx, NGX_HTTP_TOTP_AUDIT_LOGOUT,
+                                 "signed out");
+    }
 
     if (ngx_http_totp_cookie_clear(r, ctx->conf, TOTP_TOKEN_SESSION)
         != NGX_OK

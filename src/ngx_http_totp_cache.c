@@ -11,22 +11,16 @@
 #include <ngx_core.h>
 
 #include "ngx_http_totp_cache.h"
+#include "ngx_http_totp_counters.h"
 
 
-typedef struct {
+struct ngx_http_totp_cache_sh_s {
     ngx_rbtree_t                 rbtree;
     ngx_rbtree_node_t            sentinel;
     ngx_queue_t                  queue;      /* least recently stored last */
 
-    ngx_atomic_t                 evictions;
     time_t                       warned;     /* the last "zone is full" */
-} ngx_http_totp_cache_sh_t;
-
-
-typedef struct {
-    ngx_http_totp_cache_sh_t    *sh;
-    ngx_slab_pool_t             *shpool;
-} ngx_http_totp_cache_t;
+};
 
 
 typedef struct {
@@ -57,83 +51,39 @@ static ngx_uint_t ngx_http_totp_cache_evict(ngx_http_totp_cache_t *cache,
                                       + sizeof(ngx_rbtree_node_t)))
 
 
-size_t
-ngx_http_totp_cache_ctx_size(void)
-{
-    return sizeof(ngx_http_totp_cache_t);
-}
-
-
 ngx_int_t
-ngx_http_totp_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+ngx_http_totp_cache_create(ngx_http_totp_cache_t *cache,
+    ngx_slab_pool_t *shpool)
 {
-    ngx_http_totp_cache_t  *ocache = data;
+    cache->shpool = shpool;
 
-    size_t                  len;
-    ngx_http_totp_cache_t  *cache;
-
-    cache = shm_zone->data;
-
-    /* a reload keeps what the workers already know */
-
-    if (ocache) {
-        cache->sh = ocache->sh;
-        cache->shpool = ocache->shpool;
-        return NGX_OK;
-    }
-
-    cache->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        cache->sh = cache->shpool->data;
-        return NGX_OK;
-    }
-
-    cache->sh = ngx_slab_alloc(cache->shpool, sizeof(ngx_http_totp_cache_sh_t));
+    cache->sh = ngx_slab_calloc(shpool, sizeof(ngx_http_totp_cache_sh_t));
     if (cache->sh == NULL) {
         return NGX_ERROR;
     }
-
-    cache->shpool->data = cache->sh;
 
     ngx_rbtree_init(&cache->sh->rbtree, &cache->sh->sentinel,
                     ngx_http_totp_cache_rbtree_insert_value);
 
     ngx_queue_init(&cache->sh->queue);
 
-    len = sizeof(" in totp zone \"\"") + shm_zone->shm.name.len;
-
-    cache->shpool->log_ctx = ngx_slab_alloc(cache->shpool, len);
-    if (cache->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(cache->shpool->log_ctx, " in totp zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    /* a full cache evicts; running out is expected, not worth a log line */
-
-    cache->shpool->log_nomem = 0;
-
     return NGX_OK;
 }
 
 
 ngx_int_t
-ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
+ngx_http_totp_cache_lookup(ngx_http_totp_cache_t *cache, ngx_log_t *log,
     ngx_str_t *key, uint32_t hash, ngx_msec_t max_age, ngx_msec_t grace,
     ngx_uint_t *live)
 {
     ngx_int_t                     rc;
     ngx_msec_int_t                age, asking;
-    ngx_http_totp_cache_t        *cache;
     ngx_http_totp_cache_entry_t  *e;
 
     if (key->len > NGX_HTTP_TOTP_CACHE_KEY_MAX) {
         return NGX_DECLINED;
     }
 
-    cache = shm_zone->data;
     rc = NGX_DECLINED;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
@@ -172,10 +122,14 @@ ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
+    ngx_http_totp_count(rc == NGX_OK ? NGX_HTTP_TOTP_CACHE_HIT
+                        : e ? NGX_HTTP_TOTP_CACHE_STALE
+                        : NGX_HTTP_TOTP_CACHE_MISS);
+
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
                    "totp cache: %s in zone \"%V\"",
                    rc == NGX_OK ? "found" : e ? "stale" : "not found",
-                   &shm_zone->shm.name);
+                   cache->name);
 
     return rc;
 }
@@ -184,17 +138,15 @@ ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
 /* the request asking Redis failed: the next one asks, none goes on stale */
 
 void
-ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
+ngx_http_totp_cache_unask(ngx_http_totp_cache_t *cache, ngx_log_t *log,
     ngx_str_t *key, uint32_t hash)
 {
-    ngx_http_totp_cache_t        *cache;
     ngx_http_totp_cache_entry_t  *e;
 
     if (key->len > NGX_HTTP_TOTP_CACHE_KEY_MAX) {
         return;
     }
 
-    cache = shm_zone->data;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
@@ -217,21 +169,19 @@ ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
  */
 
 void
-ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
+ngx_http_totp_cache_store(ngx_http_totp_cache_t *cache, ngx_log_t *log,
     ngx_str_t *key, uint32_t hash, ngx_uint_t live, ngx_msec_t checked)
 {
     time_t                        now;
     ngx_uint_t                    evicted, warn;
     size_t                        size;
     ngx_rbtree_node_t            *node;
-    ngx_http_totp_cache_t        *cache;
     ngx_http_totp_cache_entry_t  *e;
 
     if (key->len > NGX_HTTP_TOTP_CACHE_KEY_MAX) {
         return;
     }
 
-    cache = shm_zone->data;
     evicted = 0;
     warn = 0;
 
@@ -247,7 +197,6 @@ ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
 
         if (node == NULL) {
             evicted = ngx_http_totp_cache_evict(cache, 16);
-            cache->sh->evictions += evicted;
 
             now = ngx_time();
 
@@ -294,6 +243,8 @@ ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
 
 evicted:
 
+    ngx_http_totp_count_n(NGX_HTTP_TOTP_CACHE_EVICTIONS, evicted);
+
     /*
      * Said outside the lock, and once a minute at most: a zone too small
      * for its sessions makes them ask Redis again, not a failure.
@@ -304,12 +255,12 @@ evicted:
                       "totp: zone \"%V\" is full, the %ui sessions least "
                       "recently checked were evicted: they ask Redis "
                       "again; a larger \"totp_zone\" avoids it",
-                      &shm_zone->shm.name, evicted);
+                      cache->name, evicted);
 
     } else if (evicted) {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
                        "totp cache: zone \"%V\" is full, %ui evicted",
-                       &shm_zone->shm.name, evicted);
+                       cache->name, evicted);
     }
 }
 

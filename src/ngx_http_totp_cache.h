@@ -20,9 +20,19 @@
 #define NGX_HTTP_TOTP_CACHE_MIN      (8 * ngx_pagesize)
 
 
-size_t ngx_http_totp_cache_ctx_size(void);
-ngx_int_t ngx_http_totp_cache_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
+typedef struct ngx_http_totp_cache_sh_s  ngx_http_totp_cache_sh_t;
+
+/* a process's view of the cache, in the totp_zone (ngx_http_totp_zone.c) */
+typedef struct {
+    ngx_http_totp_cache_sh_t    *sh;
+    ngx_slab_pool_t             *shpool;
+    ngx_str_t                   *name;        /* the zone's, for messages */
+} ngx_http_totp_cache_t;
+
+
+/* the cache's tree and queue, made in the zone's new slab pool */
+ngx_int_t ngx_http_totp_cache_create(ngx_http_totp_cache_t *cache,
+    ngx_slab_pool_t *shpool);
 
 /*
  * Entries are keyed by the caller (a session: its user base, user and
@@ -40,19 +50,19 @@ ngx_int_t ngx_http_totp_cache_init_zone(ngx_shm_zone_t *shm_zone,
  */
 #define NGX_HTTP_TOTP_CACHE_KEY_MAX  512
 
-ngx_int_t ngx_http_totp_cache_lookup(ngx_shm_zone_t *shm_zone,
+ngx_int_t ngx_http_totp_cache_lookup(ngx_http_totp_cache_t *cache,
     ngx_log_t *log, ngx_str_t *key, uint32_t hash, ngx_msec_t max_age,
     ngx_msec_t grace, ngx_uint_t *live);
 
 /* the request asking Redis failed: the next one asks, none goes on stale */
-void ngx_http_totp_cache_unask(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
+void ngx_http_totp_cache_unask(ngx_http_totp_cache_t *cache, ngx_log_t *log,
     ngx_str_t *key, uint32_t hash);
 
 /*
  * What Redis said when asked at checked (ngx_current_msec then).  A full
  * zone evicts the entries least recently stored, and says so in log.
  */
-void ngx_http_totp_cache_store(ngx_shm_zone_t *shm_zone, ngx_log_t *log,
+void ngx_http_totp_cache_store(ngx_http_totp_cache_t *cache, ngx_log_t *log,
     ngx_str_t *key, uint32_t hash, ngx_uint_t live, ngx_msec_t checked);
 
 

@@ -11,7 +11,9 @@
 
 #include "ngx_http_totp_cache.h"
 #include "ngx_http_totp_conf.h"
+#include "ngx_http_totp_audit.h"
 #include "ngx_http_totp_health.h"
+#include "ngx_http_totp_metrics.h"
 #include "ngx_http_totp_pages.h"
 
 
@@ -75,6 +77,8 @@ static char *ngx_http_totp_set_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_totp_set_algorithm(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_totp_set_fail_limit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_totp_set_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_totp_set_health(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -347,9 +351,23 @@ ngx_command_t  ngx_http_totp_commands[] = {
       offsetof(ngx_http_totp_main_conf_t, redis.timeout),
       NULL },
 
+    { ngx_string("totp_audit_log"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_totp_audit_set_log,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, audit_log),
+      NULL },
+
     { ngx_string("totp_health"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_totp_set_health,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("totp_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_totp_set_metrics,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -512,6 +530,7 @@ ngx_http_totp_create_loc_conf(ngx_conf_t *cf)
     tlcf->recovery_codes = NGX_CONF_UNSET_UINT;
     tlcf->cookie_secure = NGX_CONF_UNSET_UINT;
     tlcf->enroll = NGX_CONF_UNSET_UINT;
+    tlcf->audit_log = NGX_CONF_UNSET_PTR;
 
     return tlcf;
 }
@@ -574,6 +593,7 @@ ngx_http_totp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_TOTP_COOKIE_AUTO);
     ngx_conf_merge_uint_value(conf->enroll, prev->enroll,
                               NGX_HTTP_TOTP_ENROLL_ON);
+    ngx_conf_merge_ptr_value(conf->audit_log, prev->audit_log, NULL);
 
     if (conf->templates == NULL) {
         conf->templates = prev->templates ? prev->templates
@@ -608,6 +628,8 @@ ngx_http_totp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     } else {
         ngx_str_set(&conf->where, "server level");
     }
+
+    conf->location = clcf->name;
 
     return ngx_http_totp_gated(cf, conf);
 }
@@ -792,14 +814,15 @@ ngx_http_totp_profile(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
     u_char     *p, *buf, mac[TOTP_MAC_LEN];
     size_t      len;
     ngx_int_t   rc;
-    ngx_str_t  *issuer, *client, none = ngx_null_string;
+    ngx_str_t  *issuer, *client, *audit, none = ngx_null_string;
 
     issuer = conf->issuer ? &conf->issuer->value : &none;
     client = conf->client_key ? &conf->client_key->value : &none;
+    audit = ngx_http_totp_audit_name(conf->audit_log);
 
-    len = 5 * NGX_SIZE_T_LEN + conf->binding.len + issuer->len
+    len = 6 * NGX_SIZE_T_LEN + conf->binding.len + issuer->len
           + client->len + conf->templates_dir.len + conf->path.len
-          + 18 * NGX_INT64_LEN;
+          + audit->len + 18 * NGX_INT64_LEN;
 
     buf = ngx_pnalloc(cf->temp_pool, len);
     if (buf == NULL) {
@@ -808,11 +831,11 @@ ngx_http_totp_profile(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
 
     /* strings with their lengths first: no two settings read the same */
 
-    p = ngx_sprintf(buf, "%uz:%V %uz:%V %uz:%V %uz:%V %uz:%V",
+    p = ngx_sprintf(buf, "%uz:%V %uz:%V %uz:%V %uz:%V %uz:%V %uz:%V",
                     conf->binding.len, &conf->binding, issuer->len, issuer,
                     client->len, client,
                     conf->templates_dir.len, &conf->templates_dir,
-                    conf->path.len, &conf->path);
+                    conf->path.len, &conf->path, audit->len, audit);
 
     p = ngx_sprintf(p, " %ui %ui %T %ui %T %T %M %ui %T %ui %T %ui %T %T"
                     " %ui %ui %ui",
@@ -1182,7 +1205,7 @@ ngx_http_totp_merge_limit(ngx_http_totp_limit_t *conf,
 }
 
 
-/* "totp on" where the pages or the health check are served is refused */
+/* "totp on" where the pages, the health check or metrics are is refused */
 
 static char *
 ngx_http_totp_set_enable(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -1196,8 +1219,8 @@ ngx_http_totp_set_enable(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (rv == NGX_CONF_OK && tlcf->enable
         && tlcf->handler != NGX_HTTP_TOTP_PLAIN)
     {
-        return "cannot gate the location of \"totp_pages\" or "
-               "\"totp_health\"";
+        return "cannot gate the location of \"totp_pages\", "
+               "\"totp_health\" or \"totp_metrics\"";
     }
 
     return rv;
@@ -1273,9 +1296,20 @@ ngx_http_totp_set_handler(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *tlcf,
 
     tlcf->handler = handler;
 
-    clcf->handler = (handler == NGX_HTTP_TOTP_PAGES)
-                    ? ngx_http_totp_pages_handler
-                    : ngx_http_totp_health_handler;
+    switch (handler) {
+
+    case NGX_HTTP_TOTP_PAGES:
+        clcf->handler = ngx_http_totp_pages_handler;
+        break;
+
+    case NGX_HTTP_TOTP_HEALTH:
+        clcf->handler = ngx_http_totp_health_handler;
+        break;
+
+    default: /* NGX_HTTP_TOTP_METRICS */
+        clcf->handler = ngx_http_totp_metrics_handler;
+        break;
+    }
 
     return NGX_CONF_OK;
 }
@@ -1610,6 +1644,20 @@ static char *
 ngx_http_totp_set_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     return ngx_http_totp_set_handler(cf, conf, NGX_HTTP_TOTP_HEALTH);
+}
+
+
+/* the counters live in the totp_zone, which is then made in any case */
+
+static char *
+ngx_http_totp_set_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_totp_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_totp_module);
+    mcf->metrics = 1;
+
+    return ngx_http_totp_set_handler(cf, conf, NGX_HTTP_TOTP_METRICS);
 }
 
 

@@ -154,7 +154,7 @@ ngx_http_totp_enroll_who(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
                 return NGX_OK;
             }
 
-            ngx_http_totp_flow_audit(r, ctx,
+            ngx_http_totp_flow_audit(r, ctx, NGX_HTTP_TOTP_AUDIT_NOT_INVITED,
                                      "may not enroll without an invitation");
             *page = ngx_http_totp_flow_message(r, ctx, NGX_HTTP_FORBIDDEN,
                         NGX_HTTP_TOTP_MSG_INVITE_NEEDED_HEADING,
@@ -163,7 +163,7 @@ ngx_http_totp_enroll_who(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
 
         default: /* NGX_HTTP_TOTP_ENROLL_OFF */
 
-            ngx_http_totp_flow_audit(r, ctx,
+            ngx_http_totp_flow_audit(r, ctx, NGX_HTTP_TOTP_AUDIT_ENROLL_OFF,
                                      "may not enroll: totp_enroll is off");
             *page = ngx_http_totp_flow_message(r, ctx, NGX_HTTP_FORBIDDEN,
                         NGX_HTTP_TOTP_MSG_ENROLL_CLOSED_HEADING,
@@ -220,8 +220,10 @@ ngx_http_totp_enroll_fresh(ngx_http_request_t *r,
 
     /* past the password no more; the same browser and invitation */
 
-    ngx_http_totp_flow_audit(r, ctx, "must type the password again: "
-                             "the password file changed");
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "totp: user \"%V\" must type the password again: the "
+                  "password file changed",
+                  ngx_http_totp_log_escape(r->pool, &ctx->user));
 
     if (ngx_http_totp_issue_pre(r, ctx->conf, &ctx->user,
                                 ctx->pre.flags & NGX_HTTP_TOTP_PRE_INVITED,
@@ -436,6 +438,7 @@ ngx_http_totp_enroll_checked(ngx_http_request_t *r, void *data,
 
         ngx_http_totp_flow_done(r,
             ngx_http_totp_lockout_failed(r, ctx,
+                NGX_HTTP_TOTP_AUDIT_WRONG_CODE,
                 ctx->changing ? "failed code of a new device"
                               : "failed code at enrollment",
                 ngx_http_totp_enroll_show,
@@ -517,15 +520,23 @@ ngx_http_totp_enroll_confirmed(ngx_http_request_t *r, void *data,
         rc = ngx_http_totp_enroll_refused(r, ctx);
 
     } else if (ctx->changing) {
-        ngx_http_totp_flow_audit(r, ctx, "changed device");
+        ngx_http_totp_flow_audit(r, ctx, NGX_HTTP_TOTP_AUDIT_DEVICE_CHANGED,
+                                 "changed device");
         ngx_http_totp_flow_give_back(r, ctx, "pass");
         rc = ngx_http_totp_flow_sign_in(r, ctx, 1,
                                         ngx_http_totp_enroll_changed);
 
     } else {
-        ngx_http_totp_flow_audit(r, ctx, ctx->who.invite
-                                         ? "enrolled by invitation"
-                                         : "enrolled");
+        if (ctx->who.invite) {
+            ngx_http_totp_flow_audit(r, ctx,
+                                     NGX_HTTP_TOTP_AUDIT_ENROLLED_INVITED,
+                                     "enrolled by invitation");
+
+        } else {
+            ngx_http_totp_flow_audit(r, ctx, NGX_HTTP_TOTP_AUDIT_ENROLLED,
+                                     "enrolled");
+        }
+
         ngx_http_totp_flow_give_back(r, ctx, "pass");
         rc = ngx_http_totp_enroll_signed_in(r, ctx);
     }
@@ -559,7 +570,8 @@ ngx_http_totp_enroll_refused(ngx_http_request_t *r,
                                      ctx->changing ? "login" : "verify");
 
     case NGX_HTTP_TOTP_PENDING_UNINVITED:
-        ngx_http_totp_flow_audit(r, ctx, "used an invitation no longer open");
+        ngx_http_totp_flow_audit(r, ctx, NGX_HTTP_TOTP_AUDIT_INVITATION_GONE,
+                                 "used an invitation no longer open");
         return ngx_http_totp_flow_message(r, ctx, NGX_HTTP_FORBIDDEN,
                                           NGX_HTTP_TOTP_MSG_INVITE_GONE_HEADING,
                                           NGX_HTTP_TOTP_MSG_INVITE_GONE);
@@ -614,7 +626,8 @@ static ngx_int_t
 ngx_http_totp_enroll_show_codes(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx)
 {
-    ngx_http_totp_flow_audit(r, ctx, "was shown new recovery codes");
+    ngx_http_totp_flow_audit(r, ctx, NGX_HTTP_TOTP_AUDIT_CODES_SHOWN,
+                             "was shown new recovery codes");
 
     return ngx_http_totp_account_show_codes(r, ctx, NGX_HTTP_OK,
                                             NGX_HTTP_TOTP_MSG_NONE);

@@ -11,6 +11,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_totp_cookie.h"
+#include "ngx_http_totp_counters.h"
 #include "ngx_http_totp_csrf.h"
 #include "ngx_http_totp_flow.h"
 #include "ngx_http_totp_log.h"
@@ -289,6 +290,11 @@ ngx_http_totp_flow_registered(ngx_http_request_t *r, void *data,
         return;
     }
 
+    if (!ctx->trusted) {
+        /* a trusted browser's pass is its audit event's to count */
+        ngx_http_totp_count(NGX_HTTP_TOTP_PASS_VERIFIED);
+    }
+
     if (ngx_http_totp_cookie_binding(r, ctx->conf, &binding) != NGX_OK
         || ngx_http_totp_state_pass(r, ctx->state,
                                     ctx->trusted ? NGX_HTTP_TOTP_TRUSTED
@@ -356,6 +362,7 @@ ngx_http_totp_flow_error(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
 {
     ngx_http_totp_flow_give_back(r, ctx, "back");
     ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ERROR);
+    ngx_http_totp_count(NGX_HTTP_TOTP_REFUSAL_UNAVAILABLE);
 
     totp_wipe(&ctx->secret, sizeof(ngx_http_totp_secret_t));
 
@@ -491,9 +498,28 @@ ngx_http_totp_flow_show_current(ngx_http_request_t *r, void *data,
 
 void
 ngx_http_totp_flow_audit(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
-    char *event)
+    ngx_http_totp_audit_e what, char *text)
 {
     ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                   "totp: user \"%V\" %s",
-                  ngx_http_totp_log_escape(r->pool, &ctx->user), event);
+                  ngx_http_totp_log_escape(r->pool, &ctx->user), text);
+
+    ngx_http_totp_flow_event(r, ctx, what);
+}
+
+
+void
+ngx_http_totp_flow_event(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
+    ngx_http_totp_audit_e what)
+{
+    ngx_http_totp_audit_event_t  ev;
+
+    ev.what = what;
+    ev.user = &ctx->user;
+    ev.client_key = &ctx->tally.client;
+    ev.codes_left = (what == NGX_HTTP_TOTP_AUDIT_RECOVERY_USED)
+                    ? ctx->codes_left : -1;
+
+    ngx_http_totp_audit(r, ctx->conf->audit_log, &ctx->conf->realm,
+                        &ctx->conf->location, &ev);
 }

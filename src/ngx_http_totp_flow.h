@@ -14,6 +14,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_totp_audit.h"
 #include "ngx_http_totp_settings.h"
 #include "ngx_http_totp_form.h"
 #include "ngx_http_totp_secret.h"
@@ -193,9 +194,16 @@ ngx_int_t ngx_http_totp_flow_current(ngx_http_request_t *r,
 void ngx_http_totp_flow_show_current(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
 
-/* the audit line of a security event of ctx->user */
+/*
+ * A security event of ctx->user: text is the error log's line, what the
+ * audit log's and the counters' (ngx_http_totp_audit.c).
+ */
 void ngx_http_totp_flow_audit(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, char *event);
+    ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_audit_e what, char *text);
+
+/* the same, for an event whose error log line its caller writes */
+void ngx_http_totp_flow_event(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_audit_e what);
 
 
 #endif /* _NGX_HTTP_TOTP_FLOW_H_INCLUDED_ */

@@ -17,7 +17,9 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_totp_audit.h"
 #include "ngx_http_totp_cookie.h"
+#include "ngx_http_totp_counters.h"
 #include "ngx_http_totp_form.h"
 #include "ngx_http_totp_gate.h"
 #include "ngx_http_totp_log.h"
@@ -59,6 +61,7 @@ typedef struct {
 static ngx_int_t ngx_http_totp_gate_decide(ngx_http_request_t *r);
 static ngx_int_t ngx_http_totp_gate_refuse(ngx_http_request_t *r,
     ngx_int_t status);
+static ngx_uint_t ngx_http_totp_gate_refusal(ngx_int_t status);
 static ngx_int_t ngx_http_totp_gate_run(ngx_http_request_t *r,
     ngx_http_totp_gate_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_gate_live(ngx_http_request_t *r,
@@ -115,6 +118,8 @@ ngx_http_totp_gate_refuse(ngx_http_request_t *r, ngx_int_t status)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "totp gate: refused with %i", status);
 
+    ngx_http_totp_count(ngx_http_totp_gate_refusal(status));
+
     rc = ngx_http_discard_request_body(r);
 
     if (rc == NGX_OK) {
@@ -125,6 +130,35 @@ ngx_http_totp_gate_refuse(ngx_http_request_t *r, ngx_int_t status)
     ngx_http_finalize_request(r, rc > NGX_OK ? NGX_ERROR : rc);
 
     return NGX_DONE;
+}
+
+
+/* the counter of a refusal: why, by what the client is told */
+
+static ngx_uint_t
+ngx_http_totp_gate_refusal(ngx_int_t status)
+{
+    switch (status) {
+
+    case NGX_HTTP_MOVED_TEMPORARILY:
+    case NGX_HTTP_UNAUTHORIZED:
+        return NGX_HTTP_TOTP_REFUSAL_LOGIN;
+
+    case NGX_HTTP_BAD_REQUEST:
+        return NGX_HTTP_TOTP_REFUSAL_BAD_REQUEST;
+
+    case NGX_HTTP_FORBIDDEN:
+        return NGX_HTTP_TOTP_REFUSAL_FORBIDDEN;
+
+    case NGX_HTTP_TOO_MANY_REQUESTS:
+        return NGX_HTTP_TOTP_REFUSAL_LOCKED;
+
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+        return NGX_HTTP_TOTP_REFUSAL_UNAVAILABLE;
+
+    default:
+        return NGX_HTTP_TOTP_REFUSAL_ERROR;
+    }
 }
 
 
@@ -231,7 +265,8 @@ static ngx_int_t
 ngx_http_totp_gate_run(ngx_http_request_t *r,
     ngx_http_totp_gate_ctx_t *ctx)
 {
-    ngx_int_t  rc;
+    ngx_int_t                     rc;
+    ngx_http_totp_audit_event_t   ev;
 
     for ( ;; ) {
 
@@ -331,6 +366,14 @@ ngx_http_totp_gate_run(ngx_http_request_t *r,
             ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                           "totp: user \"%V\" let in by a trusted browser",
                           ngx_http_totp_log_escape(r->pool, &ctx->identity));
+
+            ev.what = NGX_HTTP_TOTP_AUDIT_TRUSTED_PASS;
+            ev.user = &ctx->identity;
+            ev.client_key = NULL;
+            ev.codes_left = -1;
+
+            ngx_http_totp_audit(r, ctx->conf->audit_log, &ctx->conf->realm,
+                                &ctx->conf->location, &ev);
 
             return ngx_http_totp_gate_pass(r, ctx, NGX_HTTP_TOTP_TRUSTED);
         }
@@ -528,6 +571,11 @@ ngx_http_totp_gate_pass(ngx_http_request_t *r,
         || ngx_http_totp_cookie_strip(r, &ctx->state->cookies) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (status == NGX_HTTP_TOTP_SESSION) {
+        /* a trusted browser's pass is its audit event's to count */
+        ngx_http_totp_count(NGX_HTTP_TOTP_PASS_SESSION);
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,

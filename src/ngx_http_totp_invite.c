@@ -122,7 +122,8 @@ ngx_http_totp_invite_checked(ngx_http_request_t *r, void *data,
 
     } else {
         ctx->has_pre = 1;
-        ngx_http_totp_flow_audit(r, ctx, "opened an invitation");
+        ngx_http_totp_flow_audit(r, ctx, NGX_HTTP_TOTP_AUDIT_INVITATION_OPENED,
+                                 "opened an invitation");
         rc = ngx_http_totp_flow_go(r, ctx, "login");
     }
 

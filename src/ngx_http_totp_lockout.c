@@ -18,6 +18,7 @@
 
 #include "ngx_http_totp_client.h"
 #include "ngx_http_totp_cookie.h"
+#include "ngx_http_totp_counters.h"
 #include "ngx_http_totp_lockout.h"
 #include "ngx_http_totp_log.h"
 #include "ngx_http_totp_session.h"
@@ -251,6 +252,10 @@ ngx_http_totp_lockout_attempted(ngx_http_request_t *r, void *data,
                       ngx_http_totp_log_escape(r->pool, &ctx->user),
                       ngx_http_totp_log_escape(r->pool, &ctx->tally.client),
                       ctx->tally.wait);
+        ngx_http_totp_flow_event(r, ctx,
+                                 ctx->guard == NGX_HTTP_TOTP_GUARD_FORM
+                                 ? NGX_HTTP_TOTP_AUDIT_LOCKED_SIGNIN
+                                 : NGX_HTTP_TOTP_AUDIT_LOCKED_CODE);
         rc = ngx_http_totp_lockout_locked(r, ctx, ctx->tally.wait);
 
     } else {
@@ -264,10 +269,10 @@ ngx_http_totp_lockout_attempted(ngx_http_request_t *r, void *data,
 
 ngx_int_t
 ngx_http_totp_lockout_failed(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, char *event, ngx_http_totp_show_pt show,
-    ngx_uint_t error)
+    ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_audit_e what, char *text,
+    ngx_http_totp_show_pt show, ngx_uint_t error)
 {
-    ngx_http_totp_flow_audit(r, ctx, event);
+    ngx_http_totp_flow_audit(r, ctx, what, text);
 
     /* the attempt's count stays: it was a failure */
 
@@ -356,6 +361,8 @@ ngx_http_totp_lockout_log(ngx_http_request_t *r,
                       "totp: user \"%V\" locked at client \"%V\" for %T s "
                       "after %ui failures", user, client, limits->lockout,
                       limits->pair.limit);
+
+        ngx_http_totp_flow_event(r, ctx, NGX_HTTP_TOTP_AUDIT_LOCK_PAIR);
     }
 
     if (ctx->tally.locked & NGX_HTTP_TOTP_LOCK_USER) {
@@ -363,6 +370,8 @@ ngx_http_totp_lockout_log(ngx_http_request_t *r,
                       "totp: user \"%V\" locked for untrusted browsers for "
                       "%T s after %ui failures from all clients", user,
                       limits->lockout, limits->user.limit);
+
+        ngx_http_totp_flow_event(r, ctx, NGX_HTTP_TOTP_AUDIT_LOCK_USER);
     }
 
     if (ctx->tally.locked & NGX_HTTP_TOTP_LOCK_CLIENT) {
@@ -370,6 +379,8 @@ ngx_http_totp_lockout_log(ngx_http_request_t *r,
                       "totp: client \"%V\" locked for %T s after %ui "
                       "failures across users", client, limits->lockout,
                       limits->client.limit);
+
+        ngx_http_totp_flow_event(r, ctx, NGX_HTTP_TOTP_AUDIT_LOCK_CLIENT);
     }
 
     if (ctx->tally.locked & NGX_HTTP_TOTP_LOCK_TRUST) {
@@ -377,6 +388,8 @@ ngx_http_totp_lockout_log(ngx_http_request_t *r,
                       "totp: user \"%V\": a browser at client \"%V\" is no "
                       "longer trusted after %ui failures", user, client,
                       limits->pair.limit);
+
+        ngx_http_totp_flow_event(r, ctx, NGX_HTTP_TOTP_AUDIT_LOCK_TRUST);
     }
 }
 
@@ -390,6 +403,8 @@ ngx_http_totp_lockout_malformed(ngx_http_request_t *r,
                   "totp: user \"%V\" sent a code that cannot be one, "
                   "not counted",
                   ngx_http_totp_log_escape(r->pool, &ctx->user));
+
+    ngx_http_totp_flow_event(r, ctx, NGX_HTTP_TOTP_AUDIT_MALFORMED_CODE);
 
     ngx_http_totp_flow_give_back(r, ctx, "back");
     ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_DENIED);
@@ -405,6 +420,7 @@ ngx_http_totp_lockout_locked(ngx_http_request_t *r,
     ngx_str_t  message;
 
     ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_LOCKED);
+    ngx_http_totp_count(NGX_HTTP_TOTP_REFUSAL_LOCKED);
 
     if (ngx_http_totp_view_count(r, &ctx->view, NGX_HTTP_TOTP_MSG_LOCKED,
                                  "minutes", (seconds + 59) / 60, &message)

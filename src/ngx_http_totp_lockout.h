@@ -26,13 +26,13 @@ ngx_int_t ngx_http_totp_lockout_attempt(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 
 /*
- * A wrong password or code (event names it in the audit line): the
- * count stays, then show shows the page again with error, or 429 if this
- * failure locked the user or the client.
+ * A wrong password or code (what it was for the audit log, text for the
+ * error log): the count stays, then show shows the page again with error,
+ * or 429 if this failure locked the user or the client.
  */
 ngx_int_t ngx_http_totp_lockout_failed(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, char *event, ngx_http_totp_show_pt show,
-    ngx_uint_t error);
+    ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_audit_e what, char *text,
+    ngx_http_totp_show_pt show, ngx_uint_t error);
 
 /*
  * A right password or second factor gives its count back with

@@ -19,6 +19,7 @@
 #include <hiredis/async.h>
 #include <openssl/evp.h>
 
+#include "ngx_http_totp_counters.h"
 #include "ngx_http_totp_otp.h"
 #include "ngx_http_totp_redis.h"
 
@@ -68,7 +69,9 @@ typedef struct {
     ngx_pool_cleanup_t               *cleanup;
     ngx_http_totp_redis_script_t     *script;
     size_t                            size;
+    ngx_uint_t                        started;    /* for its latency */
     unsigned                          secret:1;
+    unsigned                          timed_out:1;
     int                               argc;
     const char                      **argv;
     size_t                           *argvlen;
@@ -424,6 +427,7 @@ ngx_http_totp_redis_send(ngx_http_totp_redis_cmd_t *cmd)
     }
 
     ngx_add_timer(&cmd->timer, w->conf->timeout);
+    cmd->started = ngx_http_totp_counters_usec();
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, cmd->log, 0,
                    "totp redis: sent %*s, %d arguments, %ui pending",
@@ -433,6 +437,7 @@ ngx_http_totp_redis_send(ngx_http_totp_redis_cmd_t *cmd)
 
 failed:
 
+    ngx_http_totp_count(NGX_HTTP_TOTP_REDIS_FAILED);
     ngx_http_totp_redis_cmd_free(cmd);
 
     return NGX_ERROR;
@@ -535,8 +540,9 @@ ngx_http_totp_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 
             ngx_http_totp_redis_close();
 
-        } else if (reply->type != REDIS_REPLY_ERROR) {
+        } else if (reply->type != REDIS_REPLY_ERROR && !w->healthy) {
             w->healthy = 1;
+            ngx_http_totp_count_redis_up(1);
         }
     }
 
@@ -544,6 +550,17 @@ ngx_http_totp_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
         && ngx_http_totp_redis_retry_as_eval(ac, cmd, reply) == NGX_OK)
     {
         return;
+    }
+
+    if (reply) {
+        ngx_http_totp_count(reply->type == REDIS_REPLY_ERROR
+                            ? NGX_HTTP_TOTP_REDIS_ERROR
+                            : NGX_HTTP_TOTP_REDIS_OK);
+        ngx_http_totp_count_latency(cmd->started);
+
+    } else {
+        ngx_http_totp_count(cmd->timed_out ? NGX_HTTP_TOTP_REDIS_TIMEOUT
+                                           : NGX_HTTP_TOTP_REDIS_FAILED);
     }
 
     handler = cmd->handler;
@@ -605,7 +622,12 @@ ngx_http_totp_redis_retry_as_eval(redisAsyncContext *ac,
 static void
 ngx_http_totp_redis_timeout(ngx_event_t *ev)
 {
+    ngx_http_totp_redis_cmd_t     *cmd = ev->data;
     ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
+
+    /* the others failed with it are counted as failed, this one timed out */
+
+    cmd->timed_out = 1;
 
     ngx_log_error(NGX_LOG_ERR, w->log, 0,
                   "totp: redis \"%V\" did not answer within %M ms, "
@@ -817,6 +839,8 @@ ngx_http_totp_redis_lost(void)
     w->ac = NULL;
     w->pending = 0;
     w->generation++;
+
+    ngx_http_totp_count_redis_up(0);
 
     /*
      * A connection that worked and then closed (Redis restarted, or its

@@ -61,12 +61,12 @@ ngx_http_totp_session_check(ngx_http_request_t *r,
         rc = ngx_http_totp_session_verdict(r, conf, t, &chk->rec);
 
         if (rc == NGX_ERROR) {
-            ngx_http_totp_cache_unask(mcf->shm_zone, r->connection->log,
+            ngx_http_totp_cache_unask(&mcf->zone->cache, r->connection->log,
                                       &chk->key, ngx_http_totp_session_hash(t));
             return NGX_ERROR;
         }
 
-        ngx_http_totp_cache_store(mcf->shm_zone, r->connection->log,
+        ngx_http_totp_cache_store(&mcf->zone->cache, r->connection->log,
                                   &chk->key,
                                   ngx_http_totp_session_hash(t), rc == NGX_OK,
                                   chk->sent);
@@ -77,7 +77,7 @@ ngx_http_totp_session_check(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ngx_http_totp_cache_lookup(mcf->shm_zone, r->connection->log,
+    if (ngx_http_totp_cache_lookup(&mcf->zone->cache, r->connection->log,
                                    &chk->key, ngx_http_totp_session_hash(t),
                                    conf->revalidate, mcf->redis.timeout,
                                    &live)
@@ -110,7 +110,7 @@ ngx_http_totp_session_check(ngx_http_request_t *r,
                                   chk)
         != NGX_OK)
     {
-        ngx_http_totp_cache_unask(mcf->shm_zone, r->connection->log,
+        ngx_http_totp_cache_unask(&mcf->zone->cache, r->connection->log,
                                   &chk->key, ngx_http_totp_session_hash(t));
         return NGX_ERROR;
     }
@@ -131,7 +131,7 @@ ngx_http_totp_session_fetched(ngx_http_request_t *r, void *data,
     /* the next request asks again rather than go on stale */
 
     if (rc != NGX_OK) {
-        ngx_http_totp_cache_unask(chk->conf->main->shm_zone,
+        ngx_http_totp_cache_unask(&chk->conf->main->zone->cache,
                                   r->connection->log, &chk->key,
                                   ngx_http_totp_session_hash(chk->token));
     }
@@ -345,7 +345,7 @@ ngx_http_totp_session_registered(ngx_http_request_t *r, void *data,
     if (rc == NGX_OK && b->result == 1
         && ngx_http_totp_session_key(r, conf, &b->session, &key) == NGX_OK)
     {
-        ngx_http_totp_cache_store(conf->main->shm_zone, r->connection->log,
+        ngx_http_totp_cache_store(&conf->main->zone->cache, r->connection->log,
                                   &key, ngx_http_totp_session_hash(&b->session),
                                   1, ngx_current_msec);
     }
@@ -393,7 +393,7 @@ ngx_http_totp_session_end(ngx_http_request_t *r,
 
         /* on this machine, at once, whatever Redis answers */
 
-        ngx_http_totp_cache_store(conf->main->shm_zone, r->connection->log,
+        ngx_http_totp_cache_store(&conf->main->zone->cache, r->connection->log,
                                   &key, ngx_http_totp_session_hash(tokens[i]),
                                   0, ngx_current_msec);
     }

@@ -15,11 +15,13 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_totp_audit.h"
 #include "ngx_http_totp_crypto.h"
 #include "ngx_http_totp_otp.h"
 #include "ngx_http_totp_redis.h"
 #include "ngx_http_totp_store.h"
 #include "ngx_http_totp_templates.h"
+#include "ngx_http_totp_zone.h"
 
 
 #define NGX_HTTP_TOTP_COOKIE_OFF   0
@@ -43,11 +45,15 @@ typedef struct {
     ngx_http_totp_redis_conf_t   redis;
     ngx_str_t                    prefix;          /* totp_redis_prefix */
 
-    /* the revalidation cache (totp_zone); made when a location is gated */
+    /*
+     * The revalidation cache and the counters (totp_zone); made when a
+     * location is gated or shows the metrics.
+     */
     ngx_str_t                    zone_name;
     ssize_t                      zone_size;
-    ngx_shm_zone_t              *shm_zone;
+    ngx_http_totp_zone_t        *zone;
     ngx_flag_t                   gated;
+    ngx_flag_t                   metrics;
 } ngx_http_totp_main_conf_t;
 
 
@@ -55,6 +61,7 @@ typedef struct {
 #define NGX_HTTP_TOTP_PLAIN        0
 #define NGX_HTTP_TOTP_PAGES        1
 #define NGX_HTTP_TOTP_HEALTH       2
+#define NGX_HTTP_TOTP_METRICS      3
 
 
 typedef struct ngx_http_totp_loc_conf_s  ngx_http_totp_loc_conf_t;
@@ -97,6 +104,7 @@ struct ngx_http_totp_loc_conf_s {
     ngx_str_t                    templates_dir;   /* as written */
     ngx_uint_t                   cookie_secure;
     ngx_uint_t                   enroll;          /* NGX_HTTP_TOTP_ENROLL_* */
+    ngx_http_totp_audit_log_t   *audit_log;       /* NULL: off */
 
     /*
      * Set by the merge of a gated location, for the location alone: the
@@ -118,6 +126,9 @@ struct ngx_http_totp_loc_conf_s {
 
     /* for messages: "location /console/" or "server console.example" */
     ngx_str_t                    where;
+
+    /* for the audit log: the location's name, empty at server level */
+    ngx_str_t                    location;
 };
 
 

@@ -11,6 +11,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_totp_cookie.h"
+#include "ngx_http_totp_counters.h"
 #include "ngx_http_totp_lockout.h"
 #include "ngx_http_totp_log.h"
 #include "ngx_http_totp_password.h"
@@ -100,12 +101,14 @@ ngx_http_totp_signin_login_post(ngx_http_request_t *r,
     }
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_totp_lockout_failed(r, ctx, "failed password",
+        return ngx_http_totp_lockout_failed(r, ctx,
+                   NGX_HTTP_TOTP_AUDIT_WRONG_PASSWORD, "failed password",
                    ngx_http_totp_signin_show_login,
                    NGX_HTTP_TOTP_MSG_WRONG_PASSWORD);
     }
 
     ctx->typed = 1;
+    ngx_http_totp_count(NGX_HTTP_TOTP_SIGNIN_OK);
 
     if (ngx_http_totp_signin_trust(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -168,7 +171,8 @@ ngx_http_totp_signin_login_fetched(ngx_http_request_t *r, void *data,
 
     if (rc == NGX_OK) {
         ctx->trusted = 1;
-        ngx_http_totp_flow_audit(r, ctx, "let in by a trusted browser");
+        ngx_http_totp_flow_audit(r, ctx, NGX_HTTP_TOTP_AUDIT_TRUSTED_PASS,
+                                 "let in by a trusted browser");
         ngx_http_totp_flow_give_back(r, ctx, "pass");
         ngx_http_totp_flow_done(r, ngx_http_totp_flow_finish(r, ctx, 0));
         return;
@@ -273,7 +277,8 @@ ngx_http_totp_signin_verify_checked(ngx_http_request_t *r, void *data,
 
     if (rc == NGX_DECLINED) {
         ngx_http_totp_flow_done(r,
-            ngx_http_totp_lockout_failed(r, ctx, "failed code",
+            ngx_http_totp_lockout_failed(r, ctx,
+                NGX_HTTP_TOTP_AUDIT_WRONG_CODE, "failed code",
                 ngx_http_totp_signin_show_verify,
                 NGX_HTTP_TOTP_MSG_WRONG_CODE));
         return;
@@ -308,12 +313,14 @@ ngx_http_totp_signin_verify_accepted(ngx_http_request_t *r, void *data,
 
     } else if (ctx->result < 0) {
         rc = ngx_http_totp_lockout_failed(r, ctx,
+                 NGX_HTTP_TOTP_AUDIT_REPLAYED_CODE,
                  "failed code (already used)",
                  ngx_http_totp_signin_show_verify,
                  NGX_HTTP_TOTP_MSG_USED_CODE);
 
     } else {
-        ngx_http_totp_flow_audit(r, ctx, "verified");
+        ngx_http_totp_flow_audit(r, ctx, NGX_HTTP_TOTP_AUDIT_VERIFIED,
+                                 "verified");
         ngx_http_totp_flow_give_back(r, ctx, "pass");
         rc = ngx_http_totp_flow_finish(r, ctx, 1);
     }
@@ -441,7 +448,9 @@ ngx_http_totp_signin_recovery_used(ngx_http_request_t *r, void *data,
         } else {
             ngx_sprintf(p, "used a recovery code, %i left%Z",
                         ctx->codes_left);
-            ngx_http_totp_flow_audit(r, ctx, (char *) p);
+            ngx_http_totp_flow_audit(r, ctx,
+                                     NGX_HTTP_TOTP_AUDIT_RECOVERY_USED,
+                                     (char *) p);
             ngx_http_totp_flow_give_back(r, ctx, "pass");
 
             /* the session may set up a new device without the lost one */
@@ -461,7 +470,8 @@ static ngx_int_t
 ngx_http_totp_signin_recovery_failed(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx)
 {
-    return ngx_http_totp_lockout_failed(r, ctx, "failed recovery code",
+    return ngx_http_totp_lockout_failed(r, ctx,
+               NGX_HTTP_TOTP_AUDIT_WRONG_RECOVERY_CODE, "failed recovery code",
                ngx_http_totp_signin_show_recovery,
                NGX_HTTP_TOTP_MSG_WRONG_RECOVERY_CODE);
 }

@@ -451,8 +451,37 @@ rejects('totp_pages after totp on', 'totp_pages',
         server => 'location /_totp/ { totp on; totp_pages; '
                   . "totp_password_file $htpasswd; }");
 rejects('totp on written in the health location', 'totp',
-        qr/cannot gate the location of "totp_pages" or "totp_health"/,
+        qr/cannot gate the location of "totp_pages", "totp_health" or "totp_metrics"/,
         location => 'location = /h { totp_health; totp on; }');
+rejects('totp on written in the metrics location', 'totp',
+        qr/cannot gate the location of "totp_pages", "totp_health" or "totp_metrics"/,
+        location => 'location = /m { totp_metrics; totp on; }');
+rejects('totp_metrics after totp on', 'totp_metrics',
+        qr/cannot be in a location with "totp on"/,
+        location => 'location = /m { totp on; totp_metrics; }');
+rejects('totp_metrics with an argument', 'totp_metrics',
+        qr/invalid number of arguments/,
+        location => 'location = /m { totp_metrics on; }');
+rejects('totp_metrics in server', 'totp_metrics', qr/not allowed here/,
+        server => 'totp_metrics;');
+rejects('totp_metrics with another content handler', 'totp_metrics',
+        qr/conflicts/, location => 'location = /m { totp_health; totp_metrics; }');
+accepts('totp_audit_log to a file, to syslog, off, with if=',
+        server => "totp_audit_log $a_dir/audit.log if=\$http_x;\n"
+                  . 'location = /s { totp_audit_log syslog:server=127.0.0.1:9,tag=t; }'
+                  . 'location = /o { totp_audit_log off; }');
+rejects('totp_audit_log twice', 'totp_audit_log', qr/is duplicate/,
+        server => "totp_audit_log $a_dir/a.log; totp_audit_log $a_dir/b.log;");
+rejects('totp_audit_log off with if=', 'totp_audit_log', qr/takes no "if="/,
+        server => 'totp_audit_log off if=$http_x;');
+rejects('totp_audit_log with another parameter', 'totp_audit_log',
+        qr/invalid parameter "buffer=4k"/,
+        server => "totp_audit_log $a_dir/a.log buffer=4k;");
+rejects('totp_audit_log with a variable in the path', 'totp_audit_log',
+        qr/without variables/, server => 'totp_audit_log /tmp/$host.log;');
+rejects('totp_audit_log to a bad syslog server', 'totp_audit_log',
+        qr/no host in syslog server(?s:.*)"totp_audit_log" directive has an invalid syslog/,
+        server => 'totp_audit_log syslog:server=;');
 rejects('totp_pages in an exact location', 'totp_pages', qr/prefix location/,
         pages => '', server => 'location = /_totp/ { totp_pages; }');
 rejects('totp_pages in a regex location', 'totp_pages', qr/prefix location/,

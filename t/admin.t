@@ -6,7 +6,9 @@
 # names and client keys that a shell or a glob would mangle; --prefix,
 # --realm, --db, --password-file; usage and Redis errors.  A fake
 # redis-cli first in PATH shows what the tool hands redis-cli: its argv and
-# REDISCLI_AUTH.  nginx is not run.
+# REDISCLI_AUTH.  nginx is not run.  The audit records the tool sends to
+# syslog go to a UDP socket of this test's, unread: t/admin-audit.t reads
+# them.
 
 use strict;
 use warnings;
@@ -14,6 +16,7 @@ use warnings;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use Digest::SHA ();
+use IO::Socket::INET;
 use MIME::Base64 ();
 use POSIX qw(strftime);
 use Test::More;
@@ -25,6 +28,13 @@ my $TOOL = abs_path(dirname(abs_path(__FILE__)) . '/../tools/totp-admin');
 
 # the tool, like redis-cli, would send a password found here
 delete $ENV{REDISCLI_AUTH};
+
+# the audit records: not to this machine's syslog, nor a warning on stderr
+# where there is none (its socket lives as long as the test)
+my $syslog = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                   Proto => 'udp')
+    or die "cannot bind a UDP socket: $!\n";
+$ENV{TOTP_ADMIN_SYSLOG} = '127.0.0.1:' . $syslog->sockport;
 
 # nginx never runs here: any existing file will do as the module
 my $t = TotpTest->new(module => abs_path(__FILE__));
@@ -1183,6 +1193,12 @@ EOF
          ['empty address', ['--redis', '', 'list']],
          ['--db missing', ['--db']],
          ['--db not a number', ['--db', 'one', 'list']],
+         ['--syslog-server without a port',
+          ['--syslog-server', 'loghost', 'reset', 'a']],
+         ['--syslog-server port 0',
+          ['--syslog-server', 'loghost:0', 'reset', 'a']],
+         ['--syslog-server IPv6', ['--syslog-server', '[::1]:514', 'list']],
+         ['--syslog-server empty', ['--syslog-server', '', 'list']],
          ['unreadable password file',
           ['--password-file', "$dir/none", 'list']])
     {
@@ -1190,7 +1206,8 @@ EOF
         ($out, $err, $rc) = admin(@$args);
         is $rc, 2, "$what: exit 2";
         like $err, qr/^totp-admin:\ .+\nusage:\ totp-admin\ .*\n.*\n.*\n
-                      \s+clients\ \|\ unlock-client\ KEY\n
+                      \s+invite\ NAME\ \|\ list\ \|\ clients\ \|
+                      \ unlock-client\ KEY\n
                       \(totp-admin\ --help\ tells\ more\)\n\z/x,
             "$what: says why, and the whole synopsis";
         is $out, '', "$what: nothing on stdout";
@@ -1209,14 +1226,19 @@ EOF
     is $rc, 0, '--help: exit 0';
     like $out, qr/\Ausage:\ totp-admin\ .*\n
                   \s+\[--realm\ R\]\ \[--url\ URL\]
-                  \ status\ NAME\ \|\ reset\ NAME\ \|\n
-                  \s+revoke\ NAME\ \|\ unlock\ NAME\ \|\ invite\ NAME\ \|
-                  \ list\ \|\n
-                  \s+clients\ \|\ unlock-client\ KEY\n/x,
+                  \ \[--syslog-server\ HOST:PORT\]\n
+                  \s+status\ NAME\ \|\ reset\ NAME\ \|\ revoke\ NAME\ \|
+                  \ unlock\ NAME\ \|\n
+                  \s+invite\ NAME\ \|\ list\ \|\ clients\ \|
+                  \ unlock-client\ KEY\n/x,
         '--help: usage on stdout';
+    like $out, qr/^  --syslog-server HOST:PORT\n +send the audit records/m,
+        '--help: --syslog-server';
     like $out, qr/^  clients       the locked clients/m, '--help: clients';
     like $out, qr/^  unlock-client KEY\n +delete the failure counters/m,
         '--help: unlock-client';
+    like $out, qr/^reset, revoke, unlock, unlock-client and invite each/m,
+        '--help: what syslog gets';
     is scalar(() = $calls->()), 0, '--help: redis-cli not run';
 
     # a name that looks like an option is a name after the command

@@ -53,7 +53,7 @@ static u_char *ngx_http_totp_audit_value(u_char *p, char *key,
 
 #define NGX_HTTP_TOTP_SUCCESS    1
 #define NGX_HTTP_TOTP_FAILURE    0
-#define NGX_HTTP_TOTP_UNCOUNTED  -1
+#define NGX_HTTP_TOTP_UNCOUNTED  (-1)
 
 
 /* in the order of ngx_http_totp_audit_e */
@@ -388,13 +388,13 @@ ngx_http_totp_audit_write(ngx_http_request_t *r,
     ssize_t    n;
     ngx_err_t  err;
 
-    if (log->syslog) {
-        n = ngx_syslog_send(log->syslog, line, len);
-        err = 0;
-
-    } else {
+    if (log->file) {
         n = ngx_write_fd(log->file->fd, line, len);
         err = (n == -1) ? ngx_errno : 0;
+
+    } else {
+        n = ngx_syslog_send(log->syslog, line, len);
+        err = 0;
     }
 
     if ((size_t) n == len) {

@@ -91,10 +91,12 @@ totp_json_escape(unsigned char *dst, const unsigned char *src, size_t len)
         }
 
         if (c < 0x20 || c == 0x7f) {
-            memcpy(dst, "\\u00", 4);
-            dst[4] = hex[c >> 4];
-            dst[5] = hex[c & 0x0f];
-            dst += 6;
+            *dst++ = '\\';
+            *dst++ = 'u';
+            *dst++ = '0';
+            *dst++ = '0';
+            *dst++ = hex[c >> 4];
+            *dst++ = hex[c & 0x0f];
             continue;
         }
 

@@ -272,6 +272,7 @@ ngx_http_totp_metrics_gauges(u_char *p, u_char *last,
                      "to Redis.\n"
                      "# TYPE nginx_totp_redis_up gauge\n");
 
+    /* cppcheck-suppress knownConditionTrueFalse ; it takes n for 0 */
     for (i = 0; i < n; i++) {
         p = ngx_slprintf(p, last, "nginx_totp_redis_up{worker=\"%ui\"} %uA\n",
                          i, c->redis_up[i]);

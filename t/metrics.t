@@ -195,7 +195,46 @@ ok($t->wait_for(sub {
 my (undef, $killed) = TotpTest::Proc::terminate($prom, 'TERM', 30);
 ok(!$killed, 'Prometheus stopped when asked');
 
+# --- the alert rules the docs give: promtool accepts each set ---
+
+my @rules = rule_files();
+ok(@rules >= 1, scalar(@rules) . ' rule files in the docs');
+
+for my $r (@rules) {
+    $t->write_file('rules.yml', $r->{text});
+    my ($o, $st) = TotpTest::Proc::capture('promtool', 'check', 'rules',
+                                           "$dir/rules.yml");
+    ok($st == 0 && $o =~ /SUCCESS: (\d+) rules found/ && $1 >= 3,
+       "$r->{file} line $r->{line}: promtool check rules") or diag $o;
+
+    # the rules name only metrics the page has
+    my %names = map { /^(\w+?)(?:_bucket)?\{/ || /^(\w+) / ? ($1 => 1) : () }
+                split /\n/, scrape_body();
+    my @unknown = grep { !$names{$_} && !$names{"${_}"} }
+                  $r->{text} =~ /\b(nginx_totp_\w+?)(?:_bucket)?\b/g;
+    is_deeply(\@unknown, [], "$r->{file}: every metric it names exists");
+}
+
 $t->done;
+
+
+# ```yaml blocks of README.md and docs/*.md that hold rule groups
+sub rule_files {
+    my @out;
+    for my $file ('README.md', map { s{^.*/(docs/)}{$1}r }
+                               sort glob "$FindBin::Bin/../docs/*.md") {
+        my $text = TotpTest::_slurp("$FindBin::Bin/../$file");
+        my $line = 1;
+        while ($text =~ /\G(.*?)^```yaml\n(.*?)^```$/gms) {
+            $line += ($1 =~ tr/\n//) + 1;
+            my $block = $2;
+            push @out, { file => $file, line => $line, text => $block }
+                if $block =~ /^groups:/m;
+            $line += ($block =~ tr/\n//) + 1;
+        }
+    }
+    return @out;
+}
 
 
 sub promtool {

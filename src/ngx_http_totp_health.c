@@ -131,14 +131,7 @@ static ngx_int_t
 ngx_http_totp_health_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *body)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = (off_t) body->len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    ngx_str_t  copy;
 
     /* a cached answer would hide an outage from the balancer */
 
@@ -146,23 +139,13 @@ ngx_http_totp_health_send(ngx_http_request_t *r, ngx_uint_t status,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_send_header(r);
+    /* the body may be sent after the caller's buffer is gone */
 
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_create_temp_buf(r->pool, body->len);
-    if (b == NULL) {
+    copy.len = body->len;
+    copy.data = ngx_pstrdup(r->pool, body);
+    if (copy.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_cpymem(b->last, body->data, body->len);
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_totp_view_output(r, status, "application/json", &copy);
 }

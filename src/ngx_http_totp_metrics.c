@@ -117,10 +117,9 @@ static ngx_http_totp_family_t  ngx_http_totp_families[] = {
 ngx_int_t
 ngx_http_totp_metrics_handler(ngx_http_request_t *r)
 {
-    u_char       *p;
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    u_char     *p, *last;
+    ngx_int_t   rc;
+    ngx_str_t   page;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -138,44 +137,32 @@ ngx_http_totp_metrics_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b = ngx_create_temp_buf(r->pool, NGX_HTTP_TOTP_METRICS_SIZE);
-    if (b == NULL) {
+    page.data = ngx_pnalloc(r->pool, NGX_HTTP_TOTP_METRICS_SIZE);
+    if (page.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_http_totp_metrics_render(b->pos, b->end, ngx_http_totp_counters);
+    last = page.data + NGX_HTTP_TOTP_METRICS_SIZE;
+    p = ngx_http_totp_metrics_render(page.data, last, ngx_http_totp_counters);
 
-    if (p == b->end) {
+    if (p == last) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "totp: the metrics do not fit in %uz bytes",
                       (size_t) NGX_HTTP_TOTP_METRICS_SIZE);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = p;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
+    page.len = p - page.data;
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type,
-                "text/plain; version=0.0.4; charset=utf-8");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    /* a scrape must see the counters of now */
 
     if (ngx_http_totp_view_header(r, "Cache-Control", "no-store") != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_totp_view_output(r, NGX_HTTP_OK,
+                                     "text/plain; version=0.0.4; "
+                                     "charset=utf-8", &page);
 }
 
 

@@ -12,7 +12,6 @@ use strict;
 use warnings;
 
 use Cwd qw(abs_path);
-use File::Basename qw(dirname);
 use IO::Select;
 use IO::Socket::INET;
 use JSON::PP ();
@@ -22,9 +21,9 @@ use Time::HiRes ();
 use Time::Local qw(timegm);
 
 use TotpTest;
+use TotpAdmin qw(slurp);
 use TotpGate qw(user_key);
 
-my $TOOL = abs_path(dirname(abs_path(__FILE__)) . '/../tools/totp-admin');
 
 # the tool, like redis-cli, would send a password found here
 delete $ENV{REDISCLI_AUTH};
@@ -55,37 +54,8 @@ my @KEYS = qw(time event user client client_key realm server location
 
 my $HOST = (POSIX::uname())[1];
 
-# Runs the tool; returns (stdout, stderr, exit status).
 sub admin {
-    my (@args) = @_;
-
-    my ($out, $err) = ("$dir/admin.out", "$dir/admin.err");
-
-    my $pid = fork;
-    die "fork: $!\n" unless defined $pid;
-
-    if ($pid == 0) {
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>', $out or POSIX::_exit(126);
-        open STDERR, '>', $err or POSIX::_exit(126);
-        { exec { $TOOL } $TOOL, @args };
-        POSIX::_exit(127);
-    }
-
-    waitpid $pid, 0;
-    my $status = $?;
-
-    die "totp-admin killed by signal " . ($status & 127) . "\n"
-        if $status & 127;
-
-    return (slurp($out), slurp($err), $status >> 8);
-}
-
-sub slurp {
-    my ($path) = @_;
-    open my $fh, '<:raw', $path or return '';
-    local $/;
-    return scalar(<$fh>) // '';
+    return TotpAdmin::admin($dir, @_);
 }
 
 # the tool against the test's Redis

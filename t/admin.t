@@ -22,9 +22,9 @@ use POSIX qw(strftime);
 use Test::More;
 
 use TotpTest;
+use TotpAdmin qw(slurp);
 use TotpGate qw(user_key);
 
-my $TOOL = abs_path(dirname(abs_path(__FILE__)) . '/../tools/totp-admin');
 
 # the tool, like redis-cli, would send a password found here
 delete $ENV{REDISCLI_AUTH};
@@ -51,37 +51,8 @@ my $SECRET = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygp';
 my @TRICKY = ("o'neil", 'a b', 'x}y', '$HOME', "zo\xc3\xab", '--help',
               '-n', 'a"b\\c', '*', '[x]');
 
-# Runs the tool; returns (stdout, stderr, exit status).
 sub admin {
-    my (@args) = @_;
-
-    my ($out, $err) = ("$dir/admin.out", "$dir/admin.err");
-
-    my $pid = fork;
-    die "fork: $!\n" unless defined $pid;
-
-    if ($pid == 0) {
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>', $out or POSIX::_exit(126);
-        open STDERR, '>', $err or POSIX::_exit(126);
-        { exec { $TOOL } $TOOL, @args };
-        POSIX::_exit(127);
-    }
-
-    waitpid $pid, 0;
-    my $status = $?;
-
-    die "totp-admin killed by signal " . ($status & 127) . "\n"
-        if $status & 127;
-
-    return (slurp($out), slurp($err), $status >> 8);
-}
-
-sub slurp {
-    my ($path) = @_;
-    open my $fh, '<:raw', $path or return '';
-    local $/;
-    return scalar(<$fh>) // '';
+    return TotpAdmin::admin($dir, @_);
 }
 
 # the tool against $redis (default: the TCP one)

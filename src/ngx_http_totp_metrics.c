@@ -86,14 +86,15 @@ static ngx_http_totp_family_t  ngx_http_totp_families[] = {
       NULL, NGX_HTTP_TOTP_RECOVERY_CODE_SETS, { NULL } },
 
     { "nginx_totp_logouts_total",
-      "Sign-outs: of one browser, or everywhere (every session and "
-      "trusted browser of the user revoked).",
-      "scope", NGX_HTTP_TOTP_LOGOUT_SESSION,
-      { "session", "everywhere", NULL } },
+      "Sign-outs of one browser.",
+      NULL, NGX_HTTP_TOTP_LOGOUTS, { NULL } },
 
-    { "nginx_totp_browsers_forgotten_total",
-      "Trusted browsers forgotten at their user's request.",
-      NULL, NGX_HTTP_TOTP_BROWSERS_FORGOTTEN, { NULL } },
+    { "nginx_totp_revocations_total",
+      "Revocations users made: a trusted browser forgotten, or every "
+      "session and trusted browser of the user ended (sign out "
+      "everywhere).",
+      "scope", NGX_HTTP_TOTP_REVOKED_BROWSER,
+      { "browser", "everywhere", NULL } },
 
     { "nginx_totp_redis_commands_total",
       "Redis commands, by result: answered, answered with an error, "

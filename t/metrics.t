@@ -88,6 +88,12 @@ is(login($bob, 'bob', 'wrong')->{status}, 429,
 is($t->ua->get('/z')->{status}, 302, 'no session: sent to sign in');
 is($t->ua->post('/z', {})->{status}, 401, 'a POST without session: 401');
 
+my $out_page = $alice->get('/_totp/logout');
+my $out_res = $alice->post('/_totp/logout',
+    { csrf => field($out_page->{body}, 'csrf'), everywhere => 1 });
+ok($out_res->{status} == 200 || $out_res->{status} == 302,
+   'alice signs out everywhere');
+
 ($m) = scrape();
 
 my %want = (
@@ -103,6 +109,9 @@ my %want = (
     'nginx_totp_refusals_total{reason="locked"}' => 2,
     'nginx_totp_refusals_total{reason="login"}' => 2,
     'nginx_totp_redis_commands_total{result="timeout"}' => 0,
+    'nginx_totp_revocations_total{scope="everywhere"}' => 1,
+    'nginx_totp_revocations_total{scope="browser"}' => 0,
+    'nginx_totp_logouts_total' => 0,
 );
 
 for my $k (sort keys %want) {

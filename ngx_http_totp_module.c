@@ -214,7 +214,7 @@ ngx_http_totp_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    ngx_http_totp_counters = mcf->zone ? mcf->zone->counters : NULL;
+    ngx_http_totp_counters_use(cycle, mcf->zone ? mcf->zone->counters : NULL);
     ngx_http_totp_count_redis_up(0);
 
     return ngx_http_totp_redis_init_process(cycle, &mcf->redis);

@@ -21,7 +21,7 @@
 
 
 struct ngx_http_totp_audit_log_s {
-    ngx_str_t                    name;       /* as written, for the digest */
+    ngx_str_t                    name;       /* as written, for messages */
     ngx_open_file_t             *file;
     ngx_syslog_peer_t           *syslog;
     ngx_http_complex_value_t    *filter;     /* if=; NULL: always */
@@ -44,7 +44,7 @@ static ngx_uint_t ngx_http_totp_audit_wanted(ngx_http_request_t *r,
 static void ngx_http_totp_audit_write(ngx_http_request_t *r,
     ngx_http_totp_audit_log_t *log, u_char *line, size_t len);
 static size_t ngx_http_totp_audit_len(ngx_str_t *value);
-static u_char *ngx_http_totp_audit_value(u_char *p, char *key,
+static u_char *ngx_http_totp_audit_value(u_char *p, ngx_str_t *key,
     ngx_str_t *value);
 
 
@@ -116,6 +116,26 @@ static ngx_http_totp_audit_kind_t  ngx_http_totp_audit_kinds[] = {
     ngx_http_totp_audit_kind("invited", "opened", NGX_HTTP_TOTP_SUCCESS,
         NGX_HTTP_TOTP_UNCOUNTED, NGX_HTTP_TOTP_UNCOUNTED)
 };
+
+
+/* the values a line holds, after time and event, by their keys */
+#define NGX_HTTP_TOTP_AUDIT_NVALUES  8
+
+static ngx_str_t  ngx_http_totp_audit_keys[NGX_HTTP_TOTP_AUDIT_NVALUES] = {
+    ngx_string(",\"user\":"),
+    ngx_string(",\"client\":"),
+    ngx_string(",\"client_key\":"),
+    ngx_string(",\"realm\":"),
+    ngx_string(",\"server\":"),
+    ngx_string(",\"location\":"),
+    ngx_string(",\"request_id\":"),
+    ngx_string(",\"user_agent\":")
+};
+
+static ngx_str_t  ngx_http_totp_audit_reason = ngx_string(",\"reason\":");
+
+/* bytes of a value, before escaping; more are cut ("truncated": true) */
+#define NGX_HTTP_TOTP_AUDIT_VALUE_MAX  256
 
 
 /* a failed write is said at most this often, in seconds */
@@ -234,14 +254,6 @@ ngx_http_totp_audit_set_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-ngx_str_t *
-ngx_http_totp_audit_name(ngx_http_totp_audit_log_t *log)
-{
-    static ngx_str_t  off = ngx_string("off");
-
-    return log ? &log->name : &off;
-}
-
 
 void
 ngx_http_totp_audit(ngx_http_request_t *r, ngx_http_totp_audit_log_t *log,
@@ -249,9 +261,9 @@ ngx_http_totp_audit(ngx_http_request_t *r, ngx_http_totp_audit_log_t *log,
 {
     u_char                      *line, *p;
     size_t                       len;
-    ngx_uint_t                   i;
+    ngx_uint_t                   i, cut;
     ngx_tm_t                     tm;
-    ngx_str_t                    id, server, agent, none = ngx_null_string;
+    ngx_str_t                    v[NGX_HTTP_TOTP_AUDIT_NVALUES];
     ngx_time_t                  *tp;
     ngx_http_variable_value_t   *vv;
     ngx_http_core_srv_conf_t    *cscf;
@@ -269,36 +281,59 @@ ngx_http_totp_audit(ngx_http_request_t *r, ngx_http_totp_audit_log_t *log,
         return;
     }
 
-    vv = ngx_http_get_indexed_variable(r, log->request_id);
+    /* in the order of ngx_http_totp_audit_keys; empty writes null */
 
-    if (vv == NULL || vv->not_found) {
-        id = none;
+    ngx_memzero(v, sizeof(v));
 
-    } else {
-        id.data = vv->data;
-        id.len = vv->len;
+    if (ev->user) {
+        v[0] = *ev->user;
     }
 
+    v[1] = r->connection->addr_text;
+
+    if (ev->client_key) {
+        v[2] = *ev->client_key;
+    }
+
+    v[3] = *realm;
+
     cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
-    server = cscf->server_name.len ? cscf->server_name : r->headers_in.server;
+    v[4] = cscf->server_name.len ? cscf->server_name : r->headers_in.server;
 
-    agent = r->headers_in.user_agent ? r->headers_in.user_agent->value : none;
+    v[5] = *location;
 
-    len = sizeof("{\"time\":\"\",\"event\":\"\",\"user\":,\"client\":,"
-                 "\"client_key\":,\"realm\":,\"server\":,\"location\":,"
-                 "\"request_id\":,\"user_agent\":,\"outcome\":\"failure\","
-                 "\"reason\":,\"codes_left\":}") - 1
+    vv = ngx_http_get_indexed_variable(r, log->request_id);
+
+    if (vv && !vv->not_found) {
+        v[6].data = vv->data;
+        v[6].len = vv->len;
+    }
+
+    if (r->headers_in.user_agent) {
+        v[7] = r->headers_in.user_agent->value;
+    }
+
+    /*
+     * A client's value is cut, not left out: a line of a few KB at most
+     * fits a syslog message, and a long User-Agent cannot fill the disk
+     * six times as fast as it is sent.
+     */
+
+    cut = 0;
+    len = sizeof("{\"time\":\"\",\"event\":\"\",\"outcome\":\"failure\","
+                 "\"reason\":,\"codes_left\":,\"truncated\":true}") - 1
           + NGX_HTTP_TOTP_AUDIT_TIME_LEN + kind->event.len
-          + ngx_http_totp_audit_len(ev->user)
-          + ngx_http_totp_audit_len(&r->connection->addr_text)
-          + ngx_http_totp_audit_len(ev->client_key)
-          + ngx_http_totp_audit_len(realm)
-          + ngx_http_totp_audit_len(&server)
-          + ngx_http_totp_audit_len(location)
-          + ngx_http_totp_audit_len(&id)
-          + ngx_http_totp_audit_len(&agent)
-          + ngx_http_totp_audit_len(&kind->reason)
-          + NGX_INT_T_LEN + 1;
+          + ngx_http_totp_audit_len(&kind->reason) + NGX_INT_T_LEN + 1;
+
+    for (i = 0; i < NGX_HTTP_TOTP_AUDIT_NVALUES; i++) {
+        if (v[i].len > NGX_HTTP_TOTP_AUDIT_VALUE_MAX) {
+            v[i].len = NGX_HTTP_TOTP_AUDIT_VALUE_MAX;
+            cut = 1;
+        }
+
+        len += ngx_http_totp_audit_keys[i].len
+               + ngx_http_totp_audit_len(&v[i]);
+    }
 
     if (log->syslog) {
         /* syslog's PRI and HEADER, as access_log counts them */
@@ -331,23 +366,24 @@ ngx_http_totp_audit(ngx_http_request_t *r, ngx_http_totp_audit_log_t *log,
                     tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec,
                     tp->msec, &kind->event);
 
-    p = ngx_http_totp_audit_value(p, ",\"user\":", ev->user);
-    p = ngx_http_totp_audit_value(p, ",\"client\":",
-                                  &r->connection->addr_text);
-    p = ngx_http_totp_audit_value(p, ",\"client_key\":", ev->client_key);
-    p = ngx_http_totp_audit_value(p, ",\"realm\":", realm);
-    p = ngx_http_totp_audit_value(p, ",\"server\":", &server);
-    p = ngx_http_totp_audit_value(p, ",\"location\":", location);
-    p = ngx_http_totp_audit_value(p, ",\"request_id\":", &id);
-    p = ngx_http_totp_audit_value(p, ",\"user_agent\":", &agent);
+    for (i = 0; i < NGX_HTTP_TOTP_AUDIT_NVALUES; i++) {
+        p = ngx_http_totp_audit_value(p, &ngx_http_totp_audit_keys[i],
+                                      &v[i]);
+    }
 
     p = ngx_sprintf(p, ",\"outcome\":\"%s\"",
                     kind->success ? "success" : "failure");
 
-    p = ngx_http_totp_audit_value(p, ",\"reason\":", &kind->reason);
+    p = ngx_http_totp_audit_value(p, &ngx_http_totp_audit_reason,
+                                  &kind->reason);
 
     if (ev->codes_left >= 0) {
         p = ngx_sprintf(p, ",\"codes_left\":%i", ev->codes_left);
+    }
+
+    if (cut) {
+        p = ngx_cpymem(p, ",\"truncated\":true",
+                       sizeof(",\"truncated\":true") - 1);
     }
 
     *p++ = '}';
@@ -394,7 +430,7 @@ ngx_http_totp_audit_write(ngx_http_request_t *r,
 
     } else {
         n = ngx_syslog_send(log->syslog, line, len);
-        err = 0;
+        err = (n == -1) ? ngx_socket_errno : 0;
     }
 
     if ((size_t) n == len) {
@@ -436,9 +472,9 @@ ngx_http_totp_audit_len(ngx_str_t *value)
 
 
 static u_char *
-ngx_http_totp_audit_value(u_char *p, char *key, ngx_str_t *value)
+ngx_http_totp_audit_value(u_char *p, ngx_str_t *key, ngx_str_t *value)
 {
-    p = ngx_cpymem(p, key, ngx_strlen(key));
+    p = ngx_cpymem(p, key->data, key->len);
 
     if (value == NULL || value->len == 0) {
         return ngx_cpymem(p, "null", sizeof("null") - 1);

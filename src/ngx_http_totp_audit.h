@@ -63,9 +63,6 @@ typedef struct {
 char *ngx_http_totp_audit_set_log(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
-/* what a digest of the settings tells one audit log from another by */
-ngx_str_t *ngx_http_totp_audit_name(ngx_http_totp_audit_log_t *log);
-
 /*
  * Counts the event and writes it to log (NULL: no audit log).  realm and
  * location are the gated location's, whose settings the event is under.

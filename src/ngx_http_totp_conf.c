@@ -805,7 +805,9 @@ ngx_http_totp_binding(ngx_conf_t *cf, ngx_http_totp_main_conf_t *mcf,
  * A digest of the settings the pages sign a user in under.  Gated
  * locations configured alike share it, on this machine and on others;
  * after a change of any of them, a pre-session made before names no
- * profile and the user starts over at the console.
+ * profile and the user starts over at the console.  The audit log is no
+ * such setting: machines that log to different places still share their
+ * users' sign-ins, and a new log interrupts nobody.
  */
 
 static ngx_int_t
@@ -814,15 +816,14 @@ ngx_http_totp_profile(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
     u_char     *p, *buf, mac[TOTP_MAC_LEN];
     size_t      len;
     ngx_int_t   rc;
-    ngx_str_t  *issuer, *client, *audit, none = ngx_null_string;
+    ngx_str_t  *issuer, *client, none = ngx_null_string;
 
     issuer = conf->issuer ? &conf->issuer->value : &none;
     client = conf->client_key ? &conf->client_key->value : &none;
-    audit = ngx_http_totp_audit_name(conf->audit_log);
 
-    len = 6 * NGX_SIZE_T_LEN + conf->binding.len + issuer->len
+    len = 5 * NGX_SIZE_T_LEN + conf->binding.len + issuer->len
           + client->len + conf->templates_dir.len + conf->path.len
-          + audit->len + 18 * NGX_INT64_LEN;
+          + 18 * NGX_INT64_LEN;
 
     buf = ngx_pnalloc(cf->temp_pool, len);
     if (buf == NULL) {
@@ -831,11 +832,11 @@ ngx_http_totp_profile(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
 
     /* strings with their lengths first: no two settings read the same */
 
-    p = ngx_sprintf(buf, "%uz:%V %uz:%V %uz:%V %uz:%V %uz:%V %uz:%V",
+    p = ngx_sprintf(buf, "%uz:%V %uz:%V %uz:%V %uz:%V %uz:%V",
                     conf->binding.len, &conf->binding, issuer->len, issuer,
                     client->len, client,
                     conf->templates_dir.len, &conf->templates_dir,
-                    conf->path.len, &conf->path, audit->len, audit);
+                    conf->path.len, &conf->path);
 
     p = ngx_sprintf(p, " %ui %ui %T %ui %T %T %M %ui %T %ui %T %ui %T %T"
                     " %ui %ui %ui",

@@ -13,6 +13,7 @@
 
 
 ngx_http_totp_counters_t  *ngx_http_totp_counters;
+volatile ngx_cycle_t      *ngx_http_totp_counters_cycle;
 
 const ngx_uint_t  ngx_http_totp_latency_bounds[NGX_HTTP_TOTP_NLATENCY] = {
     NGX_HTTP_TOTP_LATENCY_BOUNDS
@@ -20,9 +21,18 @@ const ngx_uint_t  ngx_http_totp_latency_bounds[NGX_HTTP_TOTP_NLATENCY] = {
 
 
 void
+ngx_http_totp_counters_use(ngx_cycle_t *cycle,
+    ngx_http_totp_counters_t *counters)
+{
+    ngx_http_totp_counters = counters;
+    ngx_http_totp_counters_cycle = cycle;
+}
+
+
+void
 ngx_http_totp_count_n(ngx_uint_t counter, ngx_uint_t n)
 {
-    if (ngx_http_totp_counters && n) {
+    if (ngx_http_totp_counting() && n) {
         (void) ngx_atomic_fetch_add(&ngx_http_totp_counters->counts[counter],
                                     n);
     }
@@ -35,11 +45,11 @@ ngx_http_totp_count_latency(ngx_uint_t started)
     ngx_uint_t                 i, usec;
     ngx_http_totp_counters_t  *c;
 
-    c = ngx_http_totp_counters;
-
-    if (c == NULL) {
+    if (!ngx_http_totp_counting()) {
         return;
     }
+
+    c = ngx_http_totp_counters;
 
     usec = ngx_http_totp_counters_usec() - started;
 
@@ -72,7 +82,7 @@ ngx_http_totp_counters_usec(void)
 void
 ngx_http_totp_count_redis_up(ngx_uint_t up)
 {
-    if (ngx_http_totp_counters && ngx_worker < NGX_HTTP_TOTP_WORKER_SLOTS) {
+    if (ngx_http_totp_counting() && ngx_worker < NGX_HTTP_TOTP_WORKER_SLOTS) {
         ngx_http_totp_counters->redis_up[ngx_worker] = up;
     }
 }

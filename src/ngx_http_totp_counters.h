@@ -90,14 +90,29 @@ typedef struct {
 
 /* this process's counters (NULL: no zone, nothing is counted) */
 extern ngx_http_totp_counters_t  *ngx_http_totp_counters;
+extern volatile ngx_cycle_t      *ngx_http_totp_counters_cycle;
 
 extern const ngx_uint_t  ngx_http_totp_latency_bounds[NGX_HTTP_TOTP_NLATENCY];
+
+
+/*
+ * The counters of cycle's zone count from now on.  Only for that cycle:
+ * a reload in single-process mode (master_process off, for debugging)
+ * runs no init_process and may unmap the zone, so counting stops there
+ * rather than write to memory that is gone.
+ */
+void ngx_http_totp_counters_use(ngx_cycle_t *cycle,
+    ngx_http_totp_counters_t *counters);
+
+
+#define ngx_http_totp_counting()                                             \
+    (ngx_http_totp_counters && ngx_cycle == ngx_http_totp_counters_cycle)
 
 
 static ngx_inline void
 ngx_http_totp_count(ngx_uint_t counter)
 {
-    if (ngx_http_totp_counters) {
+    if (ngx_http_totp_counting()) {
         (void) ngx_atomic_fetch_add(&ngx_http_totp_counters->counts[counter],
                                     1);
     }

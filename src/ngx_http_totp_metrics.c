@@ -132,9 +132,10 @@ ngx_http_totp_metrics_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    if (ngx_http_totp_counters == NULL) {
+    if (!ngx_http_totp_counting()) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "totp: no counters: the totp_zone was not made");
+                      "totp: no counters: the totp_zone was not made, or "
+                      "nginx was reloaded with master_process off");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -540,8 +540,13 @@ ngx_http_totp_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 
             ngx_http_totp_redis_close();
 
-        } else if (reply->type != REDIS_REPLY_ERROR && !w->healthy) {
+        } else if (reply->type != REDIS_REPLY_ERROR) {
             w->healthy = 1;
+
+            /*
+             * Said at every answer, not only at a change: an old worker
+             * of a reload shares this slot and may have cleared it.
+             */
             ngx_http_totp_count_redis_up(1);
         }
     }
@@ -840,7 +845,11 @@ ngx_http_totp_redis_lost(void)
     w->pending = 0;
     w->generation++;
 
-    ngx_http_totp_count_redis_up(0);
+    /* a worker on its way out leaves the slot to its successor */
+
+    if (!w->exiting) {
+        ngx_http_totp_count_redis_up(0);
+    }
 
     /*
      * A connection that worked and then closed (Redis restarted, or its

@@ -111,7 +111,8 @@ my @a = audit_lines();
 is(scalar @a, 1, 'one event');
 
 my $e = $a[0];
-is_deeply([sort keys %$e], [sort @keys], 'every key the audit log names')
+is_deeply([sort keys %$e], [sort @keys],
+          'every key the audit log names, no "truncated" when nothing was cut')
     or diag explain $e;
 is($e->{event}, 'failed', 'event: failed');
 is($e->{reason}, 'password', 'reason: password');
@@ -227,6 +228,20 @@ is($o->{realm}, 'b', 'syslog: the realm');
 is($o->{server}, 'syslog.test', 'syslog: its server');
 ok(!grep({ ($_->{realm} // '') eq 'b' } audit_lines()),
    'the file log has none of the other server\'s events');
+
+# --- a huge User-Agent is cut, not left out, and the line stays small ---
+
+my $n_before = () = TotpTest::_slurp("$dir/audit.log") =~ /\n/g;
+my $big = $t->ua(headers => { 'User-Agent' => "\x01" x 6000 });
+$res = login($big, 'erin', 'nope');
+is($res->{status}, 401, 'a failure with a 6000-byte User-Agent');
+wait_lines($n_before + 1);
+my ($last_line) = (split /^/m, TotpTest::_slurp("$dir/audit.log"))[-1];
+my $cut = $json->decode($last_line);
+is($cut->{user_agent}, "\x01" x 256, 'the User-Agent cut at 256 bytes');
+is($cut->{truncated}, JSON::PP::true, 'and the line says it was cut');
+ok(length $last_line < 4096, 'the line stays under 4 KB: '
+   . length($last_line) . ' bytes');
 
 # --- USR1 reopens the audit log ---
 

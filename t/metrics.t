@@ -142,10 +142,19 @@ ok($ok, 'promtool check metrics: no problem with counts in') or diag $out;
 
 $t->reload;
 my ($after) = scrape();
-is($after->{'nginx_totp_signins_total{result="failed"}'}, 3,
-   'after a reload: the same count');
-is($after->{'nginx_totp_lockouts_total{kind="pair"}'}, 1,
-   'after a reload: the lockout still counted');
+
+SKIP: {
+    # there a reload is a restart: the shared memory goes with it
+    skip 'a reload is a restart under valgrind', 2 if $t->valgrind;
+
+    is($after->{'nginx_totp_signins_total{result="failed"}'}, 3,
+       'after a reload: the same count');
+    is($after->{'nginx_totp_lockouts_total{kind="pair"}'}, 1,
+       'after a reload: the lockout still counted');
+}
+
+my $locks = $after->{'nginx_totp_lockouts_total{kind="pair"}'};
+my $failed = $after->{'nginx_totp_signins_total{result="failed"}'};
 
 # --- a real Prometheus scrapes it and answers queries ---
 
@@ -185,21 +194,22 @@ sub query {
 my $got;
 ok($t->wait_for(sub {
        $got = query('nginx_totp_lockouts_total{kind="pair"}');
-       defined $got && $got == 1;
+       defined $got && $got == $locks;
    }, 60, 'Prometheus to scrape the lockout'),
-   'Prometheus read the pair lockout: 1')
+   "Prometheus read the pair lockouts: $locks")
     or diag "got " . ($got // 'nothing') . "\n"
             . TotpTest::_slurp("$dir/prometheus.log");
 
-is(query('nginx_totp_signins_total{result="failed"}'), 3,
-   'Prometheus: three failed sign-ins');
+is(query('nginx_totp_signins_total{result="failed"}'), $failed,
+   "Prometheus: $failed failed sign-ins");
 is(query('up{job="totp"}'), 1, 'Prometheus: the target is up');
 
 # one more failure: Prometheus sees it at its next scrape
 login($t->ua, 'alice', 'nope');
 ok($t->wait_for(sub {
-       ($got = query('nginx_totp_signins_total{result="failed"}') // 0) == 4;
-   }, 30, 'the next scrape'), 'Prometheus: the next failure counted, 4');
+       ($got = query('nginx_totp_signins_total{result="failed"}') // -1)
+       == $failed + 1;
+   }, 30, 'the next scrape'), 'Prometheus: the next failure counted');
 
 my (undef, $killed) = TotpTest::Proc::terminate($prom, 'TERM', 30);
 ok(!$killed, 'Prometheus stopped when asked');

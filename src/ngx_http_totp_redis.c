@@ -845,9 +845,13 @@ ngx_http_totp_redis_lost(void)
     w->pending = 0;
     w->generation++;
 
-    /* a worker on its way out leaves the slot to its successor */
+    /*
+     * A worker on its way out (a reload's old one: ngx_exiting is set
+     * before it closes its idle connections, this one among them) leaves
+     * the slot to its successor.
+     */
 
-    if (!w->exiting) {
+    if (!w->exiting && !ngx_exiting) {
         ngx_http_totp_count_redis_up(0);
     }
 

@@ -39,7 +39,7 @@ sub up_of {
     is(up_of($t), 1, 'the worker that asked Redis is up');
 
     SKIP: {
-        skip 'a reload is a restart under valgrind', 3 if $t->valgrind;
+        skip 'a reload is a restart under valgrind', 4 if $t->valgrind;
 
         # a request whose body never comes keeps the old worker alive
         # after the reload; its "100 Continue" says it has the request
@@ -62,7 +62,14 @@ sub up_of {
         $t->wait_for(sub { grep({ !$old{$_} } $t->worker_pids) >= 1 },
                      undef, 'the new worker');
 
-        login($t->ua, 'bob', 'x');
+        # until the new worker served one: the old one may still accept
+        # for a moment after the reload
+        my ($new) = grep { !$old{$_} } $t->worker_pids;
+        ok($t->wait_for(sub {
+               login($t->ua, 'bob', 'x');
+               grep { /\b$new#\d+: .*failed password/ } $t->error_log;
+           }, undef, 'a sign-in at the new worker'),
+           'the new worker asked Redis');
 
         close $held;
         $t->wait_for(sub { !grep { kill 0, $_ } keys %old }, undef,

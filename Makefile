@@ -2,10 +2,13 @@
 # tree, so the result loads into Debian's own nginx binary (--with-compat).
 #
 #   make            the module and the C unit tests
-#   make demo       Redis, nginx and a demo console on 127.0.0.1
+#   make demo       Redis, nginx and a demo console (LISTEN=addr:port)
 #   make test       every test (t/*.t) with prove
-#   make deps       apt-installs what the build and the tests need, and
-#                   the browser test's npm packages (npm ci)
+#   make deb        the Debian package, checked by lintian (build/deb/)
+#   make test-deb   installs that package, signs in through it, purges it
+#   make deps       apt-installs what the build needs (deps-test: and the
+#                   tests, with npm ci; deps-deb: and the package), saying
+#                   what and why
 
 SHELL := /bin/bash
 
@@ -23,66 +26,40 @@ UNITS := $(BUILD)/t/otp_test $(BUILD)/t/crypto_test \
 
 PROVE ?= prove
 
-# Debian package names; nginx-dev's tree is configured with Debian's own
-# flags, so its configure needs the PCRE2, zlib and OpenSSL headers too.
-DEPS := nginx nginx-dev libhiredis-dev libqrencode-dev libssl-dev \
-        libpcre2-dev zlib1g-dev gcc make perl redis-server redis-tools \
-        oathtool coreutils curl wrk valgrind zbar-tools librsvg2-bin openssl \
-        cppcheck clang clang-tidy libio-socket-ssl-perl
+# What each purpose needs from Debian, and why, is in tools/deps: `make`
+# and `make demo` install what building and running need, the tests add
+# theirs (make deps-test), the package its own (make deps-deb).
 
-# t/metrics.t checks the metrics page with Prometheus's own tools: promtool
-# and a real Prometheus that scrapes the test nginx.
-DEPS += prometheus
-
-# t/browser.t: Debian's chromium, driven by playwright-core and axe-core
-# from npm (package-lock.json).  Node and npm come from Debian unless the
-# machine has them already: NodeSource's nodejs carries its own npm and
-# conflicts with Debian's npm package.
-DEPS += chromium
-NODE_DEPS := nodejs npm
-
-.PHONY: all deps demo test test-valgrind test-asan lint bench fuzz soak clean
+.PHONY: all deps deps-test deps-deb demo deb test-deb test test-valgrind \
+        test-asan lint bench fuzz soak clean
 
 all: deps $(MODULE_SO) $(UNITS)
 
-# On a machine without dpkg it only says what it would have installed.
 deps:
-	@if ! command -v dpkg-query >/dev/null; then \
-	    echo "make deps: no dpkg here; make sure these are installed:"; \
-	    echo "  $(DEPS)"; \
-	    exit 0; \
-	fi; \
-	missing=; \
-	for p in $(DEPS); do \
-	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
-	        | grep -q 'ok installed' || missing="$$missing $$p"; \
-	done; \
-	command -v node >/dev/null && command -v npm >/dev/null \
-	    || missing="$$missing $(NODE_DEPS)"; \
-	if [ -n "$$missing" ]; then \
-	    echo "make deps: installing$$missing"; \
-	    sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-	    $$sudo apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
-	        --no-install-recommends $$missing >/dev/null; \
-	fi
-	@# the npm packages, again when package-lock.json changes; never a
-	@# browser download (playwright-core has none; the variable says so)
-	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then \
-	    echo "make deps: npm ci"; \
-	    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund \
-	        --loglevel=error >/dev/null && touch node_modules; \
-	fi
+	@tools/deps build
+
+deps-test: deps
+	@tools/deps test
+
+deps-deb: deps
+	@tools/deps deb
 
 # configure runs once per change of `config` or of html/ (config embeds
 # the pages then); nginx's own Makefile then recompiles only the module's
-# objects that changed.
-$(NGX_TREE)/objs/Makefile: config $(wildcard html/*) tools/embed-html | deps
+# objects that changed.  NGX_CC_OPT and NGX_LD_OPT add to nginx's flags
+# (debian/rules passes Debian's hardening flags); NO_DEPS=1 installs
+# nothing (a package build has its Build-Depends).
+DEPS_FIRST := $(if $(NO_DEPS),,deps)
+
+$(NGX_TREE)/objs/Makefile: config $(wildcard html/*) tools/embed-html \
+                           | $(DEPS_FIRST)
 	rm -rf $(NGX_TREE)
 	mkdir -p $(BUILD)
 	cp -a $(NGINX_SRC) $(NGX_TREE)
 	cd $(NGX_TREE) && . ./conf_flags && \
 	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        $(if $(NGX_CC_OPT),--with-cc-opt="$(NGX_CC_OPT)") \
+	        $(if $(NGX_LD_OPT),--with-ld-opt="$(NGX_LD_OPT)") \
 	        --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
 	    || { tail -20 configure.log; exit 1; }
 
@@ -126,21 +103,31 @@ $(BUILD)/t/qr_test: t/unit/qr_test.c t/unit/tap.h src/ngx_http_totp_qr_core.c \
 	    src/ngx_http_totp_qr_core.c -lqrencode
 
 demo: all
-	tools/demo
+	LISTEN=$(LISTEN) tools/demo
 
-test: all
+# The Debian package, built the Debian way (debian/, dh with dh_nginx)
+# from a copy of the sources under build/deb/, then checked by lintian;
+# the .deb is left in build/deb/.  Nothing is written outside the
+# repository.  tools/test-deb installs it on this machine (make test-deb).
+deb: deps-deb
+	tools/deb
+
+test-deb: deb
+	tools/test-deb
+
+test: deps-test all
 	$(PROVE) -I t/lib t/
 
 # The whole suite with nginx, nginx -t and the C units under valgrind
 # (nginx with master_process off, so a test's reload is a restart); t/lib
 # fails a test on any invalid access or definite leak.
-test-valgrind: all
+test-valgrind: deps-test all
 	TOTP_TEST_VALGRIND=1 $(PROVE) -I t/lib t/
 
 # The gate's cost against plain proxying and forward auth, code checks per
 # second and the workers' memory (README, "Performance"); about 90 s.
 # Options through BENCH_* variables, e.g. BENCH_SECONDS=10.
-bench: all
+bench: deps-test all
 	bench/run
 
 # cppcheck and clang-tidy (.clang-tidy) over the module, against the
@@ -151,7 +138,7 @@ LINT_SRCS := ngx_http_totp_module.c $(wildcard src/*.c)
 LINT_INCS := $(addprefix -I$(NGX_TREE)/,src/core src/event src/event/modules \
                src/os/unix objs src/http src/http/modules src/http/v2) -Isrc
 
-lint: all
+lint: deps-test all
 	cppcheck --enable=warning,style,performance,portability --std=c99 \
 	    --inline-suppr --quiet --error-exitcode=1 \
 	    --suppress=missingIncludeSystem --suppress=variableScope \
@@ -188,7 +175,7 @@ $(ASAN_SO): $(ASAN_TREE)/objs/Makefile $(MODULE_SRCS)
 	cp $(ASAN_TREE)/objs/ngx_http_totp_module.so $@.new
 	mv -f $@.new $@
 
-test-asan: all $(ASAN_SO)
+test-asan: deps-test all $(ASAN_SO)
 	TOTP_TEST_ASAN=1 TOTP_TEST_MODULE=$(CURDIR)/$(ASAN_SO) \
 	    $(PROVE) -I t/lib t/
 
@@ -208,7 +195,7 @@ FUZZ_NGX_INCS = $(foreach d,$(shell sed -n '/^ALL_INCS/,/^$$/p' \
 FUZZ_NGX_DEPS := $(NGX_TREE)/objs/Makefile t/fuzz/ngx_stubs.h \
                  t/fuzz/fuzz_common.h
 
-fuzz: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_NAMES))
+fuzz: deps-test $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_NAMES))
 	t/fuzz/run $(FUZZ_TIME) $(FUZZ_DIR) $(FUZZ_NAMES)
 
 $(FUZZ_DIR)/.cc:
@@ -257,7 +244,7 @@ $(FUZZ_DIR)/fuzz_store: t/fuzz/fuzz_store.c src/ngx_http_totp_store.c \
 # 20 minutes of mixed traffic while Redis is killed every minute and nginx
 # reloaded every few (bench/soak --help); not part of make test.  Options
 # through SOAK_ARGS, e.g. SOAK_ARGS="--minutes 2 --kill-every 20".
-soak: all
+soak: deps-test all
 	bench/soak $(SOAK_ARGS)
 
 clean:

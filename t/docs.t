@@ -72,7 +72,10 @@ for my $s (@snippets) {
         $conf = $text;
 
     } else {
-        my $http = $t->http_lines . "    totp_key_file $key;\n";
+        # a snippet that sets the key itself (a whole site file) keeps it
+        my $http = $t->http_lines
+                   . ($text =~ /^\s*totp_key_file\b/m ? ''
+                                                       : "    totp_key_file $key;\n");
 
         if ($text =~ /^\s*server\s*\{/m) {
             $http .= $text;

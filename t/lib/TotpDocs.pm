@@ -1,7 +1,8 @@
 package TotpDocs;
 
 # The nginx configuration snippets of README.md and docs/*.md, as the
-# tests copy them out: every block fenced as ```nginx.
+# tests copy them out: every block fenced as ```nginx; and the example
+# site files of docs/examples/.
 
 use strict;
 use warnings;
@@ -48,6 +49,12 @@ sub snippets {
         }
 
         die "$file: a ```nginx block is not closed\n" if $in;
+    }
+
+    # the example site files the package installs, whole
+    for my $path (sort glob "$ROOT/docs/examples/*.conf") {
+        push @out, { file => $path =~ s{^\Q$ROOT\E/}{}r, line => 1,
+                     text => _slurp($path) };
     }
 
     return @out;

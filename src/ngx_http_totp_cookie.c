@@ -316,6 +316,10 @@ ngx_http_totp_cookie_strip(ngx_http_request_t *r, ngx_array_t **saved)
 
             start = p;
 
+            if (start == end) {
+                break;
+            }
+
             /* values are long and names short: memchr() over the values */
 
             p = memchr(start, ';', end - start);

@@ -36,6 +36,11 @@ my $pid = fork // die "fork: $!\n";
 
 if ($pid == 0) {
     close $from_demo;
+
+    # a signal ignored when a shell starts cannot be trapped there: the
+    # demo's Ctrl-C handling must get INT as a terminal would give it
+    $SIG{$_} = 'DEFAULT' for qw(INT TERM);
+
     POSIX::setpgid(0, 0);
     open STDOUT, '>&', $to_test or POSIX::_exit(127);
     open STDERR, '>&', $to_test or POSIX::_exit(127);

@@ -82,6 +82,8 @@ static char *ngx_http_totp_set_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_totp_set_health(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_totp_set_redis_user(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_totp_set_redis_password(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_totp_set_redis_prefix(ngx_conf_t *cf,
@@ -321,6 +323,13 @@ ngx_command_t  ngx_http_totp_commands[] = {
       ngx_http_totp_redis_set_addr,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_totp_main_conf_t, redis),
+      NULL },
+
+    { ngx_string("totp_redis_user"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_redis_user,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, redis.user),
       NULL },
 
     { ngx_string("totp_redis_password"),
@@ -1662,6 +1671,41 @@ ngx_http_totp_set_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+
+
+/* an ACL user name as Redis takes it: printable, no spaces */
+
+static char *
+ngx_http_totp_set_redis_user(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t   *value, *user;
+    ngx_uint_t   i;
+
+    user = (ngx_str_t *) (p + cmd->offset);
+
+    if (user->data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len > 128) {
+        return "takes a user name of 1 to 128 bytes";
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        if (value[1].data[i] <= 0x20 || value[1].data[i] >= 0x7f) {
+            return "takes a user name of printable characters, without "
+                   "spaces";
+        }
+    }
+
+    *user = value[1];
+
+    return NGX_CONF_OK;
+}
 
 
 static char *

@@ -236,6 +236,14 @@ ngx_http_totp_redis_init_conf(ngx_conf_t *cf, ngx_http_totp_redis_conf_t *rcf)
     ngx_conf_init_value(rcf->db, 0);
     ngx_conf_init_msec_value(rcf->timeout, 1000);
 
+    if (rcf->user.len && rcf->password.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"totp_redis_user\" needs "
+                           "\"totp_redis_password\": Redis signs an ACL "
+                           "user in with its password");
+        return NGX_CONF_ERROR;
+    }
+
     if (rcf->timeout == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"totp_redis_timeout\" must be more than 0");
@@ -743,7 +751,8 @@ static ngx_int_t
 ngx_http_totp_redis_handshake(void)
 {
     u_char                         db[NGX_INT_T_LEN];
-    ngx_str_t                      argv[2];
+    ngx_uint_t                     n;
+    ngx_str_t                      argv[3];
     ngx_http_totp_redis_cmd_t     *cmd;
     ngx_http_totp_redis_conf_t    *rcf;
     ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
@@ -751,10 +760,19 @@ ngx_http_totp_redis_handshake(void)
     rcf = w->conf;
 
     if (rcf->password.len) {
-        argv[0] = ngx_http_totp_redis_auth;
-        argv[1] = rcf->password;
 
-        cmd = ngx_http_totp_redis_cmd_create(NULL, 0, NULL, 2, argv,
+        /* AUTH password, or AUTH user password for an ACL user (Redis 6) */
+
+        n = 0;
+        argv[n++] = ngx_http_totp_redis_auth;
+
+        if (rcf->user.len) {
+            argv[n++] = rcf->user;
+        }
+
+        argv[n++] = rcf->password;
+
+        cmd = ngx_http_totp_redis_cmd_create(NULL, 0, NULL, n, argv,
                                        ngx_http_totp_redis_handshake_reply,
                                        &ngx_http_totp_redis_auth);
         if (cmd == NULL) {

@@ -21,6 +21,7 @@ typedef struct {
     ngx_str_t                  host;      /* IP literal or socket path,
                                              NUL-terminated */
     ngx_int_t                  port;      /* 0 for a unix socket */
+    ngx_str_t                  user;      /* an ACL user, or empty */
     ngx_str_t                  password;  /* read at configuration time */
     ngx_int_t                  db;
     ngx_msec_t                 timeout;

@@ -1266,7 +1266,7 @@ ngx_http_totp_store_integer(void *data, redisReply *reply)
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
         || reply->integer < -1 || reply->integer > 1)
     {
-        ngx_http_totp_store_failed(op, reply, "script");
+        ngx_http_totp_store_failed(op, reply, op->name);
         return;
     }
 
@@ -1307,7 +1307,7 @@ ngx_http_totp_store_count(void *data, redisReply *reply)
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
         || reply->integer < -2 || reply->integer > 10 * 365 * 86400)
     {
-        ngx_http_totp_store_failed(op, reply, "script");
+        ngx_http_totp_store_failed(op, reply, op->name);
         return;
     }
 
@@ -1327,7 +1327,7 @@ ngx_http_totp_store_counted(void *data, redisReply *reply)
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
         || reply->integer < -1 || reply->integer > 10 * 365 * 86400)
     {
-        ngx_http_totp_store_failed(op, reply, "script");
+        ngx_http_totp_store_failed(op, reply, op->name);
         return;
     }
 
@@ -1349,7 +1349,7 @@ ngx_http_totp_store_settled(void *data, redisReply *reply)
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
         || reply->elements != 4)
     {
-        ngx_http_totp_store_failed(op, reply, "script");
+        ngx_http_totp_store_failed(op, reply, op->name);
         return;
     }
 
@@ -1358,7 +1358,7 @@ ngx_http_totp_store_settled(void *data, redisReply *reply)
             || reply->element[i]->integer < 0
             || reply->element[i]->integer > 10 * 365 * 86400)
         {
-            ngx_http_totp_store_failed(op, reply, "script");
+            ngx_http_totp_store_failed(op, reply, op->name);
             return;
         }
     }
@@ -1371,6 +1371,8 @@ ngx_http_totp_store_settled(void *data, redisReply *reply)
     ngx_http_totp_store_done(op, NGX_OK);
 }
 
+
+/* what: the operation that failed, as the log names it */
 
 static void
 ngx_http_totp_store_failed(ngx_http_totp_store_op_t *op, redisReply *reply,
@@ -1385,7 +1387,8 @@ ngx_http_totp_store_failed(ngx_http_totp_store_op_t *op, redisReply *reply,
         err.len = reply->len;
 
         ngx_log_error(NGX_LOG_ERR, op->request->connection->log, 0,
-                      "totp: Redis %s failed: \"%V\"", what, &err);
+                      "totp: Redis refused the %s script or command: "
+                      "\"%V\"", what, &err);
 
     } else if (reply) {
         ngx_log_error(NGX_LOG_ERR, op->request->connection->log, 0,

@@ -209,6 +209,25 @@ rejects('totp_redis in server', 'totp_redis', qr/not allowed here/,
         server => 'totp_redis 127.0.0.1:6379;');
 
 
+# totp_redis_user: a Redis ACL user, with its password
+
+accepts('totp_redis_user with totp_redis_password',
+        http => "totp_redis_user totp;\ntotp_redis_password $password;");
+rejects('totp_redis_user without a password', 'totp_redis_user',
+        qr/needs "totp_redis_password"/, http => 'totp_redis_user totp;');
+rejects('totp_redis_user with a space', 'totp_redis_user',
+        qr/without spaces/, http => "totp_redis_user 'a b';\n"
+                                    . "totp_redis_password $password;");
+rejects('totp_redis_user, too long', 'totp_redis_user', qr/1 to 128 bytes/,
+        http => 'totp_redis_user ' . ('u' x 129) . ";\n"
+                . "totp_redis_password $password;");
+rejects('totp_redis_user, duplicate', 'totp_redis_user', qr/duplicate/,
+        http => "totp_redis_user a;\ntotp_redis_user b;\n"
+                . "totp_redis_password $password;");
+rejects('totp_redis_user in server', 'totp_redis_user', qr/not allowed here/,
+        server => 'totp_redis_user a;');
+
+
 # totp_redis_password: read once, by the master
 
 accepts('totp_redis_password, a file ending with a newline',

@@ -3,8 +3,8 @@
 # Every nginx snippet of README.md and docs/ is what an admin copies: each
 # must pass "nginx -t" as written, its paths filled in.  A snippet is a
 # whole nginx.conf (it has "http {"), server blocks (with what goes at the
-# http level before them), or location blocks; the test puts the last two
-# where they go.  t/readme.t signs a user in through the complete one.
+# http level before them), location blocks, or http-level directives
+# alone; the test puts the last three where they go.  t/readme.t signs a user in through the complete one.
 
 use strict;
 use warnings;
@@ -23,6 +23,7 @@ my $port = $t->port('http');
 
 my $key = $t->write_file('totp.key', 'd' x 32);
 my $htpasswd = $t->write_file('users.htpasswd', "alice:{PLAIN}x\n");
+my $redis_password = $t->write_file('redis.password', "secret\n");
 
 my ($out, $status) = TotpTest::Proc::capture(
     'openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
@@ -39,6 +40,7 @@ sub fill {
     $text =~ s{/etc/nginx/[\w.-]+\.htpasswd}{$htpasswd}g;
     $text =~ s{/etc/nginx/[\w.-]+\.crt}{$dir/cert.crt}g;
     $text =~ s{/etc/nginx/[\w.-]+\.key}{$dir/cert.key}g;
+    $text =~ s{/etc/nginx/[\w.-]+\.password}{$redis_password}g;
     $text =~ s{/var/log/nginx/}{$dir/}g;
     $text =~ s{listen\s+[^;\s]+((?:\s+ssl)?)\s*;}{listen 127.0.0.1:$port$1;}g;
 
@@ -79,6 +81,14 @@ for my $s (@snippets) {
 
         if ($text =~ /^\s*server\s*\{/m) {
             $http .= $text;
+
+        } elsif ($text !~ /\{/) {
+            # http-level directives only: a server gives them a gated
+            # location to serve
+            $http .= $text . "    server {\n        listen 127.0.0.1:$port;\n"
+                     . "        location ^~ /_totp/ { totp_pages; }\n"
+                     . "        location / { totp on; "
+                     . "totp_password_file $htpasswd; }\n    }\n";
 
         } elsif (location_only($text)) {
             my $pages = $text =~ /totp_pages/ ? ''

@@ -120,7 +120,8 @@ ngx_http_totp_init(ngx_conf_t *cf)
 
     if (used || mcf->metrics) {
         mcf->zone = ngx_http_totp_zone_add(cf, &mcf->zone_name,
-                                           mcf->zone_size);
+                                           mcf->zone_size,
+                                           &ngx_http_totp_module);
         if (mcf->zone == NULL) {
             return NGX_ERROR;
         }

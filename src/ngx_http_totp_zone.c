@@ -10,7 +10,6 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 
-#include "ngx_http_totp_settings.h"
 #include "ngx_http_totp_zone.h"
 
 
@@ -26,11 +25,12 @@ static ngx_int_t ngx_http_totp_zone_init(ngx_shm_zone_t *shm_zone,
 
 
 ngx_http_totp_zone_t *
-ngx_http_totp_zone_add(ngx_conf_t *cf, ngx_str_t *name, size_t size)
+ngx_http_totp_zone_add(ngx_conf_t *cf, ngx_str_t *name, size_t size,
+    void *tag)
 {
     ngx_shm_zone_t  *shm_zone;
 
-    shm_zone = ngx_shared_memory_add(cf, name, size, &ngx_http_totp_module);
+    shm_zone = ngx_shared_memory_add(cf, name, size, tag);
     if (shm_zone == NULL) {
         return NULL;
     }

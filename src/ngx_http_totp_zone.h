@@ -23,9 +23,10 @@ typedef struct {
 } ngx_http_totp_zone_t;
 
 
-/* the zone named name of size bytes, for the cycle cf configures */
+/* the zone named name of size bytes, for the cycle cf configures; tag is
+ * the module that owns it */
 ngx_http_totp_zone_t *ngx_http_totp_zone_add(ngx_conf_t *cf, ngx_str_t *name,
-    size_t size);
+    size_t size, void *tag);
 
 
 #endif /* _NGX_HTTP_TOTP_ZONE_H_INCLUDED_ */

@@ -147,7 +147,6 @@ ngx_http_totp_cache_unask(ngx_http_totp_cache_t *cache, ngx_log_t *log,
         return;
     }
 
-
     ngx_shmtx_lock(&cache->shpool->mutex);
 
     e = ngx_http_totp_cache_find(cache, key, hash);

@@ -290,11 +290,6 @@ ngx_http_totp_flow_registered(ngx_http_request_t *r, void *data,
         return;
     }
 
-    if (!ctx->trusted) {
-        /* a trusted browser's pass is its audit event's to count */
-        ngx_http_totp_count(NGX_HTTP_TOTP_PASS_VERIFIED);
-    }
-
     if (ngx_http_totp_cookie_binding(r, ctx->conf, &binding) != NGX_OK
         || ngx_http_totp_state_pass(r, ctx->state,
                                     ctx->trusted ? NGX_HTTP_TOTP_TRUSTED
@@ -305,6 +300,11 @@ ngx_http_totp_flow_registered(ngx_http_request_t *r, void *data,
     {
         ngx_http_totp_flow_done(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
+    }
+
+    if (!ctx->trusted) {
+        /* a trusted browser's pass is its audit event's to count */
+        ngx_http_totp_count(NGX_HTTP_TOTP_PASS_VERIFIED);
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,

@@ -11,8 +11,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <time.h>
-
+#include "ngx_http_totp_counters.h"
 #include "ngx_http_totp_health.h"
 #include "ngx_http_totp_redis.h"
 #include "ngx_http_totp_view.h"
@@ -20,7 +19,7 @@
 
 typedef struct {
     ngx_http_request_t           *request;
-    struct timespec               start;
+    ngx_uint_t                    start;      /* microseconds */
 } ngx_http_totp_health_ctx_t;
 
 
@@ -58,7 +57,7 @@ ngx_http_totp_health_handler(ngx_http_request_t *r)
     }
 
     ctx->request = r;
-    (void) clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+    ctx->start = ngx_http_totp_counters_usec();
 
     if (ngx_http_totp_redis_eval(r->pool, &ngx_http_totp_health_ping, 0, 0,
                                  NULL, ngx_http_totp_health_done, ctx)
@@ -86,7 +85,6 @@ ngx_http_totp_health_done(void *data, redisReply *reply)
     int64_t              us;
     ngx_int_t            rc;
     ngx_str_t            body;
-    struct timespec      now;
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
@@ -109,10 +107,7 @@ ngx_http_totp_health_done(void *data, redisReply *reply)
                                        &ngx_http_totp_health_unavailable);
 
     } else {
-        (void) clock_gettime(CLOCK_MONOTONIC, &now);
-
-        us = (int64_t) (now.tv_sec - ctx->start.tv_sec) * 1000000
-             + (now.tv_nsec - ctx->start.tv_nsec) / 1000;
+        us = (int64_t) (ngx_http_totp_counters_usec() - ctx->start);
 
         body.data = buf;
         body.len = ngx_sprintf(buf, "{\"redis\":\"ok\",\"rtt_ms\":%L.%03L}"

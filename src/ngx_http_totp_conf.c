@@ -325,6 +325,83 @@ ngx_command_t  ngx_http_totp_commands[] = {
       offsetof(ngx_http_totp_main_conf_t, redis),
       NULL },
 
+    { ngx_string("totp_redis_sentinel"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_totp_redis_set_sentinel,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, redis),
+      NULL },
+
+    { ngx_string("totp_redis_sentinel_master"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, redis.sentinel_master),
+      NULL },
+
+    { ngx_string("totp_redis_sentinel_user"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_redis_user,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, redis.sentinel_user),
+      NULL },
+
+    { ngx_string("totp_redis_sentinel_password"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_redis_password,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, redis.sentinel_password),
+      NULL },
+
+    { ngx_string("totp_redis_replicas"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, redis.replicas),
+      NULL },
+
+    { ngx_string("totp_redis_ssl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, redis.ssl),
+      NULL },
+
+    { ngx_string("totp_redis_ssl_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, redis.ssl_verify),
+      NULL },
+
+    { ngx_string("totp_redis_ssl_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, redis.ssl_trusted_certificate),
+      NULL },
+
+    { ngx_string("totp_redis_ssl_name"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, redis.ssl_name),
+      NULL },
+
+    { ngx_string("totp_redis_ssl_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, redis.ssl_certificate),
+      NULL },
+
+    { ngx_string("totp_redis_ssl_certificate_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, redis.ssl_certificate_key),
+      NULL },
+
     { ngx_string("totp_redis_user"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_totp_set_redis_user,
@@ -406,8 +483,7 @@ ngx_http_totp_create_main_conf(ngx_conf_t *cf)
      *     mcf->zone_name = { 0, NULL };
      */
 
-    mcf->redis.db = NGX_CONF_UNSET;
-    mcf->redis.timeout = NGX_CONF_UNSET_MSEC;
+    ngx_http_totp_redis_create_conf(&mcf->redis);
     mcf->zone_size = NGX_CONF_UNSET;
 
     return mcf;
@@ -1742,8 +1818,8 @@ ngx_http_totp_set_redis_password(ngx_conf_t *cf, ngx_command_t *cmd,
 
     if (password->len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"totp_redis_password\" file \"%V\" is empty",
-                           &value[1]);
+                           "\"%V\" file \"%V\" is empty",
+                           &cmd->name, &value[1]);
         return NGX_CONF_ERROR;
     }
 

@@ -1,11 +1,13 @@
 
 /*
- * One hiredis asynchronous connection per worker, attached to nginx's
- * event loop.  hiredis 0.14 has no timers, so every command carries an
- * nginx timer of its own; a command that times out takes the connection
- * down with it, which fails every pending command exactly once (Redis
- * answers in order, so nothing behind a stuck command can be trusted to
- * arrive either).  Nothing here ever blocks the worker.
+ * The worker's Redis client.  One connection carries every command of
+ * the worker (ngx_http_totp_redis_conn.c); this file decides where it
+ * goes (an address, a name resolved with nginx's resolver at each
+ * connect, or the master the Sentinels name), says who the module is
+ * (AUTH, SELECT) and checks that it speaks to the master after every
+ * connect, backs off from a Redis that does not answer, and keeps each
+ * command's requester apart from its reply: a request that goes away
+ * never sees it.  Nothing here ever blocks the worker.
  */
 
 
@@ -14,19 +16,14 @@
 #include <ngx_event.h>
 #include <ngx_http.h>
 
-#include <sys/un.h>
-
-#include <hiredis/async.h>
 #include <openssl/evp.h>
 
 #include "ngx_http_totp_counters.h"
 #include "ngx_http_totp_otp.h"
 #include "ngx_http_totp_redis.h"
+#include "ngx_http_totp_redis_conn.h"
+#include "ngx_http_totp_redis_sentinel.h"
 
-
-#define NGX_HTTP_TOTP_REDIS_DEFAULT_ADDR  "127.0.0.1:6379"
-#define NGX_HTTP_TOTP_REDIS_DEFAULT_HOST  "127.0.0.1"
-#define NGX_HTTP_TOTP_REDIS_DEFAULT_PORT  6379
 
 /*
  * A dead Redis sees one connect per worker per this much at most; and a
@@ -35,20 +32,27 @@
 #define NGX_HTTP_TOTP_REDIS_BACKOFF_MIN   100
 #define NGX_HTTP_TOTP_REDIS_BACKOFF_MAX   1000
 
+/* "mymaster at [ipv6]:port" */
+#define NGX_HTTP_TOTP_REDIS_NAME_LEN      (256 + NGX_SOCKADDR_STRLEN)
+
 
 typedef struct {
-    redisAsyncContext                *ac;
+    ngx_http_totp_redis_conn_t        conn;
     ngx_http_totp_redis_conf_t       *conf;
     ngx_log_t                        *log;
 
-    /* bumped whenever a context goes away, so stale loops can tell */
-    ngx_uint_t                        generation;
-
-    /* commands hiredis holds a callback for on the current context */
-    ngx_uint_t                        pending;
+    ngx_resolver_ctx_t               *resolving;
 
     ngx_msec_t                        backoff;
     ngx_msec_t                        retry_at;
+
+    /* the generation + 1 of the connection whose reply is handled now */
+    ngx_uint_t                        replying;
+
+    u_char                            name[NGX_HTTP_TOTP_REDIS_NAME_LEN];
+
+    /* the address a certificate is checked against, when no name is */
+    u_char                            tls_name[NGX_SOCKADDR_STRLEN + 1];
 
     /* the current connection has answered at least once */
     unsigned                          healthy:1;
@@ -59,7 +63,8 @@ typedef struct {
 
 
 typedef struct {
-    ngx_event_t                       timer;
+    ngx_http_totp_redis_pending_t     pending;    /* first */
+
     ngx_http_totp_redis_handler_pt    handler;
     void                             *data;
 
@@ -70,8 +75,7 @@ typedef struct {
     ngx_http_totp_redis_script_t     *script;
     size_t                            size;
     ngx_uint_t                        started;    /* for its latency */
-    unsigned                          secret:1;
-    unsigned                          timed_out:1;
+    unsigned                          wait:1;
     int                               argc;
     const char                      **argv;
     size_t                           *argvlen;
@@ -82,37 +86,25 @@ static ngx_http_totp_redis_cmd_t *ngx_http_totp_redis_cmd_create(
     ngx_pool_t *pool, ngx_uint_t nhead, ngx_str_t *head, ngx_uint_t argc,
     ngx_str_t *argv, ngx_http_totp_redis_handler_pt handler, void *data);
 static ngx_int_t ngx_http_totp_redis_send(ngx_http_totp_redis_cmd_t *cmd);
-static ngx_int_t ngx_http_totp_redis_append(redisAsyncContext *ac,
-    ngx_http_totp_redis_cmd_t *cmd);
 static void ngx_http_totp_redis_cmd_free(ngx_http_totp_redis_cmd_t *cmd);
 static void ngx_http_totp_redis_cancel(void *data);
-static void ngx_http_totp_redis_reply(redisAsyncContext *ac, void *r,
-    void *privdata);
-static ngx_int_t ngx_http_totp_redis_retry_as_eval(redisAsyncContext *ac,
+static void ngx_http_totp_redis_reply(ngx_http_totp_redis_pending_t *p,
+    redisReply *reply);
+static ngx_int_t ngx_http_totp_redis_moved(redisReply *reply);
+static ngx_int_t ngx_http_totp_redis_retry_as_eval(
     ngx_http_totp_redis_cmd_t *cmd, redisReply *reply);
-static void ngx_http_totp_redis_timeout(ngx_event_t *ev);
 
-static ngx_int_t ngx_http_totp_redis_connect(void);
+static ngx_int_t ngx_http_totp_redis_start(void);
+static void ngx_http_totp_redis_resolved(ngx_resolver_ctx_t *ctx);
+static void ngx_http_totp_redis_located(ngx_addr_t *master);
+static void ngx_http_totp_redis_master_moved(void);
+static void ngx_http_totp_redis_connect(struct sockaddr *sockaddr,
+    socklen_t socklen);
 static ngx_int_t ngx_http_totp_redis_handshake(void);
 static void ngx_http_totp_redis_handshake_reply(void *data,
     redisReply *reply);
-static void ngx_http_totp_redis_close(void);
-static void ngx_http_totp_redis_lost(void);
-static void ngx_http_totp_redis_on_connect(const redisAsyncContext *ac,
-    int status);
-static void ngx_http_totp_redis_on_disconnect(const redisAsyncContext *ac,
-    int status);
-
-static void ngx_http_totp_redis_read_handler(ngx_event_t *rev);
-static ssize_t ngx_http_totp_redis_peek(ngx_connection_t *c);
-static void ngx_http_totp_redis_write_handler(ngx_event_t *wev);
-static void ngx_http_totp_redis_add_read(void *privdata);
-static void ngx_http_totp_redis_del_read(void *privdata);
-static void ngx_http_totp_redis_add_write(void *privdata);
-static void ngx_http_totp_redis_del_write(void *privdata);
-static void ngx_http_totp_redis_add_event(ngx_event_t *ev, ngx_int_t event);
-static void ngx_http_totp_redis_del_event(ngx_event_t *ev, ngx_int_t event);
-static void ngx_http_totp_redis_cleanup(void *privdata);
+static void ngx_http_totp_redis_role_reply(void *data, redisReply *reply);
+static void ngx_http_totp_redis_closed(ngx_http_totp_redis_conn_t *conn);
 
 static void ngx_http_totp_redis_hash_script(
     ngx_http_totp_redis_script_t *script);
@@ -124,134 +116,8 @@ static ngx_str_t  ngx_http_totp_redis_evalsha = ngx_string("EVALSHA");
 static ngx_str_t  ngx_http_totp_redis_eval_cmd = ngx_string("EVAL");
 static ngx_str_t  ngx_http_totp_redis_auth = ngx_string("AUTH");
 static ngx_str_t  ngx_http_totp_redis_select = ngx_string("SELECT");
-
-
-char *
-ngx_http_totp_redis_set_addr(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    char  *p = conf;
-
-    u_char                      *host;
-    size_t                       len;
-    ngx_str_t                   *value;
-    ngx_url_t                    u;
-    ngx_http_totp_redis_conf_t  *rcf;
-
-    rcf = (ngx_http_totp_redis_conf_t *) (p + cmd->offset);
-
-    if (rcf->addr.data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    rcf->addr = value[1];
-
-    if (value[1].len > 5 && ngx_strncmp(value[1].data, "unix:", 5) == 0) {
-        len = value[1].len - 5;
-
-        if (len < 2 || value[1].data[5] != '/'
-            || len >= sizeof(((struct sockaddr_un *) 0)->sun_path))
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"totp_redis\" needs an absolute socket "
-                               "path shorter than %uz bytes in \"%V\"",
-                               sizeof(((struct sockaddr_un *) 0)->sun_path),
-                               &value[1]);
-            return NGX_CONF_ERROR;
-        }
-
-        host = ngx_pnalloc(cf->pool, len + 1);
-        if (host == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_memcpy(host, value[1].data + 5, len);
-        host[len] = '\0';
-
-        rcf->host.data = host;
-        rcf->host.len = len;
-        rcf->port = 0;
-
-        return NGX_CONF_OK;
-    }
-
-    /*
-     * hiredis resolves names with a blocking getaddrinfo() on every
-     * connect, which a worker must never do: a name is resolved here,
-     * once, and hiredis only ever sees an address literal.
-     */
-
-    ngx_memzero(&u, sizeof(ngx_url_t));
-
-    u.url = value[1];
-    u.default_port = NGX_HTTP_TOTP_REDIS_DEFAULT_PORT;
-
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"totp_redis\" cannot use \"%V\": %s",
-                           &value[1], u.err ? u.err : "invalid address");
-        return NGX_CONF_ERROR;
-    }
-
-    if (u.naddrs == 0 || u.uri.len || u.family == AF_UNIX) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"totp_redis\" needs \"address:port\" or "
-                           "\"unix:/path\", not \"%V\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (u.naddrs > 1) {
-        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "\"totp_redis\" host \"%V\" has %ui addresses, "
-                           "using \"%V\"", &u.host, u.naddrs,
-                           &u.addrs[0].name);
-    }
-
-    host = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
-    if (host == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, host,
-                        NGX_SOCKADDR_STRLEN, 0);
-    host[len] = '\0';
-
-    rcf->host.data = host;
-    rcf->host.len = len;
-    rcf->port = ngx_inet_get_port(u.addrs[0].sockaddr);
-
-    return NGX_CONF_OK;
-}
-
-
-char *
-ngx_http_totp_redis_init_conf(ngx_conf_t *cf, ngx_http_totp_redis_conf_t *rcf)
-{
-    if (rcf->addr.data == NULL) {
-        ngx_str_set(&rcf->addr, NGX_HTTP_TOTP_REDIS_DEFAULT_ADDR);
-        ngx_str_set(&rcf->host, NGX_HTTP_TOTP_REDIS_DEFAULT_HOST);
-        rcf->port = NGX_HTTP_TOTP_REDIS_DEFAULT_PORT;
-    }
-
-    ngx_conf_init_value(rcf->db, 0);
-    ngx_conf_init_msec_value(rcf->timeout, 1000);
-
-    if (rcf->user.len && rcf->password.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"totp_redis_user\" needs "
-                           "\"totp_redis_password\": Redis signs an ACL "
-                           "user in with its password");
-        return NGX_CONF_ERROR;
-    }
-
-    if (rcf->timeout == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"totp_redis_timeout\" must be more than 0");
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
+static ngx_str_t  ngx_http_totp_redis_role = ngx_string("ROLE");
+static ngx_str_t  ngx_http_totp_redis_wait_cmd = ngx_string("WAIT");
 
 
 ngx_int_t
@@ -267,6 +133,18 @@ ngx_http_totp_redis_init_process(ngx_cycle_t *cycle,
     w->conf = rcf;
     w->log = cycle->log;
 
+    w->conn.name = rcf->addr;
+    w->conn.timeout = rcf->timeout;
+    w->conn.closed = ngx_http_totp_redis_closed;
+
+#if (NGX_SSL)
+    if (rcf->ssl) {
+        w->conn.ssl = rcf->ssl_ctx;
+        w->conn.tls.name = rcf->ssl_name;
+        w->conn.tls.verify = rcf->ssl_verify;
+    }
+#endif
+
     return NGX_OK;
 }
 
@@ -274,11 +152,16 @@ ngx_http_totp_redis_init_process(ngx_cycle_t *cycle,
 void
 ngx_http_totp_redis_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_http_totp_redis_worker.exiting = 1;
+    ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
 
-    if (ngx_http_totp_redis_worker.ac) {
-        ngx_http_totp_redis_close();
+    w->exiting = 1;
+
+    if (w->conf == NULL) {
+        return;
     }
+
+    ngx_http_totp_redis_sentinel_exit();
+    ngx_http_totp_redis_conn_close(&w->conn);
 }
 
 
@@ -287,8 +170,6 @@ ngx_http_totp_redis_command(ngx_pool_t *pool, ngx_uint_t argc,
     ngx_str_t *argv, ngx_http_totp_redis_handler_pt handler, void *data)
 {
     ngx_http_totp_redis_cmd_t  *cmd;
-
-    /* hiredis asserts on an empty command */
 
     if (argc == 0) {
         return NGX_ERROR;
@@ -335,10 +216,62 @@ ngx_http_totp_redis_eval(ngx_pool_t *pool,
 }
 
 
+ngx_int_t
+ngx_http_totp_redis_wait(ngx_pool_t *pool,
+    ngx_http_totp_redis_handler_pt handler, void *data)
+{
+    u_char                         n[NGX_INT_T_LEN], ms[NGX_INT_T_LEN];
+    ngx_str_t                      argv[3];
+    ngx_http_totp_redis_cmd_t     *cmd;
+    ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
+
+    if (w->conf->replicas == 0) {
+        return NGX_DECLINED;
+    }
+
+    /*
+     * WAIT counts the writes of its own connection: on any other one,
+     * a new connection included, it would say yes to nothing.
+     */
+
+    if (w->replying != w->conn.generation + 1
+        || w->conn.state == NGX_HTTP_TOTP_REDIS_CLOSED)
+    {
+        ngx_log_error(NGX_LOG_ERR, w->log, 0,
+                      "totp: redis \"%V\": the connection that took a "
+                      "write is gone before its replicas could be asked",
+                      &w->conn.name);
+        return NGX_ERROR;
+    }
+
+    /*
+     * Redis holds the connection while it waits: well under the
+     * command timeout, so that the commands behind it are only delayed.
+     */
+
+    argv[0] = ngx_http_totp_redis_wait_cmd;
+    argv[1].data = n;
+    argv[1].len = ngx_sprintf(n, "%i", w->conf->replicas) - n;
+    argv[2].data = ms;
+    argv[2].len = ngx_sprintf(ms, "%M",
+                              ngx_max(w->conf->timeout / 4, 1)) - ms;
+
+    cmd = ngx_http_totp_redis_cmd_create(pool, 0, NULL, 3, argv,
+                                         handler, data);
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmd->wait = 1;
+
+    return ngx_http_totp_redis_send(cmd);
+}
+
+
 /*
- * A command lives on the heap, not in the pool it was sent for: hiredis
- * may call back after the request is gone.  The pool only gets a cleanup
- * that detaches the requester.
+ * A command lives on the heap, not in the pool it was sent for: its
+ * reply may come after the request is gone.  The pool only gets a
+ * cleanup that detaches the requester.
  */
 
 static ngx_http_totp_redis_cmd_t *
@@ -401,11 +334,17 @@ ngx_http_totp_redis_cmd_create(ngx_pool_t *pool, ngx_uint_t nhead,
     cmd->argc = (int) n;
     cmd->handler = handler;
     cmd->data = data;
-
-    cmd->timer.handler = ngx_http_totp_redis_timeout;
-    cmd->timer.data = cmd;
-    cmd->timer.log = ngx_http_totp_redis_worker.log;
     cmd->log = log;
+    cmd->pending.handler = ngx_http_totp_redis_reply;
+
+    if (ngx_http_totp_redis_conn_format(&cmd->pending, cmd->argc, cmd->argv,
+                                        cmd->argvlen)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, log, 0, "totp: redis: out of memory");
+        ngx_free(cmd);
+        return NULL;
+    }
 
     if (cln) {
         cln->handler = ngx_http_totp_redis_cancel;
@@ -422,24 +361,22 @@ ngx_http_totp_redis_send(ngx_http_totp_redis_cmd_t *cmd)
 {
     ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
 
-    if (w->ac == NULL && ngx_http_totp_redis_connect() != NGX_OK) {
+    if (w->conn.state == NGX_HTTP_TOTP_REDIS_CLOSED
+        && ngx_http_totp_redis_start() != NGX_OK)
+    {
         goto failed;
     }
 
-    if (ngx_http_totp_redis_append(w->ac, cmd) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                      "totp: redis \"%V\" cannot take commands: %s",
-                      &w->conf->addr, w->ac->errstr[0] ? w->ac->errstr
-                                                       : "closing");
+    if (ngx_http_totp_redis_conn_send(&w->conn, &cmd->pending) != NGX_OK) {
         goto failed;
     }
 
-    ngx_add_timer(&cmd->timer, w->conf->timeout);
     cmd->started = ngx_http_totp_counters_usec();
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, cmd->log, 0,
                    "totp redis: sent %*s, %d arguments, %ui pending",
-                   cmd->argvlen[0], cmd->argv[0], cmd->argc, w->pending);
+                   cmd->argvlen[0], cmd->argv[0], cmd->argc,
+                   w->conn.npending);
 
     return NGX_OK;
 
@@ -452,23 +389,6 @@ failed:
 }
 
 
-static ngx_int_t
-ngx_http_totp_redis_append(redisAsyncContext *ac,
-    ngx_http_totp_redis_cmd_t *cmd)
-{
-    if (redisAsyncCommandArgv(ac, ngx_http_totp_redis_reply, cmd, cmd->argc,
-                              cmd->argv, cmd->argvlen)
-        != REDIS_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    ngx_http_totp_redis_worker.pending++;
-
-    return NGX_OK;
-}
-
-
 static void
 ngx_http_totp_redis_cmd_free(ngx_http_totp_redis_cmd_t *cmd)
 {
@@ -476,11 +396,9 @@ ngx_http_totp_redis_cmd_free(ngx_http_totp_redis_cmd_t *cmd)
         cmd->cleanup->handler = NULL;
     }
 
-    if (cmd->timer.timer_set) {
-        ngx_del_timer(&cmd->timer);
-    }
+    ngx_http_totp_redis_conn_forget(&cmd->pending);
 
-    if (cmd->secret) {
+    if (cmd->pending.secret) {
         totp_wipe(cmd, cmd->size);
     }
 
@@ -512,43 +430,22 @@ ngx_http_totp_redis_cancel(void *data)
 
 
 static void
-ngx_http_totp_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
+ngx_http_totp_redis_reply(ngx_http_totp_redis_pending_t *p,
+    redisReply *reply)
 {
-    redisReply                    *reply = r;
-    ngx_http_totp_redis_cmd_t     *cmd = privdata;
+    ngx_http_totp_redis_cmd_t     *cmd = (ngx_http_totp_redis_cmd_t *) p;
     ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
 
     void                            *data;
+    ngx_uint_t                       generation, moved;
     ngx_http_totp_redis_handler_pt   handler;
 
-    if (ac == w->ac) {
-        w->pending--;
+    moved = 0;
+    generation = w->conn.generation;
 
-        if (reply == NULL) {
-            /*
-             * hiredis is failing its pending callbacks before it lets go
-             * of the context; a handler that sends again must not get it.
-             */
-            ngx_http_totp_redis_lost();
+    if (reply) {
 
-        } else if (w->pending == 0 && ac->c.reader->pos < ac->c.reader->len) {
-            /*
-             * More data than there were commands: hiredis would abort()
-             * on the reply that has no callback.  Closing from inside a
-             * callback is deferred until it returns, before hiredis
-             * parses another reply.
-             */
-            ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                          "totp: redis \"%V\" sent more replies than it "
-                          "was asked for, closing the connection",
-                          &w->conf->addr);
-
-            /* a broken server is retried after the backoff, not at once */
-            w->healthy = 0;
-
-            ngx_http_totp_redis_close();
-
-        } else if (reply->type != REDIS_REPLY_ERROR) {
+        if (reply->type != REDIS_REPLY_ERROR) {
             w->healthy = 1;
 
             /*
@@ -556,24 +453,38 @@ ngx_http_totp_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
              * of a reload shares this slot and may have cleared it.
              */
             ngx_http_totp_count_redis_up(1);
+
+        } else if (ngx_http_totp_redis_moved(reply) == NGX_OK) {
+            moved = 1;
+
+        } else if (cmd->script
+                   && ngx_http_totp_redis_retry_as_eval(cmd, reply)
+                      == NGX_OK)
+        {
+            return;
         }
-    }
 
-    if (reply && cmd->script && ac == w->ac
-        && ngx_http_totp_redis_retry_as_eval(ac, cmd, reply) == NGX_OK)
-    {
-        return;
-    }
-
-    if (reply) {
         ngx_http_totp_count(reply->type == REDIS_REPLY_ERROR
                             ? NGX_HTTP_TOTP_REDIS_ERROR
                             : NGX_HTTP_TOTP_REDIS_OK);
         ngx_http_totp_count_latency(cmd->started);
 
     } else {
-        ngx_http_totp_count(cmd->timed_out ? NGX_HTTP_TOTP_REDIS_TIMEOUT
-                                           : NGX_HTTP_TOTP_REDIS_FAILED);
+        ngx_http_totp_count(p->timed_out ? NGX_HTTP_TOTP_REDIS_TIMEOUT
+                                         : NGX_HTTP_TOTP_REDIS_FAILED);
+    }
+
+    if (cmd->wait && reply
+        && (reply->type != REDIS_REPLY_INTEGER
+            || reply->integer < w->conf->replicas))
+    {
+        ngx_log_error(NGX_LOG_ERR, w->log, 0,
+                      "totp: redis \"%V\": %L of %i replicas hold the "
+                      "write after %M ms", &w->conn.name,
+                      reply->type == REDIS_REPLY_INTEGER ? reply->integer
+                                                         : 0,
+                      w->conf->replicas, ngx_max(w->conf->timeout / 4, 1));
+        reply = NULL;
     }
 
     handler = cmd->handler;
@@ -587,9 +498,53 @@ ngx_http_totp_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     ngx_http_totp_redis_cmd_free(cmd);
 
-    if (handler && !w->exiting) {
-        handler(data, reply);
+    if (moved) {
+        /* what was sent behind it went to the same server: fails too */
+        w->healthy = 0;
+        ngx_http_totp_redis_conn_close(&w->conn);
     }
+
+    if (handler && !w->exiting) {
+        w->replying = (reply && !moved) ? generation + 1 : 0;
+        handler(data, reply);
+        w->replying = 0;
+    }
+}
+
+
+/*
+ * The server is not (or no longer) a master that can take the module's
+ * writes: a replica after a failover, one still loading its data, or a
+ * replica cut off from its master.  The connection is dropped, and the
+ * next one goes where the name or the Sentinels now point.
+ */
+
+static ngx_int_t
+ngx_http_totp_redis_moved(redisReply *reply)
+{
+    static ngx_str_t  errors[] = {
+        ngx_string("READONLY "),
+        ngx_string("LOADING "),
+        ngx_string("MASTERDOWN "),
+    };
+
+    ngx_uint_t                     i;
+    ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
+
+    for (i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+        if (reply->len >= errors[i].len
+            && ngx_strncmp(reply->str, errors[i].data, errors[i].len) == 0)
+        {
+            ngx_log_error(NGX_LOG_ERR, w->log, 0,
+                          "totp: redis \"%V\" answered \"%*s\", "
+                          "connecting again",
+                          &w->conn.name, ngx_min((size_t) reply->len, 120),
+                          reply->str);
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
 }
 
 
@@ -601,15 +556,13 @@ ngx_http_totp_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
  */
 
 static ngx_int_t
-ngx_http_totp_redis_retry_as_eval(redisAsyncContext *ac,
-    ngx_http_totp_redis_cmd_t *cmd, redisReply *reply)
+ngx_http_totp_redis_retry_as_eval(ngx_http_totp_redis_cmd_t *cmd,
+    redisReply *reply)
 {
     ngx_http_totp_redis_script_t  *script;
+    ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
 
-    if (reply->type != REDIS_REPLY_ERROR
-        || reply->len < 8
-        || ngx_strncmp(reply->str, "NOSCRIPT", 8) != 0)
-    {
+    if (reply->len < 8 || ngx_strncmp(reply->str, "NOSCRIPT", 8) != 0) {
         return NGX_DECLINED;
     }
 
@@ -621,7 +574,11 @@ ngx_http_totp_redis_retry_as_eval(redisAsyncContext *ac,
     cmd->argv[1] = (const char *) script->body.data;
     cmd->argvlen[1] = script->body.len;
 
-    if (ngx_http_totp_redis_append(ac, cmd) != NGX_OK) {
+    if (ngx_http_totp_redis_conn_format(&cmd->pending, cmd->argc, cmd->argv,
+                                        cmd->argvlen)
+        != NGX_OK
+        || ngx_http_totp_redis_conn_send(&w->conn, &cmd->pending) != NGX_OK)
+    {
         return NGX_DECLINED;
     }
 
@@ -632,33 +589,15 @@ ngx_http_totp_redis_retry_as_eval(redisAsyncContext *ac,
 }
 
 
-static void
-ngx_http_totp_redis_timeout(ngx_event_t *ev)
-{
-    ngx_http_totp_redis_cmd_t     *cmd = ev->data;
-    ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
-
-    /* the others failed with it are counted as failed, this one timed out */
-
-    cmd->timed_out = 1;
-
-    ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                  "totp: redis \"%V\" did not answer within %M ms, "
-                  "closing the connection", &w->conf->addr, w->conf->timeout);
-
-    /* a Redis that stalls is not retried at once, whatever it did before */
-
-    w->healthy = 0;
-
-    ngx_http_totp_redis_close();
-}
-
+/*
+ * A new connection: it takes commands at once (AUTH, SELECT and ROLE
+ * first), and writes them once it knows where to go and is connected.
+ */
 
 static ngx_int_t
-ngx_http_totp_redis_connect(void)
+ngx_http_totp_redis_start(void)
 {
-    ngx_connection_t              *c;
-    redisAsyncContext             *ac;
+    ngx_resolver_ctx_t            *ctx;
     ngx_http_totp_redis_conf_t    *rcf;
     ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
 
@@ -679,72 +618,168 @@ ngx_http_totp_redis_connect(void)
         return NGX_ERROR;
     }
 
-    if (rcf->port) {
-        ac = redisAsyncConnect((const char *) rcf->host.data,
-                               (int) rcf->port);
+    w->conn.name = rcf->addr;
 
-    } else {
-        ac = redisAsyncConnectUnix((const char *) rcf->host.data);
-    }
-
-    if (ac == NULL) {
-        ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                      "totp: redis \"%V\": out of memory", &rcf->addr);
-        ngx_http_totp_redis_lost();
+    if (ngx_http_totp_redis_conn_open(&w->conn, w->log) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    if (ac->err) {
-        ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                      "totp: connect to redis \"%V\" failed: %s",
-                      &rcf->addr, ac->errstr);
-        redisAsyncFree(ac);
-        ngx_http_totp_redis_lost();
-        return NGX_ERROR;
-    }
-
-    c = ngx_get_connection(ac->c.fd, w->log);
-    if (c == NULL) {
-        redisAsyncFree(ac);
-        ngx_http_totp_redis_lost();
-        return NGX_ERROR;
-    }
-
-    c->data = ac;
-    c->log = w->log;
-    c->read->log = w->log;
-    c->write->log = w->log;
-    c->read->handler = ngx_http_totp_redis_read_handler;
-    c->write->handler = ngx_http_totp_redis_write_handler;
-
-    ac->ev.data = c;
-    ac->ev.addRead = ngx_http_totp_redis_add_read;
-    ac->ev.delRead = ngx_http_totp_redis_del_read;
-    ac->ev.addWrite = ngx_http_totp_redis_add_write;
-    ac->ev.delWrite = ngx_http_totp_redis_del_write;
-    ac->ev.cleanup = ngx_http_totp_redis_cleanup;
-
-    redisAsyncSetConnectCallback(ac, ngx_http_totp_redis_on_connect);
-    redisAsyncSetDisconnectCallback(ac, ngx_http_totp_redis_on_disconnect);
-
-    w->ac = ac;
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, w->log, 0,
-                   "totp redis: connecting to \"%V\", fd:%d",
-                   &rcf->addr, c->fd);
 
     if (ngx_http_totp_redis_handshake() != NGX_OK) {
-        ngx_http_totp_redis_close();
+        ngx_http_totp_redis_conn_close(&w->conn);
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    if (rcf->peer) {
+        ngx_http_totp_redis_connect(rcf->peer->sockaddr, rcf->peer->socklen);
+
+    } else if (rcf->sentinels) {
+        if (ngx_http_totp_redis_sentinel_locate(rcf, w->log,
+                                       ngx_http_totp_redis_located,
+                                       ngx_http_totp_redis_master_moved)
+            != NGX_OK)
+        {
+            ngx_http_totp_redis_conn_close(&w->conn);
+        }
+
+    } else {
+        ctx = ngx_resolve_start(rcf->resolver, NULL);
+
+        if (ctx == NULL || ctx == NGX_NO_RESOLVER) {
+            ngx_log_error(NGX_LOG_ERR, w->log, 0,
+                          "totp: cannot resolve redis \"%V\": %s",
+                          &rcf->addr, ctx ? "no resolver" : "out of memory");
+            ngx_http_totp_redis_conn_close(&w->conn);
+            return NGX_ERROR;
+        }
+
+        ctx->name = rcf->host;
+        ctx->handler = ngx_http_totp_redis_resolved;
+        ctx->data = w;
+        ctx->timeout = rcf->resolver_timeout;
+
+        w->resolving = ctx;
+
+        /* the answer may be cached: then the handler runs at once */
+
+        if (ngx_resolve_name(ctx) != NGX_OK) {
+            w->resolving = NULL;
+            ngx_http_totp_redis_conn_close(&w->conn);
+        }
+    }
+
+    /* it may have failed already (a unix socket that is not there) */
+
+    return (w->conn.state == NGX_HTTP_TOTP_REDIS_CLOSED) ? NGX_ERROR
+                                                          : NGX_OK;
+}
+
+
+static void
+ngx_http_totp_redis_resolved(ngx_resolver_ctx_t *ctx)
+{
+    ngx_uint_t                     i;
+    socklen_t                      socklen;
+    ngx_sockaddr_t                 sockaddr;
+    ngx_http_totp_redis_worker_t  *w = ctx->data;
+
+    w->resolving = NULL;
+
+    if (ctx->state || ctx->naddrs == 0) {
+        ngx_log_error(NGX_LOG_ERR, w->log, 0,
+                      "totp: cannot resolve redis \"%V\": %s", &w->conn.name,
+                      ctx->state ? ngx_resolver_strerror(ctx->state)
+                                 : "no address");
+        ngx_resolve_name_done(ctx);
+        ngx_http_totp_redis_conn_close(&w->conn);
+        return;
+    }
+
+    /* several addresses: any, so that workers spread over them */
+
+    i = ngx_random() % ctx->naddrs;
+
+    socklen = ctx->addrs[i].socklen;
+    ngx_memcpy(&sockaddr, ctx->addrs[i].sockaddr, socklen);
+    ngx_inet_set_port(&sockaddr.sockaddr, w->conf->port);
+
+    ngx_resolve_name_done(ctx);
+
+    ngx_http_totp_redis_connect(&sockaddr.sockaddr, socklen);
+}
+
+
+static void
+ngx_http_totp_redis_located(ngx_addr_t *master)
+{
+    u_char                        *p;
+    ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
+
+    if (master == NULL) {
+        /* the Sentinels logged why */
+        ngx_http_totp_redis_conn_close(&w->conn);
+        return;
+    }
+
+    p = ngx_snprintf(w->name, sizeof(w->name), "%V at %V",
+                     &w->conf->addr, &master->name);
+
+    w->conn.name.data = w->name;
+    w->conn.name.len = p - w->name;
+
+    ngx_http_totp_redis_connect(master->sockaddr, master->socklen);
+}
+
+
+static void
+ngx_http_totp_redis_master_moved(void)
+{
+    ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
+
+    if (w->conn.state == NGX_HTTP_TOTP_REDIS_CLOSED) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, w->log, 0,
+                  "totp: the Sentinels moved \"%V\", connecting again",
+                  &w->conf->addr);
+
+    /* a switch is news: the new master is asked for at once */
+
+    w->healthy = 1;
+
+    ngx_http_totp_redis_conn_close(&w->conn);
+}
+
+
+static void
+ngx_http_totp_redis_connect(struct sockaddr *sockaddr, socklen_t socklen)
+{
+    ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
+
+#if (NGX_SSL)
+
+    /*
+     * Without a name of its own the certificate is checked against the
+     * address connected to: a Sentinel's master is known by its address.
+     */
+
+    if (w->conn.ssl && w->conf->ssl_name.len == 0) {
+        w->conn.tls.name.data = w->tls_name;
+        w->conn.tls.name.len = ngx_sock_ntop(sockaddr, socklen, w->tls_name,
+                                             NGX_SOCKADDR_STRLEN, 0);
+        w->tls_name[w->conn.tls.name.len] = '\0';
+    }
+
+#endif
+
+    (void) ngx_http_totp_redis_conn_connect(&w->conn, sockaddr, socklen);
 }
 
 
 /*
  * AUTH and SELECT go first on every new connection, so they precede
- * whatever the caller queues next; hiredis keeps the order.
+ * whatever the caller queues next; with Sentinel, ROLE checks that the
+ * server is the master before anything it answers is used.
  */
 
 static ngx_int_t
@@ -779,10 +814,13 @@ ngx_http_totp_redis_handshake(void)
             return NGX_ERROR;
         }
 
-        /* the command's copy of the password is wiped when it is freed */
-        cmd->secret = 1;
+        /* the command's copies of the password are wiped when freed */
+        cmd->pending.secret = 1;
 
-        if (ngx_http_totp_redis_send(cmd) != NGX_OK) {
+        if (ngx_http_totp_redis_conn_send(&w->conn, &cmd->pending)
+            != NGX_OK)
+        {
+            ngx_http_totp_redis_cmd_free(cmd);
             return NGX_ERROR;
         }
     }
@@ -795,6 +833,16 @@ ngx_http_totp_redis_handshake(void)
         if (ngx_http_totp_redis_command(NULL, 2, argv,
                                         ngx_http_totp_redis_handshake_reply,
                                         &ngx_http_totp_redis_select)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (rcf->sentinels) {
+        if (ngx_http_totp_redis_command(NULL, 1,
+                                        &ngx_http_totp_redis_role,
+                                        ngx_http_totp_redis_role_reply, NULL)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -819,49 +867,69 @@ ngx_http_totp_redis_handshake_reply(void *data, redisReply *reply)
 
     ngx_log_error(NGX_LOG_ERR, w->log, 0,
                   "totp: redis \"%V\" refused %V: %*s",
-                  &w->conf->addr, name, (size_t) reply->len, reply->str);
+                  &w->conn.name, name, (size_t) reply->len, reply->str);
 
     w->healthy = 0;
 
-    ngx_http_totp_redis_close();
+    ngx_http_totp_redis_conn_close(&w->conn);
 }
 
 
-/* Tears the connection down; every pending command fails, once. */
-
 static void
-ngx_http_totp_redis_close(void)
+ngx_http_totp_redis_role_reply(void *data, redisReply *reply)
 {
-    redisAsyncContext             *ac;
+    redisReply                    *role;
     ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
 
-    ac = w->ac;
-
-    if (ac == NULL) {
+    if (reply == NULL) {
         return;
     }
 
-    /*
-     * Forgotten before hiredis runs the pending callbacks, so that a
-     * callback sending a new command does not reach the dying context.
-     */
+    role = (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0)
+           ? reply->element[0] : NULL;
 
-    ngx_http_totp_redis_lost();
+    if (role
+        && role->type == REDIS_REPLY_STRING
+        && role->len == 6
+        && ngx_strncmp(role->str, "master", 6) == 0)
+    {
+        return;
+    }
 
-    redisAsyncFree(ac);
+    /* what was sent behind ROLE fails with the connection: no pass */
+
+    ngx_log_error(NGX_LOG_ERR, w->log, 0,
+                  "totp: redis \"%V\" is not the master (ROLE said "
+                  "\"%*s\"), asking the Sentinels again", &w->conn.name,
+                  role && role->type == REDIS_REPLY_STRING
+                  ? ngx_min((size_t) role->len, 32) : (size_t) 0,
+                  role ? role->str : "");
+
+    w->healthy = 0;
+
+    ngx_http_totp_redis_conn_close(&w->conn);
 }
 
 
-/* The current context is gone or going: decide when to try again. */
+/* The connection is gone or going: decide when to try again. */
 
 static void
-ngx_http_totp_redis_lost(void)
+ngx_http_totp_redis_closed(ngx_http_totp_redis_conn_t *conn)
 {
     ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
 
-    w->ac = NULL;
-    w->pending = 0;
-    w->generation++;
+    if (w->resolving) {
+        ngx_resolve_name_done(w->resolving);
+        w->resolving = NULL;
+    }
+
+    ngx_http_totp_redis_sentinel_cancel();
+
+    /* a Redis that stalls is not retried at once, whatever it did before */
+
+    if (conn->timed_out) {
+        w->healthy = 0;
+    }
 
     /*
      * A worker on its way out (a reload's old one: ngx_exiting is set
@@ -891,246 +959,6 @@ ngx_http_totp_redis_lost(void)
     }
 
     w->healthy = 0;
-}
-
-
-static void
-ngx_http_totp_redis_on_connect(const redisAsyncContext *ac, int status)
-{
-    ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
-
-    if (status != REDIS_OK) {
-        ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                      "totp: connect to redis \"%V\" failed: %s",
-                      &w->conf->addr, ac->errstr);
-        return;
-    }
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, w->log, 0,
-                   "totp redis: connected to \"%V\"", &w->conf->addr);
-}
-
-
-static void
-ngx_http_totp_redis_on_disconnect(const redisAsyncContext *ac, int status)
-{
-    ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
-
-    if (status != REDIS_OK) {
-        ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                      "totp: lost redis \"%V\": %s",
-                      &w->conf->addr, ac->errstr);
-    }
-}
-
-
-static void
-ngx_http_totp_redis_read_handler(ngx_event_t *rev)
-{
-    ngx_uint_t                     generation;
-    ngx_connection_t              *c;
-    redisAsyncContext             *ac;
-    ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
-
-    c = rev->data;
-    ac = c->data;
-
-    if (c->close) {
-        /* worker_shutdown_timeout: do not wait for the command timers */
-        ngx_http_totp_redis_close();
-        return;
-    }
-
-    if (w->pending == 0 && ngx_http_totp_redis_peek(c) > 0) {
-
-        /* hiredis would abort() on a reply that has no callback */
-
-        ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                      "totp: redis \"%V\" sent data nobody asked for, "
-                      "closing the connection", &w->conf->addr);
-        ngx_http_totp_redis_close();
-        return;
-    }
-
-    generation = w->generation;
-
-    /*
-     * Read until the socket is empty: hiredis reads at most 16K a call,
-     * and an edge-triggered event does not come again for what is already
-     * there.  An end of file that came with the last reply is read now
-     * too, whatever the event method, before a request can write its
-     * command into a connection that is gone.
-     */
-
-    do {
-        redisAsyncHandleRead(ac);
-
-        /* the reply callbacks may have closed it: cppcheck cannot know */
-
-        /* cppcheck-suppress knownConditionTrueFalse */
-        if (w->generation != generation) {
-            /* the context, and c with it, are gone */
-            return;
-        }
-
-        /* a connect still in progress has nothing to read yet */
-
-    } while ((ac->c.flags & REDIS_CONNECTED)
-             && ngx_http_totp_redis_peek(c) != NGX_AGAIN);
-}
-
-
-/* > 0: bytes are waiting, 0: end of file, NGX_AGAIN: nothing yet */
-
-static ssize_t
-ngx_http_totp_redis_peek(ngx_connection_t *c)
-{
-    u_char   byte;
-    ssize_t  n;
-
-    n = recv(c->fd, &byte, 1, MSG_PEEK);
-
-    if (n == -1 && ngx_socket_errno == NGX_EAGAIN) {
-        return NGX_AGAIN;
-    }
-
-    /* an error is for hiredis's next read to find and report */
-
-    return (n == -1) ? 1 : n;
-}
-
-
-static void
-ngx_http_totp_redis_write_handler(ngx_event_t *wev)
-{
-    ngx_connection_t  *c;
-
-    c = wev->data;
-
-    redisAsyncHandleWrite(c->data);
-}
-
-
-static void
-ngx_http_totp_redis_add_read(void *privdata)
-{
-    ngx_connection_t  *c = privdata;
-
-    ngx_http_totp_redis_add_event(c->read, NGX_READ_EVENT);
-}
-
-
-static void
-ngx_http_totp_redis_del_read(void *privdata)
-{
-    ngx_connection_t  *c = privdata;
-
-    ngx_http_totp_redis_del_event(c->read, NGX_READ_EVENT);
-}
-
-
-static void
-ngx_http_totp_redis_add_write(void *privdata)
-{
-    ngx_connection_t  *c = privdata;
-
-    ngx_http_totp_redis_add_event(c->write, NGX_WRITE_EVENT);
-}
-
-
-static void
-ngx_http_totp_redis_del_write(void *privdata)
-{
-    ngx_connection_t  *c = privdata;
-
-    ngx_http_totp_redis_del_event(c->write, NGX_WRITE_EVENT);
-}
-
-
-/*
- * hiredis asks for an event whenever it wants one and expects the calls
- * to be idempotent.  Write interest is really removed when hiredis is done
- * writing: with edge-triggered events, adding it back re-arms the event,
- * and the next command is written as soon as the socket can take it.
- */
-
-static void
-ngx_http_totp_redis_add_event(ngx_event_t *ev, ngx_int_t event)
-{
-    ngx_uint_t  flags;
-
-    if (ev->active) {
-        return;
-    }
-
-    flags = (ngx_event_flags & NGX_USE_CLEAR_EVENT) ? NGX_CLEAR_EVENT
-                                                    : NGX_LEVEL_EVENT;
-
-    /* on failure, the command's timer takes the connection down */
-
-    if (ngx_add_event(ev, event, flags) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
-                      "totp: cannot watch the redis connection");
-    }
-}
-
-
-static void
-ngx_http_totp_redis_del_event(ngx_event_t *ev, ngx_int_t event)
-{
-    ngx_uint_t  flags;
-
-    if (!ev->active) {
-        return;
-    }
-
-    flags = (ngx_event_flags & NGX_USE_CLEAR_EVENT) ? NGX_CLEAR_EVENT
-                                                    : NGX_LEVEL_EVENT;
-
-    if (ngx_del_event(ev, event, flags) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
-                      "totp: cannot unwatch the redis connection");
-    }
-}
-
-
-/*
- * hiredis closes the socket itself, right after this: the connection is
- * only unhooked from the event loop and returned, never closed here.
- */
-
-static void
-ngx_http_totp_redis_cleanup(void *privdata)
-{
-    ngx_connection_t              *c = privdata;
-    ngx_http_totp_redis_worker_t  *w = &ngx_http_totp_redis_worker;
-
-    if (w->ac == c->data) {
-        /* hiredis gave up on its own: a read or write error, or EOF */
-        ngx_http_totp_redis_lost();
-    }
-
-    if (c->read->active) {
-        ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
-    }
-
-    if (c->write->active) {
-        ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
-    }
-
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
-    }
-
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
-
-    /* before fd is cleared: it unhooks c from cycle->files[fd] */
-
-    ngx_free_connection(c);
-
-    c->fd = (ngx_socket_t) -1;
 }
 
 

@@ -1,7 +1,9 @@
 
 /*
- * The module's Redis client: one hiredis asynchronous connection per
- * worker, driven by nginx's event loop and timers.
+ * The module's Redis client: one connection per worker for the
+ * commands, found where the configuration says (an address, a name
+ * resolved at each connect, or the Sentinels' master), with AUTH, SELECT
+ * and the master check after every connect.
  */
 
 
@@ -15,17 +17,7 @@
 
 #include <hiredis/hiredis.h>
 
-
-typedef struct {
-    ngx_str_t                  addr;      /* as configured, for messages */
-    ngx_str_t                  host;      /* IP literal or socket path,
-                                             NUL-terminated */
-    ngx_int_t                  port;      /* 0 for a unix socket */
-    ngx_str_t                  user;      /* an ACL user, or empty */
-    ngx_str_t                  password;  /* read at configuration time */
-    ngx_int_t                  db;
-    ngx_msec_t                 timeout;
-} ngx_http_totp_redis_conf_t;
+#include "ngx_http_totp_redis_conf.h"
 
 
 typedef struct {
@@ -50,13 +42,6 @@ typedef void (*ngx_http_totp_redis_handler_pt)(void *data,
     redisReply *reply);
 
 
-/* "totp_redis": an address literal or unix:/path; a name resolved once */
-char *ngx_http_totp_redis_set_addr(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-/* the defaults for what the directives left unset */
-char *ngx_http_totp_redis_init_conf(ngx_conf_t *cf,
-    ngx_http_totp_redis_conf_t *rcf);
-
 ngx_int_t ngx_http_totp_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_totp_redis_conf_t *rcf);
 void ngx_http_totp_redis_exit_process(ngx_cycle_t *cycle);
@@ -73,6 +58,16 @@ ngx_int_t ngx_http_totp_redis_command(ngx_pool_t *pool, ngx_uint_t argc,
 ngx_int_t ngx_http_totp_redis_eval(ngx_pool_t *pool,
     ngx_http_totp_redis_script_t *script, ngx_uint_t nkeys, ngx_uint_t argc,
     ngx_str_t *argv, ngx_http_totp_redis_handler_pt handler, void *data);
+
+/*
+ * totp_redis_replicas: called from the handler of a write's reply, waits
+ * until that many replicas hold it.  NGX_DECLINED: nothing to wait for
+ * (the handler is not called); NGX_ERROR: the write's connection is gone
+ * (not called either); NGX_OK: the handler gets a reply, or NULL when
+ * fewer replicas than asked acknowledged in time.
+ */
+ngx_int_t ngx_http_totp_redis_wait(ngx_pool_t *pool,
+    ngx_http_totp_redis_handler_pt handler, void *data);
 
 
 #endif /* _NGX_HTTP_TOTP_REDIS_H_INCLUDED_ */

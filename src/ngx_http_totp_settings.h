@@ -18,7 +18,7 @@
 #include "ngx_http_totp_audit.h"
 #include "ngx_http_totp_crypto.h"
 #include "ngx_http_totp_otp.h"
-#include "ngx_http_totp_redis.h"
+#include "ngx_http_totp_redis_conf.h"
 #include "ngx_http_totp_store.h"
 #include "ngx_http_totp_templates.h"
 #include "ngx_http_totp_zone.h"

@@ -39,6 +39,9 @@ typedef struct {
     ngx_str_t                   *pending;
     ngx_int_t                   *result;
     ngx_http_totp_tally_t       *tally;
+
+    /* a code it consumed is answered once totp_redis_replicas hold it */
+    unsigned                     consumes:1;
 } ngx_http_totp_store_op_t;
 
 
@@ -55,6 +58,8 @@ static ngx_http_totp_store_op_t *ngx_http_totp_store_op(
     const char *name);
 static void ngx_http_totp_store_done(ngx_http_totp_store_op_t *op,
     ngx_int_t rc);
+static void ngx_http_totp_store_consumed(ngx_http_totp_store_op_t *op);
+static void ngx_http_totp_store_replicated(void *data, redisReply *reply);
 static void ngx_http_totp_store_fetched(void *data, redisReply *reply);
 static ngx_int_t ngx_http_totp_store_parse_record(ngx_http_request_t *r,
     redisReply *reply, ngx_http_totp_record_t *rec);
@@ -625,6 +630,7 @@ ngx_http_totp_store_accept(ngx_http_request_t *r, ngx_str_t *keyspace,
     }
 
     op->result = result;
+    op->consumes = 1;
 
     argv[0] = keys[NGX_HTTP_TOTP_KEY_USER];
     argv[1].data = hex;
@@ -763,6 +769,7 @@ ngx_http_totp_store_recovery_use(ngx_http_request_t *r, ngx_str_t *keyspace,
     }
 
     op->result = result;
+    op->consumes = 1;
 
     argv[0] = keys[NGX_HTTP_TOTP_KEY_USER];
     argv[1] = keys[NGX_HTTP_TOTP_KEY_RECOVERY];
@@ -1272,6 +1279,11 @@ ngx_http_totp_store_integer(void *data, redisReply *reply)
 
     *op->result = (ngx_int_t) reply->integer;
 
+    if (op->consumes && reply->integer == 1) {
+        ngx_http_totp_store_consumed(op);
+        return;
+    }
+
     ngx_http_totp_store_done(op, NGX_OK);
 }
 
@@ -1293,6 +1305,13 @@ ngx_http_totp_store_confirmed(void *data, redisReply *reply)
 
     *op->result = (ngx_int_t) reply->integer;
 
+    /* the first code of a device, and the device itself */
+
+    if (reply->integer == NGX_HTTP_TOTP_PENDING_OURS) {
+        ngx_http_totp_store_consumed(op);
+        return;
+    }
+
     ngx_http_totp_store_done(op, NGX_OK);
 }
 
@@ -1312,6 +1331,11 @@ ngx_http_totp_store_count(void *data, redisReply *reply)
     }
 
     *op->result = (ngx_int_t) reply->integer;
+
+    if (op->consumes && reply->integer >= 0) {
+        ngx_http_totp_store_consumed(op);
+        return;
+    }
 
     ngx_http_totp_store_done(op, NGX_OK);
 }
@@ -1369,6 +1393,43 @@ ngx_http_totp_store_settled(void *data, redisReply *reply)
     op->tally->wait = (ngx_int_t) reply->element[3]->integer;
 
     ngx_http_totp_store_done(op, NGX_OK);
+}
+
+
+/*
+ * A code was used up (or a device stored): with totp_redis_replicas, the
+ * answer waits until that many replicas hold the write, so that a
+ * failover cannot bring the code back for a second use.  Fewer: that
+ * sign-in fails (503), although the code is spent on the master.
+ */
+
+static void
+ngx_http_totp_store_consumed(ngx_http_totp_store_op_t *op)
+{
+    switch (ngx_http_totp_redis_wait(op->request->pool,
+                                     ngx_http_totp_store_replicated, op))
+    {
+    case NGX_DECLINED:
+        ngx_http_totp_store_done(op, NGX_OK);
+        return;
+
+    case NGX_OK:
+        return;
+
+    default:
+        ngx_http_totp_store_done(op, NGX_ERROR);
+    }
+}
+
+
+static void
+ngx_http_totp_store_replicated(void *data, redisReply *reply)
+{
+    ngx_http_totp_store_op_t  *op = data;
+
+    /* the Redis layer has logged how many replicas there were */
+
+    ngx_http_totp_store_done(op, reply ? NGX_OK : NGX_ERROR);
 }
 
 

@@ -2,6 +2,9 @@ package TotpTest::Redis;
 
 # A throw-away redis-server for one test, started by TotpTest->redis.
 # It persists nothing (save "", appendonly no), so a restart empties it.
+# With tls it speaks only TLS, on the port it was given (port 0 turns the
+# plain-text listener off), and the harness's own redis-cli calls speak
+# TLS to it as well.
 
 use strict;
 use warnings;
@@ -13,7 +16,13 @@ use Time::HiRes qw(time sleep);
 
 use TotpTest::Proc;
 
-# %o: dir (the test dir), name, port or unix, password, conf, timeout
+# %o: dir (the test dir), name, port or unix, host (the address it binds
+# to, 127.0.0.1 unless given), password, conf, timeout, tls: { cert, key,
+# ca (files), auth_clients ('no' unless given, 'yes' or 'optional'),
+# client_cert and client_key (what the harness's redis-cli shows the
+# server; needed with auth_clients yes), insecure (the harness's
+# redis-cli does not verify the server's certificate: one that is meant
+# not to verify, an expired one, say) }
 sub new {
     my ($class, %o) = @_;
 
@@ -21,9 +30,32 @@ sub new {
         dir      => $o{dir},
         name     => $o{name} // 'redis',
         port     => $o{unix} ? 0 : $o{port},
+        host     => $o{host} // '127.0.0.1',
         password => $o{password},
         timeout  => $o{timeout} // 10,
+        # a copy: the defaults filled in below are this server's
+        tls      => $o{tls} ? { %{ $o{tls} } } : undef,
     }, $class;
+
+    my $tls = $self->{tls};
+
+    if ($tls) {
+        die "redis tls: unix sockets are plain text\n" if $o{unix};
+
+        for (qw(cert key ca)) {
+            die "redis tls: $_ is needed\n" unless defined $tls->{$_};
+        }
+
+        $tls->{auth_clients} //= 'no';
+
+        die "redis tls: auth_clients is no, yes or optional\n"
+            unless $tls->{auth_clients} =~ /\A(no|yes|optional)\z/;
+
+        # the harness's own connections would be refused
+        die "redis tls: auth_clients yes needs client_cert and client_key\n"
+            if $tls->{auth_clients} eq 'yes'
+               && !(defined $tls->{client_cert} && defined $tls->{client_key});
+    }
 
     my $base = "$self->{dir}/$self->{name}";
 
@@ -34,8 +66,8 @@ sub new {
     mkdir "$base.data" or die "mkdir $base.data: $!\n";
 
     my @conf = (
-        "port $self->{port}",
-        'bind 127.0.0.1',
+        'port ' . ($tls ? 0 : $self->{port}),
+        "bind $self->{host}",
         'daemonize no',
         'logfile ""',
         'save ""',
@@ -47,6 +79,12 @@ sub new {
         if $o{unix};
     push @conf, 'requirepass ' . _quote($o{password})
         if defined $o{password};
+    push @conf, "tls-port $self->{port}",
+                'tls-cert-file ' . _quote($tls->{cert}),
+                'tls-key-file ' . _quote($tls->{key}),
+                'tls-ca-cert-file ' . _quote($tls->{ca}),
+                "tls-auth-clients $tls->{auth_clients}"
+        if $tls;
     push @conf, $o{conf} if defined $o{conf};
 
     open my $fh, '>', $self->{conf_file} or die "$self->{conf_file}: $!\n";
@@ -59,13 +97,16 @@ sub new {
 }
 
 sub port   { $_[0]{port} }
+sub host   { $_[0]{host} }
 sub socket { $_[0]{socket} }
 sub pid    { $_[0]{pid} }
+sub tls    { $_[0]{tls} }
 
 # as the module's totp_redis directive takes it
 sub addr {
     my ($self) = @_;
-    return $self->{socket} ? "unix:$self->{socket}" : "127.0.0.1:$self->{port}";
+    return $self->{socket} ? "unix:$self->{socket}"
+                           : "$self->{host}:$self->{port}";
 }
 
 sub start {
@@ -128,9 +169,15 @@ sub cli {
 sub _ping {
     my ($self) = @_;
 
+    # perl has no TLS here without IO::Socket::SSL: redis-cli speaks it
+    if ($self->{tls}) {
+        my ($out) = TotpTest::Proc::capture($self->_cli_argv, 'PING');
+        return $out =~ /^(PONG|NOAUTH)/m ? 1 : 0;
+    }
+
     my $s = $self->{socket}
         ? IO::Socket::UNIX->new(Peer => $self->{socket})
-        : IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        : IO::Socket::INET->new(PeerAddr => $self->{host},
                                 PeerPort => $self->{port}, Timeout => 1);
     return 0 unless $s;
 
@@ -154,7 +201,6 @@ sub _log_tail {
     return join '', grep { defined } @lines[-20 .. -1];
 }
 
-# redis.conf's own quoting
 # Many commands through one redis-cli (each an arrayref of words): a
 # test that writes hundreds of keys need not start hundreds of processes.
 # Returns redis-cli's output, an answer a line.
@@ -180,13 +226,21 @@ sub _cli_argv {
     my @argv = ('redis-cli');
 
     push @argv, $self->{socket} ? ('-s', $self->{socket})
-                                : ('-h', '127.0.0.1', '-p', $self->{port});
+                                : ('-h', $self->{host}, '-p', $self->{port});
     push @argv, '-a', $self->{password}, '--no-auth-warning'
         if defined $self->{password};
+
+    if (my $tls = $self->{tls}) {
+        push @argv, '--tls',
+            $tls->{insecure} ? '--insecure' : ('--cacert', $tls->{ca});
+        push @argv, '--cert', $tls->{client_cert}, '--key', $tls->{client_key}
+            if defined $tls->{client_cert};
+    }
 
     return @argv;
 }
 
+# redis.conf's own quoting
 sub _quote {
     my ($s) = @_;
     $s =~ s/(["\\])/\\$1/g;

@@ -351,6 +351,7 @@ ngx_http_totp_redis_parse_addr(ngx_conf_t *cf,
                            &u.addrs[0].name);
     }
 
+    /* cppcheck-suppress autoVariables ; u.addrs is the pool's, not u's */
     rcf->peer = &u.addrs[0];
 
     return NGX_CONF_OK;

@@ -1176,7 +1176,7 @@ EOF
         my ($what, $args) = @$_;
         ($out, $err, $rc) = admin(@$args);
         is $rc, 2, "$what: exit 2";
-        like $err, qr/^totp-admin:\ .+\nusage:\ totp-admin\ .*\n(?:.*\n){2,3}
+        like $err, qr/^totp-admin:\ .+\nusage:\ totp-admin\ .*\n(?:.*\n){4,5}
                       \s+invite\ NAME\ \|\ list\ \|\ clients\ \|
                       \ unlock-client\ KEY\n
                       \(totp-admin\ --help\ tells\ more\)\n\z/x,
@@ -1195,8 +1195,11 @@ EOF
 
     ($out, $err, $rc) = admin('--help');
     is $rc, 0, '--help: exit 0';
-    like $out, qr/\Ausage:\ totp-admin\ \[--redis\ ADDR\]\ \[--user\ U\]
-                  \ \[--password-file\ F\]\ \[--db\ N\]\n
+    like $out, qr/\Ausage:\ totp-admin\ \[--redis\ ADDR\ \|\ --sentinel
+                  \ ADDR\.\.\.\ --master\ NAME\]\n
+                  \s+\[--user\ U\]\ \[--password-file\ F\]\ \[--db\ N\]\n
+                  \s+\[--tls\ \[--cacert\ F\]\ \[--sni\ NAME\]
+                  \ \[--cert\ F\ --key\ F\]\]\n
                   \s+\[--prefix\ P\]\ \[--realm\ R\]\ \[--url\ URL\]\n
                   \s+\[--syslog-server\ HOST:PORT\]\n
                   \s+status\ NAME\ \|\ reset\ NAME\ \|\ revoke\ NAME\ \|

@@ -162,6 +162,7 @@ ngx_http_totp_redis_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_totp_redis_sentinel_exit();
     ngx_http_totp_redis_conn_close(&w->conn);
+    ngx_http_totp_redis_conn_free(&w->conn);
 }
 
 
@@ -342,6 +343,9 @@ ngx_http_totp_redis_cmd_create(ngx_pool_t *pool, ngx_uint_t nhead,
         != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ERR, log, 0, "totp: redis: out of memory");
+
+        /* it may hold the password (AUTH) */
+        totp_wipe(cmd, size);
         ngx_free(cmd);
         return NULL;
     }
@@ -609,6 +613,10 @@ ngx_http_totp_redis_start(void)
         return NGX_ERROR;
     }
 
+    if (w->exiting) {
+        return NGX_ERROR;
+    }
+
     /* the failure was logged when it happened: not once per request */
 
     if ((ngx_msec_int_t) (w->retry_at - ngx_current_msec) > 0) {
@@ -778,8 +786,10 @@ ngx_http_totp_redis_connect(struct sockaddr *sockaddr, socklen_t socklen)
 
 /*
  * AUTH and SELECT go first on every new connection, so they precede
- * whatever the caller queues next; with Sentinel, ROLE checks that the
- * server is the master before anything it answers is used.
+ * whatever the caller queues next; ROLE then checks that the server is
+ * the master (a name or a Sentinel may point at a replica for a while),
+ * and nothing else is written before its answer: a command pipelined
+ * behind a failed SELECT would run in the wrong database.
  */
 
 static ngx_int_t
@@ -839,14 +849,19 @@ ngx_http_totp_redis_handshake(void)
         }
     }
 
-    if (rcf->sentinels) {
-        if (ngx_http_totp_redis_command(NULL, 1,
-                                        &ngx_http_totp_redis_role,
-                                        ngx_http_totp_redis_role_reply, NULL)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+    cmd = ngx_http_totp_redis_cmd_create(NULL, 0, NULL, 1,
+                                         &ngx_http_totp_redis_role,
+                                         ngx_http_totp_redis_role_reply,
+                                         NULL);
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmd->pending.barrier = 1;
+
+    if (ngx_http_totp_redis_conn_send(&w->conn, &cmd->pending) != NGX_OK) {
+        ngx_http_totp_redis_cmd_free(cmd);
+        return NGX_ERROR;
     }
 
     return NGX_OK;
@@ -885,6 +900,11 @@ ngx_http_totp_redis_role_reply(void *data, redisReply *reply)
         return;
     }
 
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_http_totp_redis_handshake_reply(&ngx_http_totp_redis_role, reply);
+        return;
+    }
+
     role = (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0)
            ? reply->element[0] : NULL;
 
@@ -900,7 +920,7 @@ ngx_http_totp_redis_role_reply(void *data, redisReply *reply)
 
     ngx_log_error(NGX_LOG_ERR, w->log, 0,
                   "totp: redis \"%V\" is not the master (ROLE said "
-                  "\"%*s\"), asking the Sentinels again", &w->conn.name,
+                  "\"%*s\"), connecting again", &w->conn.name,
                   role && role->type == REDIS_REPLY_STRING
                   ? ngx_min((size_t) role->len, 32) : (size_t) 0,
                   role ? role->str : "");
@@ -925,16 +945,18 @@ ngx_http_totp_redis_closed(ngx_http_totp_redis_conn_t *conn)
 
     ngx_http_totp_redis_sentinel_cancel();
 
-    /* a Redis that stalls is not retried at once, whatever it did before */
+    /*
+     * A Redis that stalls, or breaks the protocol, is not retried at
+     * once, whatever it did before.
+     */
 
-    if (conn->timed_out) {
+    if (conn->timed_out || conn->broken) {
         w->healthy = 0;
     }
 
     /*
-     * A worker on its way out (a reload's old one: ngx_exiting is set
-     * before it closes its idle connections, this one among them) leaves
-     * the slot to its successor.
+     * A worker on its way out (a reload's old one, ngx_exiting set, or
+     * one closing at exit) leaves the slot to its successor.
      */
 
     if (!w->exiting && !ngx_exiting) {

@@ -68,11 +68,12 @@ ngx_http_totp_redis_set_sentinel(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     char  *p = conf;
 
-    ngx_str_t                   *value;
-    ngx_url_t                    u;
-    ngx_uint_t                   i;
-    ngx_addr_t                  *addr;
-    ngx_http_totp_redis_conf_t  *rcf;
+    u_char                        *host;
+    ngx_str_t                     *value;
+    ngx_url_t                      u;
+    ngx_uint_t                     i;
+    ngx_http_totp_redis_conf_t    *rcf;
+    ngx_http_totp_redis_server_t  *server;
 
     rcf = (ngx_http_totp_redis_conf_t *) (p + cmd->offset);
 
@@ -81,7 +82,7 @@ ngx_http_totp_redis_set_sentinel(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     rcf->sentinels = ngx_array_create(cf->pool, cf->args->nelts - 1,
-                                      sizeof(ngx_addr_t));
+                                      sizeof(ngx_http_totp_redis_server_t));
     if (rcf->sentinels == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -112,13 +113,36 @@ ngx_http_totp_redis_set_sentinel(ngx_conf_t *cf, ngx_command_t *cmd,
             return NGX_CONF_ERROR;
         }
 
-        addr = ngx_array_push(rcf->sentinels);
-        if (addr == NULL) {
+        server = ngx_array_push(rcf->sentinels);
+        if (server == NULL) {
             return NGX_CONF_ERROR;
         }
 
-        *addr = u.addrs[0];
-        addr->name = value[i];
+        server->addr = u.addrs[0];
+        server->addr.name = value[i];
+        ngx_str_null(&server->host);
+
+        if (u.family == AF_UNIX) {
+            continue;
+        }
+
+        /* what a certificate is checked against: the host, no port */
+
+        if (u.host.len > 2 && u.host.data[0] == '[') {
+            u.host.data++;
+            u.host.len -= 2;
+        }
+
+        host = ngx_pnalloc(cf->pool, u.host.len + 1);
+        if (host == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memcpy(host, u.host.data, u.host.len);
+        host[u.host.len] = '\0';
+
+        server->host.data = host;
+        server->host.len = u.host.len;
     }
 
     return NGX_CONF_OK;
@@ -198,10 +222,16 @@ ngx_http_totp_redis_init_conf(ngx_conf_t *cf, ngx_http_totp_redis_conf_t *rcf)
 
     } else {
 
-        if (rcf->sentinel_master.len || rcf->sentinel_password.len) {
+        if (rcf->sentinel_master.len || rcf->sentinel_password.len
+            || rcf->sentinel_user.len)
+        {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"totp_redis_sentinel_master\" needs "
-                               "\"totp_redis_sentinel\"");
+                               "\"%s\" needs \"totp_redis_sentinel\"",
+                               rcf->sentinel_master.len
+                               ? "totp_redis_sentinel_master"
+                               : rcf->sentinel_user.len
+                                 ? "totp_redis_sentinel_user"
+                                 : "totp_redis_sentinel_password");
             return NGX_CONF_ERROR;
         }
 
@@ -420,6 +450,12 @@ ngx_http_totp_redis_init_tls(ngx_conf_t *cf, ngx_http_totp_redis_conf_t *rcf,
     cln->handler = ngx_ssl_cleanup_ctx;
     cln->data = rcf->ssl_ctx;
 
+    /* a reconnect resumes its last session (see redis_conn.c) */
+
+    if (ngx_ssl_client_session_cache(cf, rcf->ssl_ctx, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     if (rcf->ssl_certificate.len
         && ngx_ssl_certificate(cf, rcf->ssl_ctx, &rcf->ssl_certificate,
                                &rcf->ssl_certificate_key, NULL)
@@ -444,12 +480,20 @@ ngx_http_totp_redis_init_tls(ngx_conf_t *cf, ngx_http_totp_redis_conf_t *rcf,
         return NGX_CONF_OK;
     }
 
-    /* a managed service's certificate is signed by a public CA */
+    /*
+     * A managed service's certificate is signed by a public CA: the
+     * system's bundle, read now (a CA directory would be read by the
+     * worker at each handshake).
+     */
 
-    if (SSL_CTX_set_default_verify_paths(rcf->ssl_ctx->ctx) != 1) {
+    if (SSL_CTX_load_verify_locations(rcf->ssl_ctx->ctx,
+                                      X509_get_default_cert_file(), NULL)
+        != 1)
+    {
         ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"totp_redis_ssl_verify\" cannot load the system's "
-                      "trusted certificates");
+                      "trusted certificates from \"%s\"",
+                      X509_get_default_cert_file());
         return NGX_CONF_ERROR;
     }
 

@@ -16,6 +16,13 @@
 
 
 typedef struct {
+    ngx_addr_t                 addr;      /* name: as configured */
+    ngx_str_t                  host;      /* NUL-terminated, for TLS;
+                                             empty for unix: */
+} ngx_http_totp_redis_server_t;
+
+
+typedef struct {
     ngx_str_t                  addr;      /* as configured, for messages */
 
     /* an address known at configuration time (literal, unix:, a name
@@ -28,7 +35,7 @@ typedef struct {
     ngx_resolver_t            *resolver;
     ngx_msec_t                 resolver_timeout;
 
-    /* totp_redis_sentinel: ngx_addr_t, asked in turn for the master */
+    /* totp_redis_sentinel: ngx_http_totp_redis_server_t, asked in turn */
     ngx_array_t               *sentinels;
     ngx_str_t                  sentinel_master;
     ngx_str_t                  sentinel_user;

@@ -32,6 +32,7 @@ static void ngx_http_totp_redis_conn_connected(
     ngx_http_totp_redis_conn_t *conn);
 #if (NGX_SSL)
 static void ngx_http_totp_redis_conn_tls_handshake(ngx_connection_t *c);
+static void ngx_http_totp_redis_conn_tls_save(ngx_connection_t *c);
 static ngx_int_t ngx_http_totp_redis_conn_tls_check(
     ngx_http_totp_redis_conn_t *conn, ngx_connection_t *c);
 #endif
@@ -75,6 +76,8 @@ ngx_http_totp_redis_conn_open(ngx_http_totp_redis_conn_t *conn,
     conn->npending = 0;
     conn->unsent = NULL;
     conn->timed_out = 0;
+    conn->broken = 0;
+    conn->blocked = 0;
     conn->state = NGX_HTTP_TOTP_REDIS_WAITING;
 
     return NGX_OK;
@@ -130,16 +133,27 @@ ngx_http_totp_redis_conn_connect(ngx_http_totp_redis_conn_t *conn,
         return NGX_ERROR;
     }
 
+    /*
+     * One connection carries every request's commands: Nagle would hold
+     * a command back while an earlier one is unacknowledged (a unix
+     * socket is left alone by ngx_tcp_nodelay()).
+     */
+
+    if (ngx_tcp_nodelay(c) != NGX_OK) {
+        ngx_http_totp_redis_conn_close(conn);
+        return NGX_ERROR;
+    }
+
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, &conn->log, 0,
                    "totp redis: connecting to \"%V\", fd:%d",
                    &conn->name, c->fd);
 
     if (rc == NGX_OK) {
-        /* a unix socket connects at once */
+        /* a unix socket connects at once, and may fail at once too */
         ngx_http_totp_redis_conn_connected(conn);
     }
 
-    return NGX_OK;
+    return (conn->state == NGX_HTTP_TOTP_REDIS_CLOSED) ? NGX_ERROR : NGX_OK;
 }
 
 
@@ -174,9 +188,7 @@ ngx_http_totp_redis_conn_send(ngx_http_totp_redis_conn_t *conn,
      * loop, never from inside the caller's own call.
      */
 
-    if (conn->state == NGX_HTTP_TOTP_REDIS_READY
-        && !conn->peer.connection->write->posted)
-    {
+    if (conn->state == NGX_HTTP_TOTP_REDIS_READY && !conn->blocked) {
         ngx_post_event(conn->peer.connection->write, &ngx_posted_events);
     }
 
@@ -248,6 +260,7 @@ ngx_http_totp_redis_conn_close(ngx_http_totp_redis_conn_t *conn)
 
     conn->npending = 0;
     conn->unsent = NULL;
+    conn->blocked = 0;
 
     if (conn->reader) {
         redisReaderFree(conn->reader);
@@ -295,6 +308,18 @@ ngx_http_totp_redis_conn_close(ngx_http_totp_redis_conn_t *conn)
 
         p->handler(p, NULL);
     }
+}
+
+
+void
+ngx_http_totp_redis_conn_free(ngx_http_totp_redis_conn_t *conn)
+{
+#if (NGX_SSL)
+    if (conn->session) {
+        ngx_ssl_free_session(conn->session);
+        conn->session = NULL;
+    }
+#endif
 }
 
 
@@ -403,6 +428,16 @@ ngx_http_totp_redis_conn_connected(ngx_http_totp_redis_conn_t *conn)
             return;
         }
 
+        /* a reconnect resumes the last session: one round trip less */
+
+        c->ssl->save_session = ngx_http_totp_redis_conn_tls_save;
+
+        if (conn->session && ngx_ssl_set_session(c, conn->session) != NGX_OK)
+        {
+            ngx_http_totp_redis_conn_close(conn);
+            return;
+        }
+
         rc = ngx_ssl_handshake(c);
 
         if (rc == NGX_AGAIN) {
@@ -448,6 +483,27 @@ ngx_http_totp_redis_conn_tls_handshake(ngx_connection_t *c)
     c->write->handler = ngx_http_totp_redis_conn_handler;
 
     ngx_http_totp_redis_conn_ready(conn);
+}
+
+
+/* a session ticket came (TLS 1.3 sends it after the handshake) */
+
+static void
+ngx_http_totp_redis_conn_tls_save(ngx_connection_t *c)
+{
+    ngx_ssl_session_t           *session;
+    ngx_http_totp_redis_conn_t  *conn = c->data;
+
+    session = ngx_ssl_get_session(c);
+    if (session == NULL) {
+        return;
+    }
+
+    if (conn->session) {
+        ngx_ssl_free_session(conn->session);
+    }
+
+    conn->session = session;
 }
 
 
@@ -542,7 +598,7 @@ ngx_http_totp_redis_conn_write(ngx_http_totp_redis_conn_t *conn)
 
     c = conn->peer.connection;
 
-    while (conn->unsent) {
+    while (conn->unsent && !conn->blocked) {
         p = ngx_queue_data(conn->unsent, ngx_http_totp_redis_pending_t,
                            queue);
 
@@ -552,7 +608,7 @@ ngx_http_totp_redis_conn_write(ngx_http_totp_redis_conn_t *conn)
             break;
         }
 
-        if (n == NGX_ERROR) {
+        if (n == NGX_ERROR || n == 0) {
             ngx_log_error(NGX_LOG_ERR, &conn->log, 0,
                           "totp: lost redis \"%V\"", &conn->name);
             ngx_http_totp_redis_conn_close(conn);
@@ -569,6 +625,16 @@ ngx_http_totp_redis_conn_write(ngx_http_totp_redis_conn_t *conn)
 
         if (conn->unsent == ngx_queue_sentinel(&conn->pending)) {
             conn->unsent = NULL;
+        }
+
+        /*
+         * Pipelined behind a failing SELECT, a write would land in the
+         * wrong database; behind a ROLE that finds a replica, a read
+         * would come from it.
+         */
+
+        if (p->barrier) {
+            conn->blocked = 1;
         }
     }
 
@@ -643,6 +709,7 @@ ngx_http_totp_redis_conn_read(ngx_http_totp_redis_conn_t *conn)
                               "totp: redis \"%V\" sent what is not a "
                               "reply (%s), closing the connection",
                               &conn->name, conn->reader->errstr);
+                conn->broken = 1;
                 ngx_http_totp_redis_conn_close(conn);
                 return;
             }
@@ -656,6 +723,7 @@ ngx_http_totp_redis_conn_read(ngx_http_totp_redis_conn_t *conn)
             freeReplyObject(reply);
 
             if (rc != NGX_OK) {
+                conn->broken = 1;
                 ngx_http_totp_redis_conn_close(conn);
                 return;
             }
@@ -681,12 +749,19 @@ ngx_http_totp_redis_conn_dispatch(ngx_http_totp_redis_conn_t *conn,
     ngx_queue_t                    *q;
     ngx_http_totp_redis_pending_t  *p;
 
-    if (ngx_queue_empty(&conn->pending)) {
+    /* a subscriber's messages come between the replies to its commands */
 
-        if (conn->push) {
-            conn->push(conn, reply);
-            return NGX_OK;
-        }
+    if (conn->push
+        && reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[0]->len == 7
+        && ngx_strncmp(reply->element[0]->str, "message", 7) == 0)
+    {
+        conn->push(conn, reply);
+        return NGX_OK;
+    }
+
+    if (ngx_queue_empty(&conn->pending)) {
 
         ngx_log_error(NGX_LOG_ERR, &conn->log, 0,
                       "totp: redis \"%V\" sent more replies than it was "
@@ -697,9 +772,10 @@ ngx_http_totp_redis_conn_dispatch(ngx_http_totp_redis_conn_t *conn,
     q = ngx_queue_head(&conn->pending);
 
     if (q == conn->unsent) {
+        /* a reply to a command not (wholly) written yet: one too many */
         ngx_log_error(NGX_LOG_ERR, &conn->log, 0,
-                      "totp: redis \"%V\" answered a command it was not "
-                      "sent yet, closing the connection", &conn->name);
+                      "totp: redis \"%V\" sent more replies than it was "
+                      "asked for, closing the connection", &conn->name);
         return NGX_ERROR;
     }
 
@@ -710,6 +786,14 @@ ngx_http_totp_redis_conn_dispatch(ngx_http_totp_redis_conn_t *conn,
 
     if (p->timer.timer_set) {
         ngx_del_timer(&p->timer);
+    }
+
+    if (p->barrier) {
+        conn->blocked = 0;
+
+        if (conn->unsent) {
+            ngx_post_event(conn->peer.connection->write, &ngx_posted_events);
+        }
     }
 
     p->handler(p, reply);

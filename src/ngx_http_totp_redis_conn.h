@@ -36,7 +36,7 @@ typedef void (*ngx_http_totp_redis_pending_pt)(
 typedef void (*ngx_http_totp_redis_closed_pt)(
     ngx_http_totp_redis_conn_t *conn);
 
-/* a reply that no command asked for: a subscriber's message */
+/* a subscriber's message: ["message", channel, text] */
 typedef void (*ngx_http_totp_redis_push_pt)(ngx_http_totp_redis_conn_t *conn,
     redisReply *reply);
 
@@ -54,6 +54,9 @@ struct ngx_http_totp_redis_pending_s {
 
     unsigned                          timed_out:1;
     unsigned                          secret:1;
+
+    /* nothing behind it is written before its reply (AUTH, ROLE) */
+    unsigned                          barrier:1;
 };
 
 
@@ -70,6 +73,7 @@ struct ngx_http_totp_redis_conn_s {
 #if (NGX_SSL)
     ngx_ssl_t                        *ssl;       /* NULL: plain text */
     ngx_http_totp_redis_tls_t         tls;
+    ngx_ssl_session_t                *session;   /* to resume */
 #endif
     ngx_http_totp_redis_closed_pt     closed;
     ngx_http_totp_redis_push_pt       push;
@@ -90,6 +94,12 @@ struct ngx_http_totp_redis_conn_s {
 
     /* a command's timer closed it */
     unsigned                          timed_out:1;
+
+    /* the server broke the protocol: not to be retried at once */
+    unsigned                          broken:1;
+
+    /* a barrier command is on its way: the writes wait for its reply */
+    unsigned                          blocked:1;
 };
 
 
@@ -127,6 +137,9 @@ void ngx_http_totp_redis_conn_forget(ngx_http_totp_redis_pending_t *p);
 
 /* closes the connection; every pending command fails, once */
 void ngx_http_totp_redis_conn_close(ngx_http_totp_redis_conn_t *conn);
+
+/* the TLS session kept for resumption, if any, is let go */
+void ngx_http_totp_redis_conn_free(ngx_http_totp_redis_conn_t *conn);
 
 
 #endif /* _NGX_HTTP_TOTP_REDIS_CONN_H_INCLUDED_ */

@@ -18,9 +18,19 @@
 #include "ngx_http_totp_redis_sentinel.h"
 
 
+/*
+ * The watch: opened again this long after it closed, and pinged this
+ * often, so that a Sentinel gone silent is noticed within a timeout.
+ */
+#define NGX_HTTP_TOTP_SENTINEL_REWATCH  1000
+#define NGX_HTTP_TOTP_SENTINEL_PING     5000
+
+
 typedef struct {
     ngx_http_totp_redis_conn_t        ask;
     ngx_http_totp_redis_conn_t        watch;
+    ngx_event_t                       rewatch;
+    ngx_event_t                       ping;
 
     ngx_http_totp_redis_conf_t       *conf;
     ngx_log_t                        *log;
@@ -35,6 +45,7 @@ typedef struct {
     u_char                            text[NGX_SOCKADDR_STRLEN];
 
     unsigned                          asking:1;
+    unsigned                          exiting:1;
 
     /* inside a connect: failures are the loop's, not a handler's */
     unsigned                          starting:1;
@@ -44,7 +55,8 @@ typedef struct {
 static ngx_int_t ngx_http_totp_redis_sentinel_ask(void);
 static void ngx_http_totp_redis_sentinel_next(void);
 static ngx_int_t ngx_http_totp_redis_sentinel_open(
-    ngx_http_totp_redis_conn_t *conn, ngx_addr_t *sentinel);
+    ngx_http_totp_redis_conn_t *conn, ngx_http_totp_redis_server_t *sentinel,
+    ngx_msec_t timeout);
 static ngx_int_t ngx_http_totp_redis_sentinel_send(
     ngx_http_totp_redis_conn_t *conn, ngx_uint_t argc, ngx_str_t *argv,
     ngx_http_totp_redis_pending_pt handler, unsigned secret);
@@ -54,7 +66,13 @@ static void ngx_http_totp_redis_sentinel_master_reply(
     ngx_http_totp_redis_pending_t *p, redisReply *reply);
 static ngx_int_t ngx_http_totp_redis_sentinel_parse(redisReply *reply);
 static void ngx_http_totp_redis_sentinel_watch(void);
+static void ngx_http_totp_redis_sentinel_watch_closed(
+    ngx_http_totp_redis_conn_t *conn);
+static void ngx_http_totp_redis_sentinel_rewatch(ngx_event_t *ev);
 static void ngx_http_totp_redis_sentinel_subscribed(
+    ngx_http_totp_redis_pending_t *p, redisReply *reply);
+static void ngx_http_totp_redis_sentinel_ping(ngx_event_t *ev);
+static void ngx_http_totp_redis_sentinel_pong(
     ngx_http_totp_redis_pending_t *p, redisReply *reply);
 static void ngx_http_totp_redis_sentinel_message(
     ngx_http_totp_redis_conn_t *conn, redisReply *reply);
@@ -70,6 +88,7 @@ static ngx_str_t  ngx_http_totp_redis_sentinel_subscribe =
     ngx_string("SUBSCRIBE");
 static ngx_str_t  ngx_http_totp_redis_sentinel_switch =
     ngx_string("+switch-master");
+static ngx_str_t  ngx_http_totp_redis_sentinel_ping_cmd = ngx_string("PING");
 
 
 ngx_int_t
@@ -124,9 +143,20 @@ ngx_http_totp_redis_sentinel_exit(void)
     ngx_http_totp_redis_sentinel_t  *s = &ngx_http_totp_redis_sentinel;
 
     s->asking = 0;
+    s->exiting = 1;
+
+    if (s->rewatch.timer_set) {
+        ngx_del_timer(&s->rewatch);
+    }
+
+    if (s->ping.timer_set) {
+        ngx_del_timer(&s->ping);
+    }
 
     ngx_http_totp_redis_conn_close(&s->ask);
     ngx_http_totp_redis_conn_close(&s->watch);
+    ngx_http_totp_redis_conn_free(&s->ask);
+    ngx_http_totp_redis_conn_free(&s->watch);
 }
 
 
@@ -136,8 +166,18 @@ static ngx_int_t
 ngx_http_totp_redis_sentinel_ask(void)
 {
     ngx_str_t                        argv[3];
-    ngx_addr_t                      *sentinel;
+    ngx_msec_t                       timeout;
+    ngx_http_totp_redis_server_t    *sentinel;
     ngx_http_totp_redis_sentinel_t  *s = &ngx_http_totp_redis_sentinel;
+
+    /*
+     * A share of the timeout each, so that one Sentinel gone silent
+     * leaves time to ask the others, and to reach the master, before the
+     * commands waiting for it time out.
+     */
+
+    timeout = ngx_max(s->conf->timeout / (s->conf->sentinels->nelts + 1),
+                      1);
 
     while (s->tried < s->conf->sentinels->nelts) {
         sentinel = s->conf->sentinels->elts;
@@ -149,12 +189,14 @@ ngx_http_totp_redis_sentinel_ask(void)
 
         s->starting = 1;
 
-        if (ngx_http_totp_redis_sentinel_open(&s->ask, sentinel) == NGX_OK
+        if (ngx_http_totp_redis_sentinel_open(&s->ask, sentinel, timeout)
+            == NGX_OK
             && ngx_http_totp_redis_sentinel_send(&s->ask, 3, argv,
                              ngx_http_totp_redis_sentinel_master_reply, 0)
                == NGX_OK
-            && ngx_http_totp_redis_conn_connect(&s->ask, sentinel->sockaddr,
-                                                sentinel->socklen)
+            && ngx_http_totp_redis_conn_connect(&s->ask,
+                                                sentinel->addr.sockaddr,
+                                                sentinel->addr.socklen)
                == NGX_OK)
         {
             s->starting = 0;
@@ -203,32 +245,24 @@ ngx_http_totp_redis_sentinel_next(void)
 
 static ngx_int_t
 ngx_http_totp_redis_sentinel_open(ngx_http_totp_redis_conn_t *conn,
-    ngx_addr_t *sentinel)
+    ngx_http_totp_redis_server_t *sentinel, ngx_msec_t timeout)
 {
     ngx_uint_t                       n;
     ngx_str_t                        argv[3];
     ngx_http_totp_redis_sentinel_t  *s = &ngx_http_totp_redis_sentinel;
 
-    conn->name = sentinel->name;
-    conn->timeout = s->conf->timeout;
+    conn->name = sentinel->addr.name;
+    conn->timeout = timeout;
 
 #if (NGX_SSL)
     if (s->conf->ssl) {
         conn->ssl = s->conf->ssl_ctx;
         conn->tls.verify = s->conf->ssl_verify;
 
-        /* without a name, the Sentinel's address is what is checked */
+        /* without a name, the Sentinel's host (or address) is checked */
 
-        if (s->conf->ssl_name.len) {
-            conn->tls.name = s->conf->ssl_name;
-
-        } else {
-            conn->tls.name.data = (u_char *) sentinel->name.data;
-            conn->tls.name.len = ngx_strlchr(sentinel->name.data,
-                                      sentinel->name.data
-                                      + sentinel->name.len, ':')
-                                 - sentinel->name.data;
-        }
+        conn->tls.name = s->conf->ssl_name.len ? s->conf->ssl_name
+                                               : sentinel->host;
     }
 #endif
 
@@ -363,9 +397,7 @@ ngx_http_totp_redis_sentinel_master_reply(ngx_http_totp_redis_pending_t *p,
 
     /* this one answered: the watch goes there, and it is asked first */
 
-    if (s->watch.state == NGX_HTTP_TOTP_REDIS_CLOSED) {
-        ngx_http_totp_redis_sentinel_watch();
-    }
+    ngx_http_totp_redis_sentinel_watch();
 
     ngx_http_totp_redis_conn_close(conn);
 
@@ -443,8 +475,12 @@ static void
 ngx_http_totp_redis_sentinel_watch(void)
 {
     ngx_str_t                        argv[2];
-    ngx_addr_t                      *sentinel;
+    ngx_http_totp_redis_server_t    *sentinel;
     ngx_http_totp_redis_sentinel_t  *s = &ngx_http_totp_redis_sentinel;
+
+    if (s->exiting || s->watch.state != NGX_HTTP_TOTP_REDIS_CLOSED) {
+        return;
+    }
 
     sentinel = s->conf->sentinels->elts;
     sentinel = &sentinel[s->current];
@@ -453,19 +489,53 @@ ngx_http_totp_redis_sentinel_watch(void)
     argv[1] = ngx_http_totp_redis_sentinel_switch;
 
     s->watch.push = ngx_http_totp_redis_sentinel_message;
+    s->watch.closed = ngx_http_totp_redis_sentinel_watch_closed;
 
     /* without the watch, READONLY and ROLE still catch a failover */
 
-    if (ngx_http_totp_redis_sentinel_open(&s->watch, sentinel) != NGX_OK
+    if (ngx_http_totp_redis_sentinel_open(&s->watch, sentinel,
+                                          s->conf->timeout)
+        != NGX_OK
         || ngx_http_totp_redis_sentinel_send(&s->watch, 2, argv,
                              ngx_http_totp_redis_sentinel_subscribed, 0)
            != NGX_OK
-        || ngx_http_totp_redis_conn_connect(&s->watch, sentinel->sockaddr,
-                                            sentinel->socklen)
+        || ngx_http_totp_redis_conn_connect(&s->watch,
+                                            sentinel->addr.sockaddr,
+                                            sentinel->addr.socklen)
            != NGX_OK)
     {
         ngx_http_totp_redis_conn_close(&s->watch);
     }
+}
+
+
+/* a watch that closed is opened again, to whichever Sentinel is first */
+
+static void
+ngx_http_totp_redis_sentinel_watch_closed(ngx_http_totp_redis_conn_t *conn)
+{
+    ngx_http_totp_redis_sentinel_t  *s = &ngx_http_totp_redis_sentinel;
+
+    if (s->ping.timer_set) {
+        ngx_del_timer(&s->ping);
+    }
+
+    if (s->exiting || s->rewatch.timer_set) {
+        return;
+    }
+
+    s->rewatch.handler = ngx_http_totp_redis_sentinel_rewatch;
+    s->rewatch.log = s->log;
+    s->rewatch.cancelable = 1;
+
+    ngx_add_timer(&s->rewatch, NGX_HTTP_TOTP_SENTINEL_REWATCH);
+}
+
+
+static void
+ngx_http_totp_redis_sentinel_rewatch(ngx_event_t *ev)
+{
+    ngx_http_totp_redis_sentinel_watch();
 }
 
 
@@ -478,13 +548,63 @@ ngx_http_totp_redis_sentinel_subscribed(ngx_http_totp_redis_pending_t *p,
     ngx_http_totp_redis_conn_forget(p);
     ngx_free(p);
 
-    if (reply && reply->type == REDIS_REPLY_ERROR) {
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
         ngx_log_error(NGX_LOG_ERR, &conn->log, 0,
                       "totp: Sentinel \"%V\" refused SUBSCRIBE: %*s",
                       &conn->name, ngx_min((size_t) reply->len, 200),
                       reply->str);
         ngx_http_totp_redis_conn_close(conn);
+        return;
     }
+
+    ngx_http_totp_redis_sentinel_pong(NULL, reply);
+}
+
+
+/*
+ * Nothing else is sent on the watch: without a PING now and then, a
+ * Sentinel host gone away would leave it waiting for ever.
+ */
+
+static void
+ngx_http_totp_redis_sentinel_ping(ngx_event_t *ev)
+{
+    ngx_http_totp_redis_sentinel_t  *s = &ngx_http_totp_redis_sentinel;
+
+    if (ngx_http_totp_redis_sentinel_send(&s->watch, 1,
+                                       &ngx_http_totp_redis_sentinel_ping_cmd,
+                                       ngx_http_totp_redis_sentinel_pong, 0)
+        != NGX_OK)
+    {
+        ngx_http_totp_redis_conn_close(&s->watch);
+    }
+}
+
+
+static void
+ngx_http_totp_redis_sentinel_pong(ngx_http_totp_redis_pending_t *p,
+    redisReply *reply)
+{
+    ngx_http_totp_redis_sentinel_t  *s = &ngx_http_totp_redis_sentinel;
+
+    if (p) {
+        ngx_http_totp_redis_conn_forget(p);
+        ngx_free(p);
+    }
+
+    if (reply == NULL || s->exiting || s->ping.timer_set) {
+        return;
+    }
+
+    s->ping.handler = ngx_http_totp_redis_sentinel_ping;
+    s->ping.log = s->log;
+    s->ping.cancelable = 1;
+
+    ngx_add_timer(&s->ping, NGX_HTTP_TOTP_SENTINEL_PING);
 }
 
 

@@ -198,7 +198,11 @@ sub _log_tail {
 
     open my $fh, '<', $self->{log_file} or return '';
     my @lines = <$fh>;
-    return join '', grep { defined } @lines[-20 .. -1];
+
+    # a slice past the start of a short array would die, hiding the error
+    splice @lines, 0, @lines - 20 if @lines > 20;
+
+    return join '', @lines;
 }
 
 # Many commands through one redis-cli (each an arrayref of words): a

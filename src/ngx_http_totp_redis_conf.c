@@ -22,6 +22,8 @@
 #define NGX_HTTP_TOTP_REDIS_VERIFY_DEPTH  4
 
 
+static ngx_int_t ngx_http_totp_redis_host(ngx_conf_t *cf, ngx_str_t *dst,
+    ngx_str_t *src);
 static char *ngx_http_totp_redis_parse_addr(ngx_conf_t *cf,
     ngx_http_totp_redis_conf_t *rcf, ngx_str_t *host);
 #if (NGX_SSL)
@@ -68,7 +70,6 @@ ngx_http_totp_redis_set_sentinel(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     char  *p = conf;
 
-    u_char                        *host;
     ngx_str_t                     *value;
     ngx_url_t                      u;
     ngx_uint_t                     i;
@@ -128,21 +129,9 @@ ngx_http_totp_redis_set_sentinel(ngx_conf_t *cf, ngx_command_t *cmd,
 
         /* what a certificate is checked against: the host, no port */
 
-        if (u.host.len > 2 && u.host.data[0] == '[') {
-            u.host.data++;
-            u.host.len -= 2;
-        }
-
-        host = ngx_pnalloc(cf->pool, u.host.len + 1);
-        if (host == NULL) {
+        if (ngx_http_totp_redis_host(cf, &server->host, &u.host) != NGX_OK) {
             return NGX_CONF_ERROR;
         }
-
-        ngx_memcpy(host, u.host.data, u.host.len);
-        host[u.host.len] = '\0';
-
-        server->host.data = host;
-        server->host.len = u.host.len;
     }
 
     return NGX_CONF_OK;
@@ -273,7 +262,6 @@ static char *
 ngx_http_totp_redis_parse_addr(ngx_conf_t *cf,
     ngx_http_totp_redis_conf_t *rcf, ngx_str_t *host)
 {
-    u_char                    *p;
     ngx_url_t                  u;
     ngx_addr_t                 literal;
     ngx_http_core_loc_conf_t  *clcf;
@@ -322,13 +310,10 @@ ngx_http_totp_redis_parse_addr(ngx_conf_t *cf,
 
     /* the name a certificate is checked against, unless one is given */
 
-    if (u.family != AF_UNIX) {
-        *host = u.host;
-
-        if (host->len > 2 && host->data[0] == '[') {
-            host->data++;
-            host->len -= 2;
-        }
+    if (u.family != AF_UNIX
+        && ngx_http_totp_redis_host(cf, host, &u.host) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     if (u.naddrs == 0
@@ -341,16 +326,7 @@ ngx_http_totp_redis_parse_addr(ngx_conf_t *cf,
          * resolved at each connect, never with a blocking call.
          */
 
-        p = ngx_pnalloc(cf->pool, u.host.len + 1);
-        if (p == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_memcpy(p, u.host.data, u.host.len);
-        p[u.host.len] = '\0';
-
-        rcf->host.data = p;
-        rcf->host.len = u.host.len;
+        rcf->host = *host;
         rcf->port = u.port;
         rcf->resolver = clcf->resolver;
         rcf->resolver_timeout =
@@ -388,13 +364,46 @@ ngx_http_totp_redis_parse_addr(ngx_conf_t *cf,
 }
 
 
+/*
+ * A host as OpenSSL takes it (SNI, the certificate's names): without the
+ * brackets of an IPv6 literal, NUL-terminated.
+ */
+
+static ngx_int_t
+ngx_http_totp_redis_host(ngx_conf_t *cf, ngx_str_t *dst, ngx_str_t *src)
+{
+    u_char     *p;
+    ngx_str_t   host;
+
+    host = *src;
+
+    if (host.len > 2 && host.data[0] == '[' && host.data[host.len - 1] == ']')
+    {
+        host.data++;
+        host.len -= 2;
+    }
+
+    p = ngx_pnalloc(cf->pool, host.len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, host.data, host.len);
+    p[host.len] = '\0';
+
+    dst->data = p;
+    dst->len = host.len;
+
+    return NGX_OK;
+}
+
+
 #if (NGX_SSL)
 
 static char *
 ngx_http_totp_redis_init_tls(ngx_conf_t *cf, ngx_http_totp_redis_conf_t *rcf,
     ngx_str_t *host)
 {
-    u_char              *p;
     ngx_pool_cleanup_t  *cln;
 
     if ((rcf->ssl_certificate.len == 0)
@@ -411,14 +420,11 @@ ngx_http_totp_redis_init_tls(ngx_conf_t *cf, ngx_http_totp_redis_conf_t *rcf,
     }
 
     if (rcf->ssl_name.len) {
-        p = ngx_pnalloc(cf->pool, rcf->ssl_name.len + 1);
-        if (p == NULL) {
+        if (ngx_http_totp_redis_host(cf, &rcf->ssl_name, &rcf->ssl_name)
+            != NGX_OK)
+        {
             return NGX_CONF_ERROR;
         }
-
-        ngx_memcpy(p, rcf->ssl_name.data, rcf->ssl_name.len);
-        p[rcf->ssl_name.len] = '\0';
-        rcf->ssl_name.data = p;
 
     } else if (rcf->ssl_verify && rcf->sentinels == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -21,19 +21,11 @@ use Test::More;
 
 use TotpTest;
 use TotpTLS;
-use TotpAdmin qw(slurp);
+use TotpAdmin qw(slurp quiet_syslog);
 use TotpGate qw(user_key);
 
 
-# the tool, like redis-cli, would send a password found here
-delete $ENV{REDISCLI_AUTH};
-
-# the audit records: to a UDP socket of this test's, unread (t/admin-audit.t
-# reads them), not to this machine's syslog
-my $syslog = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                   Proto => 'udp')
-    or die "cannot bind a UDP socket: $!\n";
-$ENV{TOTP_ADMIN_SYSLOG} = '127.0.0.1:' . $syslog->sockport;
+my $syslog = quiet_syslog();
 
 # nginx never runs here: any existing file will do as the module
 my $t = TotpTest->new(module => abs_path(__FILE__));

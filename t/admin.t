@@ -22,19 +22,11 @@ use POSIX qw(strftime);
 use Test::More;
 
 use TotpTest;
-use TotpAdmin qw(slurp);
+use TotpAdmin qw(slurp quiet_syslog);
 use TotpGate qw(user_key);
 
 
-# the tool, like redis-cli, would send a password found here
-delete $ENV{REDISCLI_AUTH};
-
-# the audit records: not to this machine's syslog, nor a warning on stderr
-# where there is none (its socket lives as long as the test)
-my $syslog = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                   Proto => 'udp')
-    or die "cannot bind a UDP socket: $!\n";
-$ENV{TOTP_ADMIN_SYSLOG} = '127.0.0.1:' . $syslog->sockport;
+my $syslog = quiet_syslog();
 
 # nginx never runs here: any existing file will do as the module
 my $t = TotpTest->new(module => abs_path(__FILE__));

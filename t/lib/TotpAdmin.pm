@@ -9,9 +9,10 @@ use warnings;
 use Cwd qw(abs_path);
 use Exporter qw(import);
 use File::Basename qw(dirname);
+use IO::Socket::INET;
 use POSIX ();
 
-our @EXPORT_OK = qw(admin slurp);
+our @EXPORT_OK = qw(admin slurp quiet_syslog);
 
 my $TOOL = abs_path(dirname(abs_path(__FILE__)) . '/../../tools/totp-admin');
 
@@ -39,6 +40,22 @@ sub admin {
         if $status & 127;
 
     return (slurp($out), slurp($err), $status >> 8);
+}
+
+# What a t/admin*.t sets up first: no Redis password taken from the
+# environment (redis-cli, and so the tool, would send one found there),
+# and the audit records to a UDP socket of the test's own, never this
+# machine's syslog.  The socket is returned: keep it as long as the test.
+sub quiet_syslog {
+    delete $ENV{REDISCLI_AUTH};
+
+    my $syslog = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                       LocalPort => 0, Proto => 'udp')
+        or die "cannot bind a UDP socket: $!\n";
+
+    $ENV{TOTP_ADMIN_SYSLOG} = '127.0.0.1:' . $syslog->sockport;
+
+    return $syslog;
 }
 
 sub slurp {

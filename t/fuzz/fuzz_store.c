@@ -64,6 +64,16 @@ ngx_http_totp_redis_eval(ngx_pool_t *pool,
 }
 
 
+/* no totp_redis_replicas here: a consumed code is answered at once */
+
+ngx_int_t
+ngx_http_totp_redis_wait(ngx_pool_t *pool,
+    ngx_http_totp_redis_handler_pt handler, void *data)
+{
+    return NGX_DECLINED;
+}
+
+
 u_char *
 ngx_sprintf(u_char *buf, const char *fmt, ...)
 {

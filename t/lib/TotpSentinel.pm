@@ -7,6 +7,10 @@ package TotpSentinel;
 # within seconds: a master is down after down_after ms without an answer,
 # and a failover that stalls is given up after failover_timeout ms.
 #
+# With tls (a TotpTLS PKI) every one of them speaks only TLS, to its
+# clients and to the others: the module, and this package's own clients,
+# must too.
+#
 # Every wait here polls for a condition the Sentinels or servers report;
 # none sleeps a fixed time.  See the POD at the end.
 
@@ -27,7 +31,11 @@ my $SENTINELS = 3;
 # password; the default user then has another one), down_after (ms),
 # failover_timeout (ms), name (prefix of the servers' and Sentinels'
 # names and files, to run two sets in one test), timeout (seconds for
-# the start)
+# the start), tls (a TotpTLS::make_pki hash: TLS only, everywhere, with
+# its server certificate and CA), tls_auth_clients ('no' unless given,
+# 'yes' or 'optional': whether the servers and Sentinels ask their
+# clients for a certificate; each other too, so they show the PKI's
+# client certificate, as this package's clients do)
 sub new {
     my ($class, %o) = @_;
 
@@ -47,9 +55,16 @@ sub new {
         # enough for the promotion of a replica on loopback
         failover_timeout  => $o{failover_timeout} // 3000,
         timeout           => $o{timeout} // ($t->valgrind ? 60 : 20),
+        tls               => $o{tls},
+        tls_auth_clients  => $o{tls_auth_clients} // 'no',
         servers           => 0,
         sentinels         => [],
     }, $class;
+
+    die "TotpSentinel->new: tls_auth_clients needs tls\n"
+        if defined $o{tls_auth_clients} && !$o{tls};
+    die "TotpSentinel->new: tls_auth_clients is no, yes or optional\n"
+        unless $self->{tls_auth_clients} =~ /\A(no|yes|optional)\z/;
 
     die "TotpSentinel->new: sentinel_user needs sentinel_password\n"
         if defined $self->{sentinel_user}
@@ -70,6 +85,7 @@ sub master      { $_[0]{master} }
 sub replica     { $_[0]{replica} }
 sub master_name { $_[0]{master_name} }
 sub password    { $_[0]{password} }
+sub tls         { $_[0]{tls} }
 
 # As the module's totp_redis_sentinel takes them.
 sub sentinel_addrs {
@@ -82,9 +98,23 @@ sub sentinel_ports {
     return map { $_->{port} } @{ $self->{sentinels} };
 }
 
+# What command() takes to reach $port, one of this set's: the port, or
+# with tls the port and how to speak TLS to it.
+sub endpoint {
+    my ($self, $port) = @_;
+
+    my $p = $self->{tls} or return $port;
+
+    return { port => $port, ca => $p->{ca},
+             $self->{tls_auth_clients} eq 'no' ? ()
+                 : (cert => $p->{client_cert}, key => $p->{client_key}) };
+}
+
 # The http-level directives that point the module at these Sentinels.
 # %o: password_file (the master's, totp_redis_password),
-# sentinel_password_file.
+# sentinel_password_file.  With tls also TLS on, trusting the PKI's CA
+# (or %o: ca), with its client certificate when the servers ask for one;
+# %o: ssl_name (totp_redis_ssl_name).
 sub directives {
     my ($self, %o) = @_;
 
@@ -97,6 +127,18 @@ sub directives {
     $lines .= "    totp_redis_password $o{password_file};\n"
         if defined $o{password_file};
 
+    if (my $p = $self->{tls}) {
+        my $ca = $o{ca} // $p->{ca};
+
+        $lines .= "    totp_redis_ssl on;\n"
+            . "    totp_redis_ssl_trusted_certificate $ca;\n";
+        $lines .= "    totp_redis_ssl_certificate $p->{client_cert};\n"
+            . "    totp_redis_ssl_certificate_key $p->{client_key};\n"
+            if $self->{tls_auth_clients} eq 'yes';
+        $lines .= "    totp_redis_ssl_name $o{ssl_name};\n"
+            if defined $o{ssl_name};
+    }
+
     return $lines;
 }
 
@@ -108,7 +150,8 @@ sub sentinel {
 
     my $s = $self->{sentinels}[$i] or die "sentinel: no Sentinel $i\n";
 
-    return command($s->{port}, $self->_sentinel_auth, @args);
+    return command($self->endpoint($s->{port}), $self->_sentinel_auth,
+                   @args);
 }
 
 # The master's address as Sentinel $i reports it: its port, or undef
@@ -299,8 +342,9 @@ sub _streaming {
 
     my $n = grep { $_->pid } $self->replicas;
     my (undef, $acked) = eval {
-        command($self->{master}->port, undef, $self->{password},
-                [ 'PUBLISH', 'totp-test:sync', 'x' ], [ 'WAIT', $n, 50 ]);
+        command($self->endpoint($self->{master}->port), undef,
+                $self->{password}, [ 'PUBLISH', 'totp-test:sync', 'x' ],
+                [ 'WAIT', $n, 50 ]);
     };
 
     return ($acked // -1) >= $n;
@@ -329,7 +373,9 @@ sub stop {
         TotpTest::Proc::terminate($pid, 'TERM', 10);
     }
 
-    $_->stop for @{ $self->{all} // [] };
+    # at global destruction (a set in a file's lexical) the servers may
+    # be gone before this set: TotpTest stopped them already
+    $_->stop for grep { defined } @{ $self->{all} // [] };
 }
 
 # A server through TotpTest->redis (so TotpTest::done stops it too).
@@ -347,10 +393,27 @@ sub _server {
     push @conf, 'masterauth ' . _quote($pw) if defined $pw;
     push @conf, "replicaof 127.0.0.1 @{[ $o{of}->port ]}" if $o{of};
 
+    my %tls;
+
+    if (my $p = $self->{tls}) {
+        my $auth = $self->{tls_auth_clients};
+
+        %tls = (tls => { cert => $p->{server_cert}, key => $p->{server_key},
+                         ca => $p->{ca}, auth_clients => $auth,
+                         $auth eq 'no' ? ()
+                             : (client_cert => $p->{client_cert},
+                                client_key => $p->{client_key}) });
+
+        # a replica reaches its master over TLS, and tells it its TLS
+        # port (which the master's INFO gives the Sentinels)
+        push @conf, 'tls-replication yes', _tls_client_conf($self);
+    }
+
     my $r = $self->{t}->redis(
         name => "$self->{name}-redis$n",
         (defined $pw ? (password => $pw) : ()),
         conf => join("\n", @conf),
+        %tls,
     );
 
     push @{ $self->{all} }, $r;
@@ -371,7 +434,6 @@ sub _sentinel {
     # Sentinel rewrites its configuration file (its id, what it learnt):
     # each its own, in the test dir
     my @conf = (
-        "port $port",
         'bind 127.0.0.1',
         'daemonize no',
         'logfile ""',
@@ -381,6 +443,19 @@ sub _sentinel {
         "sentinel failover-timeout $m $self->{failover_timeout}",
         "sentinel parallel-syncs $m 1",
     );
+
+    if (my $p = $self->{tls}) {
+        # tls-replication: TLS to the servers and to the other Sentinels,
+        # whom the hello messages give the TLS port
+        push @conf, 'port 0', "tls-port $port",
+            'tls-cert-file ' . _quote($p->{server_cert}),
+            'tls-key-file ' . _quote($p->{server_key}),
+            'tls-ca-cert-file ' . _quote($p->{ca}),
+            "tls-auth-clients $self->{tls_auth_clients}",
+            'tls-replication yes', _tls_client_conf($self);
+    } else {
+        push @conf, "port $port";
+    }
 
     push @conf, "sentinel auth-pass $m " . _quote($pw) if defined $pw;
 
@@ -414,13 +489,28 @@ sub _sentinel {
     my $up = $self->_wait(sub {
         die "Sentinel $name exited at start:\n" . _tail($s->{log})
             if defined TotpTest::Proc::reap($s->{pid}, 0);
-        my $pong = eval { command($port, undef, undef, 'PING') } // $@;
+        my $pong = eval {
+            command($self->endpoint($port), undef, undef, 'PING')
+        } // $@;
         $pong =~ /PONG|NOAUTH|WRONGPASS/;
     }, $self->{timeout});
 
     die "Sentinel $name did not start:\n" . _tail($s->{log}) unless $up;
 
     return $s;
+}
+
+# The certificate a server or Sentinel shows the ones it connects to when
+# they ask for one: its server certificate would not do, being for
+# serverAuth only.
+sub _tls_client_conf {
+    my ($self) = @_;
+
+    my $p = $self->{tls};
+    return () if $self->{tls_auth_clients} eq 'no';
+
+    return ('tls-client-cert-file ' . _quote($p->{client_cert}),
+            'tls-client-key-file ' . _quote($p->{client_key}));
 }
 
 sub _sentinel_auth {
@@ -444,12 +534,37 @@ sub _wait {
 # password is given (with the user when one is); @args is a command, or
 # several as arrayrefs (in list context, every reply).  Sentinel's replies
 # nest (SENTINEL REPLICAS), which redis-cli's plain output flattens.
+# $to: a port on 127.0.0.1, or (for TLS) a hash: port, ca (the CA the
+# server's certificate must verify against; its name is not checked),
+# cert and key (a client certificate).
 sub command {
-    my ($port, $user, $password, @args) = @_;
+    my ($to, $user, $password, @args) = @_;
 
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-                                  Proto => 'tcp', Timeout => 2)
-        or die "connect to $port: $!\n";
+    my $port = ref $to ? $to->{port} : $to;
+    my $s;
+
+    if (ref $to) {
+        # only for TLS: the other tests need no IO::Socket::SSL
+        require IO::Socket::SSL;
+
+        $s = IO::Socket::SSL->new(
+            PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 2,
+            SSL_verify_mode => IO::Socket::SSL::SSL_VERIFY_PEER(),
+            SSL_ca_file => $to->{ca},
+            # the chain only, as redis-cli does: a test may give a
+            # server a certificate for another name, to see the module
+            # refuse it, and still talk to it
+            SSL_verifycn_scheme => 'none',
+            defined $to->{cert} ? (SSL_cert_file => $to->{cert},
+                                   SSL_key_file => $to->{key}) : (),
+        ) or die "connect to $port: "
+                 . (IO::Socket::SSL::errstr() || $!) . "\n";
+    } else {
+        $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                   PeerPort => $port, Proto => 'tcp',
+                                   Timeout => 2)
+            or die "connect to $port: $!\n";
+    }
 
     my $c = { s => $s, sel => IO::Select->new($s), buf => '',
               end => time + 2, port => $port };
@@ -513,8 +628,13 @@ sub _fill {
 
     while (length $c->{buf} < $n) {
         my $left = $c->{end} - time;
+
+        # TLS: a record read whole may hold more than sysread took,
+        # which no select sees
+        my $pending = $c->{s}->can('pending') && $c->{s}->pending;
+
         die "no answer from $c->{port}\n"
-            unless $left > 0 && $c->{sel}->can_read($left);
+            unless $pending || $left > 0 && $c->{sel}->can_read($left);
         sysread($c->{s}, $c->{buf}, 65536, length $c->{buf})
             or die "$c->{port} closed the connection\n";
     }
@@ -573,6 +693,13 @@ TotpSentinel - a Redis master, a replica and three Sentinels for a test
     $s->add_replica;               # so that WAIT 1 can succeed again
     $s->stop;
 
+    # TLS only, everywhere
+    my $pki = TotpTLS::make_pki(dir => $t->dir);
+    my $s = TotpSentinel->new(t => $t, tls => $pki);
+    my $lines = $s->directives(ssl_name => 'redis.test');
+    TotpSentinel::command($s->endpoint($s->master->port), undef, undef,
+                          'PING');
+
 =head1 API
 
 new(%o: t, master_name ('mymaster'), password (requirepass and
@@ -580,22 +707,37 @@ masterauth of every server; auth-pass of the Sentinels),
 sentinel_password (the Sentinels' requirepass), sentinel_user (an ACL
 user on the Sentinels with sentinel_password; the default user gets
 another password), down_after (1000 ms), failover_timeout (3000 ms),
-name ('sentinel': the prefix of ports, files and servers), timeout):
+name ('sentinel': the prefix of ports, files and servers), timeout, tls
+(a TotpTLS::make_pki hash), tls_auth_clients ('no', 'yes', 'optional')):
 starts the master, a replica and three Sentinels (quorum 2) and returns
 once every Sentinel knows the master, sees the replica linked and knows
 the two others.
 
+With tls, the servers and the Sentinels listen only for TLS (port 0,
+tls-port on the ports they are given), with the PKI's server_cert,
+server_key and ca, and reach each other over TLS (tls-replication yes);
+tls_auth_clients is their tls-auth-clients, and when it is not 'no'
+they show each other the PKI's client certificate (tls-client-cert-file:
+the server certificate is for serverAuth only), as this package's
+clients and redis-cli do.  Their chain is checked against ca, not their
+names: a test may give a server a certificate for another name.
+
 master, replica: TotpTest::Redis objects, updated by wait_failover and
 add_replica; replicas (every server but the master, stopped ones too);
-master_name; password; sentinel_addrs ('127.0.0.1:PORT', as
-totp_redis_sentinel takes them); sentinel_ports; directives(%o:
-password_file, sentinel_password_file): the module's http-level lines.
+master_name; password; tls (the PKI, or undef); sentinel_addrs
+('127.0.0.1:PORT', as totp_redis_sentinel takes them); sentinel_ports;
+directives(%o: password_file, sentinel_password_file, and with tls: ca
+(instead of the PKI's), ssl_name): the module's http-level lines, with
+tls also totp_redis_ssl on, the trusted CA, and the client certificate
+when tls_auth_clients is 'yes'.
 
 sentinel($i, @command): one command to Sentinel $i, its reply as a Perl
 value; master_port_of($i): the port Sentinel $i reports for the master,
-undef when it does not answer.  The function command($port, $user,
+undef when it does not answer.  The function command($to, $user,
 $password, @command) is the RESP client under both (several commands
-on one connection as arrayrefs).
+on one connection as arrayrefs); $to is a port, or for TLS a hash of
+port, ca, cert and key, which endpoint($port) gives for this set's
+servers and Sentinels (the port alone without tls).
 
 wait_ready($timeout) (also until the master streams to every live
 replica), sync($timeout) (until every live replica holds what the master

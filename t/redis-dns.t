@@ -27,7 +27,7 @@ use Time::HiRes qw(time);
 use TotpTest;
 use TotpTest::Redis;
 use TotpDNS;
-use TotpGate qw(gate_setup login enroll verify);
+use TotpGate qw(gate_setup login enroll verify sign_in_next);
 
 my $NAME = 'redis.test';
 my ($A, $B) = ('127.0.0.2', '127.0.0.3');
@@ -128,29 +128,12 @@ ok($t->wait_for(sub {
 # enrolled, no code used yet
 my @ready = map { "user$_" } 1 .. 12;
 
-# Signs $user in (password, then the code of the step after the
-# enrollment's, which totp_skew 1 takes).  Returns the status of the
-# step that ended it, what that step was, the UA (with the session on
-# success) and the TOTP step used.  A page that fails to load is an
-# answer too: the gate may need Redis to show it.
+# Signs $user in (TotpGate::sign_in_next): (status, the step that ended
+# it, the UA, the TOTP step of the code).
 sub sign_in {
     my ($user) = @_;
 
-    my $ua = $t->ua;
-    my $res = eval { login($ua, $user, $USERS{$user}) };
-    return (($@ =~ /: (\d+)/)[0] // 0, 'login page') unless $res;
-    return ($res->{status}, 'login ' . ($res->{headers}{location} // ''))
-        unless $res->{status} == 302
-               && ($res->{headers}{location} // '') =~ m{/_totp/verify};
-
-    my $when = time + 30;
-    my $code = TotpTest::totp_code($SECRET{$user}, $when);
-    my $loc = $res->{headers}{location};
-
-    $res = eval { verify($ua, $loc, $code) };
-    return (($@ =~ /: (\d+)/)[0] // 0, 'verify page') unless $res;
-
-    return ($res->{status}, 'verify', $ua, int($when / 30));
+    return sign_in_next($t->ua, $user, $USERS{$user}, $SECRET{$user});
 }
 
 # what passes the gate: the upstream's answer names the user

@@ -29,7 +29,7 @@ use Time::HiRes qw(time);
 
 use TotpTest;
 use TotpSentinel;
-use TotpGate qw(gate_setup login enroll verify);
+use TotpGate qw(gate_setup login enroll verify sign_in_next);
 
 # seconds from the Sentinels' report of a new master to a sign-in on it
 # (a sign-in is five requests: under valgrind, seconds by themselves)
@@ -86,28 +86,12 @@ sub console {
 
 sub users { map { "user$_" } @_ }
 
-# Signs $user in: the password, then the code of the step after the
-# enrollment's (totp_skew 1 takes it).  Returns (status, the step that
-# ended it, the UA, the TOTP step of the code).  A page that does not
-# load is an answer too: the gate may need Redis to show it.
+# Signs $user in (TotpGate::sign_in_next): (status, the step that ended
+# it, the UA, the TOTP step of the code).
 sub sign_in {
     my ($t, $secret, $user, %o) = @_;
 
-    my $ua = $t->ua;
-    my $res = eval { login($ua, $user, $USERS{$user}) };
-    return (($@ =~ /: (\d+)/)[0] // 0, 'login page') unless $res;
-    return ($res->{status}, 'login')
-        unless $res->{status} == 302
-               && ($res->{headers}{location} // '') =~ m{/_totp/verify};
-
-    my $when = time + 30;
-    my $code = $o{code} // TotpTest::totp_code($secret->{$user}, $when);
-    my $loc = $res->{headers}{location};
-
-    $res = eval { verify($ua, $loc, $code) };
-    return (($@ =~ /: (\d+)/)[0] // 0, 'verify page') unless $res;
-
-    return ($res->{status}, 'verify', $ua, int($when / 30));
+    return sign_in_next($t->ua, $user, $USERS{$user}, $secret->{$user}, %o);
 }
 
 # a code no step within totp_skew 1 of now gives

@@ -15,7 +15,7 @@ use Test::More;
 use TotpTest;
 
 our @EXPORT_OK = qw(field secret_of gate_setup login enroll verify
-                    code_after hkdf_sha256 cookie_key token_parse
+                    sign_in_next code_after hkdf_sha256 cookie_key token_parse
                     token_payload token_sign user_key TOKEN_VERSION
                     register_session session_command session_field);
 
@@ -193,6 +193,30 @@ sub verify {
         next => field($page->{body}, 'next'),
         ($o{trust} ? (trust => 1) : ()),
     });
+}
+
+# A whole sign-in of an enrolled user with $ua: the password, then the
+# code of the step after now's (totp_skew 1 takes it, and no earlier
+# sign-in can have used it), or $o{code}.  For the failover tests, where
+# any step may fail: returns (status, the step that ended it: "login
+# page", "login", "verify page" or "verify", $ua, the code's TOTP step,
+# the code).  A page that does not load is an answer too.
+sub sign_in_next {
+    my ($ua, $user, $password, $secret, %o) = @_;
+
+    my $res = eval { login($ua, $user, $password) };
+    return (($@ =~ /: (\d+)/)[0] // 0, 'login page') unless $res;
+    return ($res->{status}, 'login')
+        unless $res->{status} == 302
+               && ($res->{headers}{location} // '') =~ m{/_totp/verify};
+
+    my $when = time + 30;
+    my $code = $o{code} // TotpTest::totp_code($secret, $when);
+
+    $res = eval { verify($ua, $res->{headers}{location}, $code) };
+    return (($@ =~ /: (\d+)/)[0] // 0, 'verify page') unless $res;
+
+    return ($res->{status}, 'verify', $ua, int($when / 30), $code);
 }
 
 # A code for a step after the one $last used: the replay rule accepts

@@ -22,7 +22,7 @@ use Test::More;
 
 use TotpTest;
 use TotpSentinel;
-use TotpAdmin qw(slurp quiet_syslog);
+use TotpAdmin qw(slurp quiet_syslog refuses_usage);
 use TotpGate qw(user_key);
 
 
@@ -182,12 +182,7 @@ subtest 'usage errors' => sub {
           '--sentinel', $closed, '--master', 'm',
           '--sentinel-password-file', "$dir/none"])
     {
-        my ($what, $why, @args) = @$_;
-
-        my ($out, $err, $rc) = admin(@args, 'list');
-        is $rc, 2, "$what: exit 2";
-        like $err, qr/^totp-admin: .*$why/, "$what: says why" or diag $err;
-        is $out, '', "$what: nothing on stdout";
+        refuses_usage($dir, @$_);
     }
 };
 

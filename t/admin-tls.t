@@ -21,7 +21,7 @@ use Test::More;
 
 use TotpTest;
 use TotpTLS;
-use TotpAdmin qw(slurp quiet_syslog);
+use TotpAdmin qw(slurp quiet_syslog refuses_usage);
 use TotpGate qw(user_key);
 
 
@@ -171,12 +171,7 @@ subtest 'usage errors' => sub {
          ['TLS to a unix socket', qr/a unix socket is plain text/,
           '--tls', '--redis', "unix:$dir/r.sock"])
     {
-        my ($what, $why, @args) = @$_;
-
-        my ($out, $err, $rc) = admin(@args, 'list');
-        is $rc, 2, "$what: exit 2";
-        like $err, qr/^totp-admin: .*$why/, "$what: says why" or diag $err;
-        is $out, '', "$what: nothing on stdout";
+        refuses_usage($dir, @$_);
     }
 };
 

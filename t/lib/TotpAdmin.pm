@@ -11,8 +11,9 @@ use Exporter qw(import);
 use File::Basename qw(dirname);
 use IO::Socket::INET;
 use POSIX ();
+use Test::More ();
 
-our @EXPORT_OK = qw(admin slurp quiet_syslog);
+our @EXPORT_OK = qw(admin slurp quiet_syslog refuses_usage);
 
 my $TOOL = abs_path(dirname(abs_path(__FILE__)) . '/../../tools/totp-admin');
 
@@ -56,6 +57,18 @@ sub quiet_syslog {
     $ENV{TOTP_ADMIN_SYSLOG} = '127.0.0.1:' . $syslog->sockport;
 
     return $syslog;
+}
+
+# A usage error in @args: exit 2, $why on stderr, nothing on stdout.
+sub refuses_usage {
+    my ($dir, $what, $why, @args) = @_;
+
+    my ($out, $err, $rc) = admin($dir, @args, 'list');
+
+    Test::More::is($rc, 2, "$what: exit 2");
+    Test::More::like($err, qr/^totp-admin: .*$why/, "$what: says why")
+        or Test::More::diag($err);
+    Test::More::is($out, '', "$what: nothing on stdout");
 }
 
 sub slurp {

@@ -35,6 +35,7 @@ static void ngx_http_totp_redis_conn_tls_handshake(ngx_connection_t *c);
 static void ngx_http_totp_redis_conn_tls_save(ngx_connection_t *c);
 static ngx_int_t ngx_http_totp_redis_conn_tls_check(
     ngx_http_totp_redis_conn_t *conn, ngx_connection_t *c);
+static ngx_uint_t ngx_http_totp_redis_conn_is_address(ngx_str_t *name);
 #endif
 static void ngx_http_totp_redis_conn_ready(ngx_http_totp_redis_conn_t *conn);
 static void ngx_http_totp_redis_conn_read(ngx_http_totp_redis_conn_t *conn);
@@ -412,11 +413,7 @@ ngx_http_totp_redis_conn_connected(ngx_http_totp_redis_conn_t *conn)
         /* SNI names a host: an address literal is never sent (RFC 6066) */
 
         if (conn->tls.name.len
-            && ngx_inet_addr(conn->tls.name.data, conn->tls.name.len)
-               == INADDR_NONE
-            && ngx_strlchr(conn->tls.name.data,
-                           conn->tls.name.data + conn->tls.name.len, ':')
-               == NULL
+            && !ngx_http_totp_redis_conn_is_address(&conn->tls.name)
             && SSL_set_tlsext_host_name(c->ssl->connection,
                                         (char *) conn->tls.name.data)
                != 1)
@@ -533,10 +530,7 @@ ngx_http_totp_redis_conn_tls_check(ngx_http_totp_redis_conn_t *conn,
 
     /* an address literal is matched against the IP names of the cert */
 
-    if (ngx_inet_addr(conn->tls.name.data, conn->tls.name.len) != INADDR_NONE
-        || ngx_strlchr(conn->tls.name.data,
-                       conn->tls.name.data + conn->tls.name.len, ':'))
-    {
+    if (ngx_http_totp_redis_conn_is_address(&conn->tls.name)) {
         cert = SSL_get_peer_certificate(c->ssl->connection);
 
         matched = (cert != NULL
@@ -560,6 +554,15 @@ ngx_http_totp_redis_conn_tls_check(ngx_http_totp_redis_conn_t *conn,
     }
 
     return NGX_OK;
+}
+
+/* an IPv4 literal, or an IPv6 one (the only names with a colon) */
+
+static ngx_uint_t
+ngx_http_totp_redis_conn_is_address(ngx_str_t *name)
+{
+    return ngx_inet_addr(name->data, name->len) != INADDR_NONE
+           || ngx_strlchr(name->data, name->data + name->len, ':') != NULL;
 }
 
 #endif

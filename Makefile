@@ -230,8 +230,8 @@ $(FUZZ_DIR)/fuzz_form $(FUZZ_DIR)/fuzz_next: $(FUZZ_DIR)/fuzz_%: \
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_NGX_INCS) -o $@ $<
 
 $(FUZZ_DIR)/fuzz_password: t/fuzz/fuzz_password.c \
-                           src/ngx_http_totp_password.c \
-                           src/ngx_http_totp_password.h $(FUZZ_NGX_DEPS) \
+                           src/ngx_http_totp_htpasswd.c \
+                           src/ngx_http_totp_htpasswd.h $(FUZZ_NGX_DEPS) \
                            | $(FUZZ_DIR)/.cc
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_NGX_INCS) -o $@ $<
 

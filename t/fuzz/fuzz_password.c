@@ -1,47 +1,48 @@
 
 /*
- * The htpasswd line reader, static ngx_http_totp_password_find()
- * (src/ngx_http_totp_password.c, included).
+ * The streamed htpasswd reader (src/ngx_http_totp_htpasswd.c, included,
+ * with lines kept up to 24 bytes so that long lines are common).
  *
- * Input: one byte L, then L bytes of user name, then the file's bytes
- * (so a seed is "\005alice" followed by an htpasswd file).  Properties:
+ * Input: one byte L, then L bytes of user name, one byte that seeds how
+ * the file is cut into chunks, then the file's bytes (so a seed is
+ * "\005alice\001" followed by an htpasswd file).  Properties:
  *
- *  - the answer equals that of an independent line reader written here
- *    (same user found, same hash, or both not found), for the user and
- *    for "any user" (NULL: the first entry with a crypt(3) hash, "$...",
- *    the decoy the module hashes a password against when the name is
- *    not in the file);
- *  - a hash found lies inside the buffer, on a line that starts (at the
- *    buffer's start or after a LF) with exactly "user:" (for any user:
- *    a name without ':', then ':' and a hash that starts with '$'), not
- *    a comment,
- *    with no LF from the line's start to the hash's end, and the hash
- *    holds no ':', CR or LF and ends at one of them or at the end.
+ *  - fed in chunks of any sizes, the reader finds what an independent
+ *    reader written here finds in the whole file at once: the user's
+ *    first line (without its line break, a trailing CR dropped) and the
+ *    hash in it, or that this line was too long to keep, or nothing; and
+ *    the decoy, the first crypt(3) hash ("$...") of any line short
+ *    enough to keep, that a name not in the file is hashed against;
+ *  - the hash lies inside the kept line, right after "user:", and holds
+ *    no ':', CR or LF; the line holds no LF.
  */
 
 
-#include "../../src/ngx_http_totp_password.c"
+#define NGX_HTTP_TOTP_HTPASSWD_LINE  24
+
+#include "../../src/ngx_http_totp_htpasswd.c"
 
 #include "ngx_stubs.h"
 #include "fuzz_common.h"
 
 
-/* what ngx_http_totp_password_check() needs and the harness never runs */
+#define LINE  NGX_HTTP_TOTP_HTPASSWD_LINE
 
-ngx_int_t
-ngx_http_complex_value(ngx_http_request_t *r, ngx_http_complex_value_t *val,
-    ngx_str_t *value)
+
+/* what ngx_http_totp_htpasswd_match() needs and the harness never runs */
+
+ngx_pool_t *
+ngx_create_pool(size_t size, ngx_log_t *log)
 {
-    FUZZ_UNREACHABLE("ngx_http_complex_value");
-    return NGX_ERROR;
+    FUZZ_UNREACHABLE("ngx_create_pool");
+    return NULL;
 }
 
 
-ssize_t
-ngx_read_file(ngx_file_t *file, u_char *buf, size_t size, off_t offset)
+void
+ngx_destroy_pool(ngx_pool_t *pool)
 {
-    FUZZ_UNREACHABLE("ngx_read_file");
-    return NGX_ERROR;
+    FUZZ_UNREACHABLE("ngx_destroy_pool");
 }
 
 
@@ -53,13 +54,22 @@ ngx_crypt(ngx_pool_t *pool, u_char *key, u_char *salt, u_char **encrypted)
 }
 
 
-/* the reference: index arithmetic, no pointer juggling */
+/* the reference: the whole file at once, index arithmetic */
 
-static int
-ref_find(const u_char *buf, size_t len, const u_char *user, size_t ulen,
-    size_t *off, size_t *hlen)
+typedef struct {
+    int      found, too_long;
+    size_t   line_off, line_len, hash_off, hash_len;
+    size_t   decoy_off, decoy_len;
+} ref_t;
+
+
+static void
+ref_scan(const u_char *buf, size_t len, const u_char *user, size_t ulen,
+    ref_t *ref)
 {
-    size_t  start, end, colon, h;
+    size_t  start, end, colon, h, n;
+
+    memset(ref, 0, sizeof(ref_t));
 
     for (start = 0; start < len; start = end + 1) {
         end = start;
@@ -67,7 +77,24 @@ ref_find(const u_char *buf, size_t len, const u_char *user, size_t ulen,
             end++;
         }
 
-        if (end == start || buf[start] == '#') {
+        n = end - start;
+
+        if (n > LINE) {
+
+            /* only its start is looked at: is it the user's? */
+
+            if (!ref->found && !ref->too_long && buf[start] != '#'
+                && ulen < LINE && memchr(user, ':', ulen) == NULL
+                && buf[start + ulen] == ':'
+                && memcmp(buf + start, user, ulen) == 0)
+            {
+                ref->too_long = 1;
+            }
+
+            continue;
+        }
+
+        if (n == 0 || buf[start] == '#') {
             continue;
         }
 
@@ -76,148 +103,131 @@ ref_find(const u_char *buf, size_t len, const u_char *user, size_t ulen,
             colon++;
         }
 
-        if (colon == end
-            || (user != NULL
-                && (colon - start != ulen
-                    || memcmp(buf + start, user, ulen) != 0)))
-        {
+        if (colon == end) {
             continue;
         }
 
         h = colon + 1;
-
         while (h < end && buf[h] != ':' && buf[h] != '\r') {
             h++;
         }
 
-        /* any user: only a crypt(3) hash will do */
-
-        if (user == NULL && (h == colon + 1 || buf[colon + 1] != '$')) {
-            continue;
+        if (!ref->found && !ref->too_long && colon - start == ulen
+            && memcmp(buf + start, user, ulen) == 0)
+        {
+            ref->found = 1;
+            ref->line_off = start;
+            ref->line_len = (buf[end - 1] == '\r') ? n - 1 : n;
+            ref->hash_off = colon + 1 - start;
+            ref->hash_len = h - (colon + 1);
         }
 
-        *off = colon + 1;
-        *hlen = h - (colon + 1);
-
-        return 1;
+        if (ref->decoy_len == 0 && h > colon + 1 && buf[colon + 1] == '$') {
+            ref->decoy_off = colon + 1;
+            ref->decoy_len = h - (colon + 1);
+        }
     }
-
-    return 0;
 }
 
 
-/*
- * One lookup: of user (ulen bytes), or of the first entry when user is
- * NULL, as the module does for a name that is not in the file.
- */
+/* the next chunk's size, 1 to 2 * LINE bytes, from a small LCG */
+
+static size_t
+chunk_size(uint32_t *state)
+{
+    *state = *state * 1103515245 + 12345;
+
+    return 1 + (*state >> 16) % (2 * LINE);
+}
+
 
 static void
-check_find(u_char *buf, size_t len, u_char *user, size_t ulen)
+check_scan(u_char *buf, size_t len, u_char *user, size_t ulen, uint32_t seed)
 {
-    u_char     *line, *end, *p;
-    size_t      off, hlen;
-    ngx_int_t   rc;
-    ngx_str_t   name, hash, entry;
-    int         found;
+    size_t                     off, n;
+    ref_t                      ref;
+    ngx_str_t                  name;
+    ngx_http_totp_htpasswd_t  *h;
+
+    h = fuzz_alloc(sizeof(ngx_http_totp_htpasswd_t));
+    if (h == NULL) {
+        return;
+    }
 
     name.len = ulen;
     name.data = user;
 
-    hash.data = NULL;
-    hash.len = (size_t) -1;
+    ngx_http_totp_htpasswd_init(h, &name);
 
-    entry.data = NULL;
-    entry.len = (size_t) -1;
-
-    rc = ngx_http_totp_password_find(buf, len, user ? &name : NULL, &hash,
-                                     &entry);
-    found = ref_find(buf, len, user, ulen, &off, &hlen);
-
-    CHECK(rc == NGX_OK || rc == NGX_DECLINED);
-    CHECK((rc == NGX_OK) == found);
-
-    if (rc != NGX_OK) {
-        return;
-    }
-
-    end = buf + len;
-
-    CHECK(hash.data == buf + off && hash.len == hlen);
-
-    /* the whole line: from its start, past the hash, not past its end */
-
-    CHECK(entry.data >= buf && entry.data < hash.data);
-    CHECK(entry.data == buf || entry.data[-1] == LF);
-    CHECK(entry.data + entry.len >= hash.data + hash.len);
-    CHECK(entry.data + entry.len <= end);
-    CHECK(memchr(entry.data, LF, entry.len) == NULL);
-
-    /* inside the buffer */
-
-    CHECK(hash.data >= buf && hash.data <= end);
-    CHECK(hash.len <= (size_t) (end - hash.data));
-
-    /* on a line that starts with exactly "user:", or any "name:" */
-
-    if (user == NULL) {
-        for (line = hash.data - 1; line > buf && line[-1] != LF; line--) {
-            /* void */
+    for (off = 0; off < len; off += n) {
+        n = chunk_size(&seed);
+        if (n > len - off) {
+            n = len - off;
         }
 
-        CHECK(line[0] != '#');
-        CHECK(memchr(line, ':', hash.data - line) == hash.data - 1);
-        CHECK(hash.len > 0 && hash.data[0] == '$');
-
-    } else {
-        CHECK((size_t) (hash.data - buf) >= ulen + 1);
-        line = hash.data - ulen - 1;
-
-        CHECK(ulen == 0 || line[0] != '#');
-        CHECK(memcmp(line, user, ulen) == 0 && line[ulen] == ':');
-        CHECK(memchr(line, ':', ulen) == NULL);
+        ngx_http_totp_htpasswd_feed(h, buf + off, n);
     }
 
-    CHECK(line == buf || line[-1] == LF);
+    ngx_http_totp_htpasswd_end(h);
 
-    /* never across a LF; the hash ends where a field or the line does */
+    ref_scan(buf, len, user, ulen, &ref);
 
-    for (p = line; p < hash.data + hash.len; p++) {
-        CHECK(*p != LF);
+    CHECK(h->found == (unsigned) ref.found);
+    CHECK(h->too_long == (unsigned) ref.too_long);
+
+    if (ref.found) {
+        CHECK(h->line_len == ref.line_len);
+        CHECK(memcmp(h->line, buf + ref.line_off, ref.line_len) == 0);
+        CHECK(h->hash_start == ref.hash_off);
+        CHECK(h->hash_len == ref.hash_len);
+
+        /* the hash: in the line, after "user:", no separator inside */
+
+        CHECK(h->line_len <= LINE);
+        CHECK(h->hash_start == ulen + 1 && h->line[ulen] == ':');
+        CHECK(h->hash_start + h->hash_len <= h->line_len);
+        CHECK(memchr(h->line, '\n', h->line_len) == NULL);
+        CHECK(memchr(h->line + h->hash_start, ':', h->hash_len) == NULL);
+        CHECK(memchr(h->line + h->hash_start, '\r', h->hash_len) == NULL);
     }
 
-    for (p = hash.data; p < hash.data + hash.len; p++) {
-        CHECK(*p != ':' && *p != CR);
+    CHECK(h->decoy_len == ref.decoy_len);
+
+    if (ref.decoy_len) {
+        CHECK(memcmp(h->decoy, buf + ref.decoy_off, ref.decoy_len) == 0);
+        CHECK(h->decoy[0] == '$');
     }
 
-    p = hash.data + hash.len;
-    CHECK(p == end || *p == ':' || *p == CR || *p == LF);
+    ngx_http_totp_htpasswd_wipe(h);
 }
 
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    u_char  *buf, *user;
-    size_t   ulen, len;
+    u_char    *buf, *user;
+    size_t     ulen, len;
+    uint32_t   seed;
 
-    if (size == 0) {
+    if (size < 2) {
         return 0;
     }
 
     ulen = data[0];
-    if (ulen > size - 1) {
-        ulen = size - 1;
+    if (ulen > size - 2) {
+        ulen = size - 2;
     }
 
     user = fuzz_alloc(ulen);
     memcpy(user, data + 1, ulen);
 
-    len = size - 1 - ulen;
-    buf = fuzz_alloc(len);
-    memcpy(buf, data + 1 + ulen, len);
+    seed = data[1 + ulen];
 
-    check_find(buf, len, user, ulen);
-    check_find(buf, len, NULL, 0);
+    len = size - 2 - ulen;
+    buf = fuzz_alloc(len);
+    memcpy(buf, data + 2 + ulen, len);
+
+    check_scan(buf, len, user, ulen, seed);
 
     fuzz_arena_reset();
 

@@ -94,7 +94,8 @@ NEXT = {
 for k, v in NEXT.items():
     write("next", k, v)
 
-# htpasswd: a user-length byte, the user, then the file
+# htpasswd: a user-length byte, the user, a byte that seeds the chunk
+# sizes, then the file
 
 HTPASSWD = (
     "# password \"secret\" in each format auth_basic reads\n"
@@ -125,9 +126,13 @@ PW = {
     "twice": ("bob", "bob:first\nbob:second\n"),
     "empty-hash": ("bob", "bob:\n"),
     "no-colon": ("bob", "bob\nbob:x\n"),
+    "long-line": ("bob", "bob:{PLAIN}" + "x" * 40 + "\nbob:y\n"),
+    "long-other": ("bob", "alice:" + "$" * 40 + "\nbob:$y\n"),
+    "long-comment": ("bob", "#" + "c" * 50 + "\nbob:z\r\n"),
 }
-for k, (u, f) in PW.items():
-    write("password", k, bytes([len(u)]) + u.encode() + f.encode("latin-1"))
+for i, (k, (u, f)) in enumerate(PW.items()):
+    write("password", k, bytes([len(u)]) + u.encode() + bytes([i])
+          + f.encode("latin-1"))
 
 # render: built-in templates (even first byte: number in sorted order)
 # with hostile values, and every template as a fuzzed template (odd first

@@ -133,6 +133,26 @@ ngx_http_totp_init(ngx_conf_t *cf)
 
     mcf->gated = 1;
 
+#if (NGX_THREADS)
+
+    /*
+     * Passwords are hashed in nginx's "default" pool unless told.  Not
+     * when master_process off reloads: nginx would start no threads for
+     * the new pool, and its exit would wait on them.
+     */
+
+    if (mcf->checks && mcf->thread_pool_name.data == NULL
+        && !(ngx_process == NGX_PROCESS_SINGLE
+             && cf->cycle->old_cycle->conf_ctx != NULL))
+    {
+        mcf->thread_pool = ngx_thread_pool_add(cf, NULL);
+        if (mcf->thread_pool == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+#endif
+
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
@@ -216,6 +236,7 @@ ngx_http_totp_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_totp_counters_use(cycle, mcf->zone ? mcf->zone->counters : NULL);
+    ngx_http_totp_password_init_process(mcf);
     ngx_http_totp_count_redis_up(0);
 
     return ngx_http_totp_redis_init_process(cycle, &mcf->redis);
@@ -226,7 +247,6 @@ static void
 ngx_http_totp_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_totp_redis_exit_process(cycle);
-    ngx_http_totp_password_release();
     totp_hmac_release();
 }
 

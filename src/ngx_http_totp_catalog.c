@@ -65,6 +65,7 @@ static ngx_str_t  ngx_http_totp_catalog_keys[] = {
     ngx_string("locked"),
     ngx_string("unavailable_heading"),
     ngx_string("unavailable"),
+    ngx_string("busy"),
     ngx_string("bad_user_heading"),
     ngx_string("bad_user"),
     ngx_string("not_found_heading"),

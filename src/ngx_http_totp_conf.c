@@ -86,6 +86,8 @@ static char *ngx_http_totp_set_redis_user(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_totp_set_redis_password(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_totp_set_thread_pool(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_totp_set_redis_prefix(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 
@@ -115,6 +117,11 @@ static ngx_conf_post_handler_pt  ngx_http_totp_recovery_codes_post =
 
 static ngx_conf_post_handler_pt  ngx_http_totp_lockout_post =
     ngx_http_totp_lockout;
+
+/* beyond a few, hashes only queue for the machine's cores */
+static ngx_conf_num_bounds_t  ngx_http_totp_hash_concurrency_bounds = {
+    ngx_conf_check_num_bounds, 1, 64
+};
 
 
 static ngx_conf_enum_t  ngx_http_totp_cookie_secure_values[] = {
@@ -437,6 +444,20 @@ ngx_command_t  ngx_http_totp_commands[] = {
       offsetof(ngx_http_totp_main_conf_t, redis.timeout),
       NULL },
 
+    { ngx_string("totp_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_thread_pool,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("totp_hash_concurrency"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_totp_main_conf_t, hash_concurrency),
+      &ngx_http_totp_hash_concurrency_bounds },
+
     { ngx_string("totp_audit_log"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
       ngx_http_totp_audit_set_log,
@@ -481,10 +502,13 @@ ngx_http_totp_create_main_conf(ngx_conf_t *cf)
      *     mcf->redis.* = unset address, no password
      *     mcf->prefix = { 0, NULL };
      *     mcf->zone_name = { 0, NULL };
+     *     mcf->thread_pool = NULL;
+     *     mcf->thread_pool_name = { 0, NULL };
      */
 
     ngx_http_totp_redis_create_conf(&mcf->redis);
     mcf->zone_size = NGX_CONF_UNSET;
+    mcf->hash_concurrency = NGX_CONF_UNSET;
 
     return mcf;
 }
@@ -511,6 +535,8 @@ ngx_http_totp_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_str_set(&mcf->zone_name, "totp");
         mcf->zone_size = NGX_HTTP_TOTP_CACHE_SIZE;
     }
+
+    ngx_conf_init_value(mcf->hash_concurrency, 1);
 
     return ngx_http_totp_redis_init_conf(cf, &mcf->redis);
 }
@@ -737,6 +763,10 @@ ngx_http_totp_gated(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
                            "\"totp on\" needs \"totp_user\" or "
                            "\"totp_password_file\"");
         return NGX_CONF_ERROR;
+    }
+
+    if (conf->user == NULL) {
+        conf->main->checks = 1;
     }
 
     if (ngx_http_totp_names(cf, conf) != NGX_OK
@@ -1872,4 +1902,49 @@ ngx_http_totp_set_redis_prefix(ngx_conf_t *cf, ngx_command_t *cmd,
     *prefix = value[1];
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * totp_thread_pool: a pool nginx's thread_pool directive defines (nginx
+ * says so at start when none does), "default", or "off"
+ */
+
+static char *
+ngx_http_totp_set_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_totp_main_conf_t  *mcf = conf;
+
+    ngx_str_t  *value;
+
+    if (mcf->thread_pool_name.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    mcf->thread_pool_name = value[1];
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        return NGX_CONF_OK;
+    }
+
+#if (NGX_THREADS)
+
+    mcf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
+    if (mcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+#else
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"totp_thread_pool %V\" needs an nginx built "
+                       "with threads (--with-threads); \"off\" hashes in "
+                       "the event loop", &value[1]);
+    return NGX_CONF_ERROR;
+
+#endif
 }

@@ -252,6 +252,7 @@ ngx_http_totp_flow_sign_in(ngx_http_request_t *r,
     b->user.len = ctx->user.len;
 
     b->conf = ctx->conf;
+    b->line = &ctx->line;
     ngx_memcpy(b->epoch, ctx->rec.epoch, TOTP_EPOCH_LEN);
     b->flags = ctx->recovered ? NGX_HTTP_TOTP_SESSION_RECOVERED : 0;
     b->trust = (trust && ctx->conf->trust_ttl
@@ -441,9 +442,9 @@ ngx_int_t
 ngx_http_totp_flow_fetch(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
     ngx_http_totp_store_pt done)
 {
-    if (ngx_http_totp_store_fetch(r, &ctx->conf->keyspace, &ctx->user,
-                                  ctx->field.len ? &ctx->field : NULL,
-                                  &ctx->rec, done, ctx)
+    if (ngx_http_totp_session_fetch(r, ctx->conf, &ctx->user,
+                                    ctx->field.len ? &ctx->field : NULL,
+                                    &ctx->rec, &ctx->line, done, ctx)
         != NGX_OK)
     {
         return ngx_http_totp_flow_error(r, ctx);
@@ -465,7 +466,7 @@ ngx_http_totp_flow_current(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx)
 {
     return ngx_http_totp_session_verdict(r, ctx->conf, &ctx->session,
-                                         &ctx->rec);
+                                         &ctx->rec, &ctx->line);
 }
 
 

@@ -65,6 +65,9 @@ struct ngx_http_totp_page_ctx_s {
     ngx_http_totp_record_t       rec;
     ngx_int_t                    result;
 
+    /* the user's password line, read by the first fetch or the check */
+    ngx_http_totp_password_line_t  line;
+
     /* a pending secret: whose it is, and itself as Redis keeps it */
     ngx_http_totp_pending_t      who;
     ngx_str_t                    pending;

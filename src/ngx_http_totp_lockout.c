@@ -30,6 +30,7 @@ typedef struct {
     totp_token_t                 trust;
     ngx_str_t                    field;
     ngx_http_totp_record_t       rec;
+    ngx_http_totp_password_line_t  line;
 } ngx_http_totp_lockout_t;
 
 
@@ -92,9 +93,9 @@ ngx_http_totp_lockout_attempt(ngx_http_request_t *r,
      */
 
     if (ngx_http_totp_session_field(r, &lo->trust, &lo->field) != NGX_OK
-        || ngx_http_totp_store_fetch(r, &ctx->conf->keyspace, &ctx->user,
-                                     &lo->field, &lo->rec,
-                                     ngx_http_totp_lockout_trusted, lo)
+        || ngx_http_totp_session_fetch(r, ctx->conf, &ctx->user, &lo->field,
+                                       &lo->rec, &lo->line,
+                                       ngx_http_totp_lockout_trusted, lo)
            != NGX_OK)
     {
         return ngx_http_totp_flow_error(r, ctx);
@@ -123,7 +124,8 @@ ngx_http_totp_lockout_trusted(ngx_http_request_t *r, void *data,
 
     /* a password file that cannot be read vouches for no trust */
 
-    if (ngx_http_totp_session_verdict(r, ctx->conf, &lo->trust, &lo->rec)
+    if (ngx_http_totp_session_verdict(r, ctx->conf, &lo->trust, &lo->rec,
+                                      &lo->line)
         == NGX_OK)
     {
         ctx->tally.trust = 1;

@@ -42,9 +42,10 @@ static u_char *ngx_http_totp_metrics_gauges(u_char *p, u_char *last,
 static ngx_http_totp_family_t  ngx_http_totp_families[] = {
 
     { "nginx_totp_signins_total",
-      "Passwords checked at sign-in, by result.",
+      "Passwords sent at sign-in, by result: right, wrong, refused by "
+      "a lock, or not checked because totp_hash_concurrency hashes ran.",
       "result", NGX_HTTP_TOTP_SIGNIN_OK,
-      { "ok", "failed", "locked", NULL } },
+      { "ok", "failed", "locked", "busy", NULL } },
 
     { "nginx_totp_code_checks_total",
       "Authenticator and recovery codes checked, by result.",

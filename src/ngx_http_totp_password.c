@@ -1,10 +1,21 @@
 
 /*
- * htpasswd lookups.  The file is read on each login, as auth_basic does,
- * so that a changed password takes effect without a reload; logins are
- * rare next to the requests a session lets through.  A session's check of
- * the user's line, once per totp_revalidate, reads the file again only
- * when it changed: each worker keeps the last few files it read.
+ * Password checks and password lines, as jobs for nginx's thread pool.
+ *
+ * A bcrypt hash at cost 12 takes a quarter of a second; in the event loop
+ * it would hold every request the worker carries.  So the file is read
+ * and the password hashed in a thread (totp_thread_pool), and the
+ * request goes on from the job's completion event.  The request is
+ * "blocked" meanwhile, as nginx's own thread reads do: nginx keeps it,
+ * and with it the job's memory and the password the job reads, until
+ * the completion ran, even when the client left.  At most
+ * totp_hash_concurrency hashes run per worker: a flood of sign-ins gets
+ * 503 at once rather than a queue that grows.  The thread never logs;
+ * the completion logs what the job found.
+ *
+ * The file is read on each check, as auth_basic does, so that a changed
+ * password takes effect without a reload; a session's check of the
+ * user's line reads it again at most once per totp_revalidate.
  */
 
 
@@ -12,135 +23,120 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <ngx_crypt.h>
-
+#include "ngx_http_totp_htpasswd.h"
+#include "ngx_http_totp_log.h"
 #include "ngx_http_totp_password.h"
 
 
-/* a file this large is a mistake, not a password list */
-#define NGX_HTTP_TOTP_PASSWORD_FILE_MAX  (16 * 1024 * 1024)
-
-/* the files a worker keeps for the sessions' checks */
-#define NGX_HTTP_TOTP_PASSWORD_KEPT      4
-
-
-/* a file as this worker last read it, and what tells that it changed */
 typedef struct {
-    u_char                      *path;       /* NUL-terminated, or NULL */
-    size_t                       path_len;
-    u_char                      *data;
-    size_t                       len;
-    off_t                        size;
-    time_t                       mtime;
-    ngx_file_uniq_t              uniq;
-    time_t                       read;
-} ngx_http_totp_password_kept_t;
+#if (NGX_THREADS)
+    ngx_thread_task_t                  *task;
+#endif
+    ngx_http_request_t                 *r;
+    ngx_http_totp_password_pt           done;
+    void                               *data;
+    ngx_http_totp_password_line_t      *line;
+
+    /* what the job reads: the request's, kept by it */
+    u_char                             *path;      /* NUL-terminated */
+    ngx_str_t                           user;
+    ngx_str_t                          *password;  /* NULL: the line only */
+
+    /* what the job leaves */
+    ngx_int_t                           rc;
+    ngx_http_totp_htpasswd_failure_e    failure;
+    ngx_err_t                           err;
+    u_char                             *text;      /* the user's line */
+    size_t                              text_len;
+
+#if (NGX_THREADS)
+    ngx_event_t                         running;   /* see _post() */
+#endif
+
+    unsigned                            found:1;
+    unsigned                            decoy:1;   /* hashed for no user */
+    unsigned                            hashing:1; /* counted below */
+} ngx_http_totp_password_job_t;
 
 
-static ngx_http_totp_password_kept_t *ngx_http_totp_password_keep(
-    ngx_http_request_t *r, ngx_str_t *path);
-static ngx_int_t ngx_http_totp_password_read(ngx_http_request_t *r,
-    ngx_str_t *path, u_char **data, size_t *len);
-static ngx_int_t ngx_http_totp_password_find(u_char *buf, size_t len,
-    ngx_str_t *user, ngx_str_t *hash, ngx_str_t *line);
-static ngx_int_t ngx_http_totp_password_match(ngx_http_request_t *r,
-    ngx_str_t *password, u_char *hash, size_t len, ngx_uint_t decoy);
+static ngx_http_totp_password_job_t *ngx_http_totp_password_job(
+    ngx_http_request_t *r, ngx_http_totp_loc_conf_t *conf, ngx_str_t *user,
+    ngx_str_t *password, ngx_http_totp_password_line_t *line,
+    ngx_http_totp_password_pt done, void *data);
+static ngx_int_t ngx_http_totp_password_post(ngx_http_request_t *r,
+    ngx_http_totp_loc_conf_t *conf, ngx_http_totp_password_job_t *job);
+static void ngx_http_totp_password_run(ngx_http_totp_password_job_t *job,
+    ngx_log_t *log);
+static ngx_int_t ngx_http_totp_password_result(ngx_http_request_t *r,
+    ngx_http_totp_password_job_t *job);
+static void ngx_http_totp_password_wipe(void *data);
+
+#if (NGX_THREADS)
+static void ngx_http_totp_password_thread(void *data, ngx_log_t *log);
+static void ngx_http_totp_password_completed(ngx_event_t *ev);
+static void ngx_http_totp_password_long(ngx_event_t *ev);
+#endif
 
 
-static ngx_http_totp_password_kept_t
-    ngx_http_totp_password_kept[NGX_HTTP_TOTP_PASSWORD_KEPT];
-static ngx_uint_t  ngx_http_totp_password_next;
+/* how often a job that still runs is told in the error log */
+#define NGX_HTTP_TOTP_PASSWORD_LONG  60000
+
+
+/* the hashes this worker's threads run now, for totp_hash_concurrency */
+static ngx_uint_t  ngx_http_totp_password_hashing;
+
+#if (NGX_THREADS)
+/* the pool whose threads nginx started in this process */
+static ngx_thread_pool_t  *ngx_http_totp_password_started;
+#endif
+
+/* what a thread logs to: nothing, at any level (the completion logs) */
+static ngx_log_t   ngx_http_totp_password_silent;
 
 
 ngx_int_t
 ngx_http_totp_password_check(ngx_http_request_t *r,
-    ngx_http_complex_value_t *file, ngx_str_t *user, ngx_str_t *password)
+    ngx_http_totp_loc_conf_t *conf, ngx_str_t *user, ngx_str_t *password,
+    ngx_http_totp_password_line_t *line, ngx_http_totp_password_pt done,
+    void *data)
 {
-    u_char           *buf;
-    size_t            size;
-    ssize_t           n;
-    ngx_fd_t          fd;
-    ngx_int_t         rc;
-    ngx_str_t         path, hash;
-    ngx_file_t        f;
-    ngx_file_info_t   fi;
+    ngx_int_t                      rc;
+    ngx_http_totp_password_job_t  *job;
 
-    if (ngx_http_complex_value(r, file, &path) != NGX_OK) {
+#if (NGX_THREADS)
+    if (conf->main->thread_pool
+        && ngx_http_totp_password_hashing
+           >= (ngx_uint_t) conf->main->hash_concurrency)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "totp: %ui password hashes run in this worker "
+                      "already (totp_hash_concurrency), sign-in refused "
+                      "with 503", ngx_http_totp_password_hashing);
+        return NGX_BUSY;
+    }
+#endif
+
+    job = ngx_http_totp_password_job(r, conf, user, password, line, done,
+                                     data);
+    if (job == NULL) {
         return NGX_ERROR;
     }
 
-    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    rc = ngx_http_totp_password_post(r, conf, job);
 
-    if (fd == NGX_INVALID_FILE) {
-        ngx_log_error(NGX_LOG_CRIT, r->connection->log, ngx_errno,
-                      ngx_open_file_n " \"%s\" failed", path.data);
-        return NGX_ERROR;
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
-    ngx_memzero(&f, sizeof(ngx_file_t));
-    f.fd = fd;
-    f.name = path;
-    f.log = r->connection->log;
+    /*
+     * Inline, the hash holds the worker, and the event loop's clock
+     * stands still meanwhile: a Redis command sent next would get its
+     * timer from the stale time and time out before Redis could answer.
+     */
 
-    buf = NULL;
-    size = 0;
-    rc = NGX_ERROR;
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_CRIT, r->connection->log, ngx_errno,
-                      ngx_fd_info_n " \"%s\" failed", path.data);
-        goto done;
-    }
-
-    if (ngx_file_size(&fi) > NGX_HTTP_TOTP_PASSWORD_FILE_MAX) {
-        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
-                      "totp: password file \"%s\" is larger than %d bytes",
-                      path.data, NGX_HTTP_TOTP_PASSWORD_FILE_MAX);
-        goto done;
-    }
-
-    size = ngx_file_size(&fi);
-
-    buf = ngx_pnalloc(r->pool, size + 1);
-    if (buf == NULL) {
-        goto done;
-    }
-
-    n = ngx_read_file(&f, buf, size, 0);
-    if (n == NGX_ERROR) {
-        goto done;
-    }
-
-    if (ngx_http_totp_password_find(buf, n, user, &hash, NULL) != NGX_OK) {
-
-        /*
-         * No such user: the password is hashed all the same, against the
-         * file's first crypt(3) hash, so that the answer takes as long as
-         * for a user who exists and the time does not tell which names
-         * do.  Its result is never used.
-         */
-
-        if (ngx_http_totp_password_find(buf, n, NULL, &hash, NULL) == NGX_OK) {
-            (void) ngx_http_totp_password_match(r, password, hash.data,
-                                                hash.len, 1);
-        }
-
-        rc = NGX_DECLINED;
-        goto done;
-    }
-
-    rc = ngx_http_totp_password_match(r, password, hash.data, hash.len, 0);
-
-done:
-
-    if (buf) {
-        ngx_explicit_memzero(buf, size + 1);
-    }
-
-    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, ngx_errno,
-                      ngx_close_file_n " \"%s\" failed", path.data);
-    }
+    ngx_http_totp_password_run(job, r->connection->log);
+    rc = ngx_http_totp_password_result(r, job);
+    ngx_time_update();
 
     return rc;
 }
@@ -148,36 +144,43 @@ done:
 
 ngx_int_t
 ngx_http_totp_password_line(ngx_http_request_t *r,
-    ngx_http_complex_value_t *file, ngx_str_t *user, ngx_str_t *line)
+    ngx_http_totp_loc_conf_t *conf, ngx_str_t *user,
+    ngx_http_totp_password_line_t *line, ngx_http_totp_password_pt done,
+    void *data)
 {
-    ngx_str_t                       path, hash, found;
-    ngx_http_totp_password_kept_t  *kept;
+    ngx_int_t                      rc;
+    ngx_http_totp_password_job_t  *job;
 
-    if (ngx_http_complex_value(r, file, &path) != NGX_OK) {
-        return NGX_ERROR;
+    job = ngx_http_totp_password_job(r, conf, user, NULL, line, done, data);
+
+    rc = (job == NULL) ? NGX_ERROR : ngx_http_totp_password_post(r, conf, job);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
     }
 
-    kept = ngx_http_totp_password_keep(r, &path);
-    if (kept == NULL) {
-        return NGX_ERROR;
+    if (rc == NGX_DECLINED) {
+        ngx_http_totp_password_run(job, r->connection->log);
+        (void) ngx_http_totp_password_result(r, job);
+        return NGX_OK;
     }
 
-    if (ngx_http_totp_password_find(kept->data, kept->len, user, &hash,
-                                    &found)
-        != NGX_OK)
-    {
-        return NGX_DECLINED;
-    }
+    /* nothing to read it with: the line is unknown, and vouches for none */
 
-    line->data = ngx_pnalloc(r->pool, found.len);
-    if (line->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(line->data, found.data, found.len);
-    line->len = found.len;
+    line->text.len = 0;
+    line->rc = NGX_ERROR;
+    line->read = 1;
 
     return NGX_OK;
+}
+
+
+void
+ngx_http_totp_password_init_process(ngx_http_totp_main_conf_t *mcf)
+{
+#if (NGX_THREADS)
+    ngx_http_totp_password_started = mcf->thread_pool;
+#endif
 }
 
 
@@ -204,318 +207,356 @@ ngx_http_totp_password_unchanged(ngx_http_request_t *r,
 }
 
 
-void
-ngx_http_totp_password_release(void)
-{
-    ngx_uint_t                      i;
-    ngx_http_totp_password_kept_t  *kept;
-
-    for (i = 0; i < NGX_HTTP_TOTP_PASSWORD_KEPT; i++) {
-        kept = &ngx_http_totp_password_kept[i];
-
-        if (kept->data) {
-            ngx_explicit_memzero(kept->data, kept->len);
-            ngx_free(kept->data);
-        }
-
-        if (kept->path) {
-            ngx_free(kept->path);
-        }
-
-        ngx_memzero(kept, sizeof(ngx_http_totp_password_kept_t));
-    }
-}
-
-
 /*
- * The file at path as this worker keeps it, read again if its size,
- * modification time or inode changed, or if it was read in the second it
- * was last modified (a change in that same second would not show).
+ * A job in r's pool, with room for the user's line when it is wanted;
+ * the line is wiped when the request ends, however it ends.
  */
 
-static ngx_http_totp_password_kept_t *
-ngx_http_totp_password_keep(ngx_http_request_t *r, ngx_str_t *path)
+static ngx_http_totp_password_job_t *
+ngx_http_totp_password_job(ngx_http_request_t *r,
+    ngx_http_totp_loc_conf_t *conf, ngx_str_t *user, ngx_str_t *password,
+    ngx_http_totp_password_line_t *line, ngx_http_totp_password_pt done,
+    void *data)
 {
-    u_char                         *p, *data;
-    size_t                          len;
-    ngx_uint_t                      i;
-    ngx_file_info_t                 fi;
-    ngx_http_totp_password_kept_t  *kept;
+    size_t                         size;
+    ngx_str_t                      path;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_totp_password_job_t  *job;
+
+#if (NGX_THREADS)
+    ngx_thread_task_t             *task;
+#endif
 
     /* ngx_http_complex_value() ends values with a NUL for file names */
 
-    if (ngx_file_info(path->data, &fi) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_CRIT, r->connection->log, ngx_errno,
-                      ngx_file_info_n " \"%s\" failed", path->data);
+    if (ngx_http_complex_value(r, conf->password_file, &path) != NGX_OK) {
         return NULL;
     }
 
-    for (i = 0; i < NGX_HTTP_TOTP_PASSWORD_KEPT; i++) {
-        kept = &ngx_http_totp_password_kept[i];
+    size = sizeof(ngx_http_totp_password_job_t)
+           + (line ? NGX_HTTP_TOTP_HTPASSWD_LINE : 0);
 
-        if (kept->path && kept->path_len == path->len
-            && ngx_memcmp(kept->path, path->data, path->len) == 0)
-        {
-            if (kept->size == ngx_file_size(&fi)
-                && kept->mtime == ngx_file_mtime(&fi)
-                && kept->uniq == ngx_file_uniq(&fi)
-                && kept->read > kept->mtime)
-            {
-                return kept;
-            }
-
-            break;
-        }
-    }
-
-    if (i == NGX_HTTP_TOTP_PASSWORD_KEPT) {
-        i = ngx_http_totp_password_next++ % NGX_HTTP_TOTP_PASSWORD_KEPT;
-    }
-
-    kept = &ngx_http_totp_password_kept[i];
-
-    if (ngx_http_totp_password_read(r, path, &data, &len) != NGX_OK) {
+#if (NGX_THREADS)
+    task = ngx_thread_task_alloc(r->pool, size);
+    if (task == NULL) {
         return NULL;
     }
 
-    if (kept->data) {
-        ngx_explicit_memzero(kept->data, kept->len);
-        ngx_free(kept->data);
-        kept->data = NULL;
+    job = task->ctx;
+    job->task = task;
+    task->handler = ngx_http_totp_password_thread;
+    task->event.handler = ngx_http_totp_password_completed;
+    task->event.data = task;
+#else
+    job = ngx_pcalloc(r->pool, size);
+    if (job == NULL) {
+        return NULL;
+    }
+#endif
+
+    job->r = r;
+    job->done = done;
+    job->data = data;
+    job->line = line;
+    job->path = path.data;
+    job->user = *user;
+    job->password = password;
+    job->text = line ? (u_char *) (job + 1) : NULL;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
     }
 
-    if (kept->path == NULL || kept->path_len != path->len
-        || ngx_memcmp(kept->path, path->data, path->len) != 0)
-    {
-        p = ngx_alloc(path->len + 1, r->connection->log);
-        if (p == NULL) {
-            ngx_explicit_memzero(data, len);
-            ngx_free(data);
-            return NULL;
-        }
+    cln->handler = ngx_http_totp_password_wipe;
+    cln->data = job;
 
-        ngx_memcpy(p, path->data, path->len);
-        p[path->len] = '\0';
-
-        if (kept->path) {
-            ngx_free(kept->path);
-        }
-
-        kept->path = p;
-        kept->path_len = path->len;
-    }
-
-    kept->data = data;
-    kept->len = len;
-    kept->size = ngx_file_size(&fi);
-    kept->mtime = ngx_file_mtime(&fi);
-    kept->uniq = ngx_file_uniq(&fi);
-    kept->read = ngx_time();
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "totp password: read \"%s\" again", kept->path);
-
-    return kept;
-}
-
-
-/* the whole file into memory of the worker's own (ngx_alloc) */
-
-static ngx_int_t
-ngx_http_totp_password_read(ngx_http_request_t *r, ngx_str_t *path,
-    u_char **data, size_t *len)
-{
-    u_char           *buf;
-    size_t            size;
-    ssize_t           n;
-    ngx_fd_t          fd;
-    ngx_int_t         rc;
-    ngx_file_t        f;
-    ngx_file_info_t   fi;
-
-    fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-
-    if (fd == NGX_INVALID_FILE) {
-        ngx_log_error(NGX_LOG_CRIT, r->connection->log, ngx_errno,
-                      ngx_open_file_n " \"%s\" failed", path->data);
-        return NGX_ERROR;
-    }
-
-    ngx_memzero(&f, sizeof(ngx_file_t));
-    f.fd = fd;
-    f.name = *path;
-    f.log = r->connection->log;
-
-    rc = NGX_ERROR;
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_CRIT, r->connection->log, ngx_errno,
-                      ngx_fd_info_n " \"%s\" failed", path->data);
-        goto done;
-    }
-
-    if (ngx_file_size(&fi) > NGX_HTTP_TOTP_PASSWORD_FILE_MAX) {
-        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
-                      "totp: password file \"%s\" is larger than %d bytes",
-                      path->data, NGX_HTTP_TOTP_PASSWORD_FILE_MAX);
-        goto done;
-    }
-
-    size = ngx_file_size(&fi);
-
-    buf = ngx_alloc(size + 1, r->connection->log);
-    if (buf == NULL) {
-        goto done;
-    }
-
-    n = ngx_read_file(&f, buf, size, 0);
-
-    if (n == NGX_ERROR) {
-        ngx_explicit_memzero(buf, size + 1);
-        ngx_free(buf);
-        goto done;
-    }
-
-    *data = buf;
-    *len = n;
-    rc = NGX_OK;
-
-done:
-
-    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, ngx_errno,
-                      ngx_close_file_n " \"%s\" failed", path->data);
-    }
-
-    return rc;
+    return job;
 }
 
 
 /*
- * The hash of user in an htpasswd file's bytes: lines "user:hash" or
- * "user:hash:comment", "#" comments, LF or CRLF.  NGX_DECLINED when the
- * user is not there.  A NULL user stands for any user with a crypt(3)
- * hash ("$..."), the slow kind: the first such entry's hash.  Disabled
- * entries ("!", "*") and {SHA}-style ones cost next to nothing to check.
- * entry, if not NULL, gets the whole line, without its line break.
+ * NGX_AGAIN: the job runs in the thread pool; NGX_DECLINED: there is
+ * none, the caller runs it inline; NGX_ERROR: the pool refused it
+ * (logged by nginx: its queue is full).
  */
 
 static ngx_int_t
-ngx_http_totp_password_find(u_char *buf, size_t len, ngx_str_t *user,
-    ngx_str_t *hash, ngx_str_t *entry)
+ngx_http_totp_password_post(ngx_http_request_t *r,
+    ngx_http_totp_loc_conf_t *conf, ngx_http_totp_password_job_t *job)
 {
-    u_char  *p, *end, *line, *line_start, *colon, *h;
+#if (NGX_THREADS)
+    static ngx_uint_t  warned;
 
-    end = buf + len;
-
-    for (p = buf; p < end; p = line + 1) {
-        line = ngx_strlchr(p, end, LF);
-        if (line == NULL) {
-            line = end;
-        }
-
-        line_start = p;
-
-        if (p[0] == '#' || p == line) {
-            continue;
-        }
-
-        colon = ngx_strlchr(p, line, ':');
-
-        /* bytes, not a C string: a NUL would end ngx_strncmp() early */
-
-        if (colon == NULL
-            || (user != NULL
-                && ((size_t) (colon - p) != user->len
-                    || ngx_memcmp(p, user->data, user->len) != 0)))
-        {
-            continue;
-        }
-
-        h = colon + 1;
-
-        for (p = h; p < line && *p != ':' && *p != CR; p++) {
-            /* void */
-        }
-
-        if (user == NULL && (p == h || *h != '$')) {
-            continue;
-        }
-
-        hash->data = h;
-        hash->len = p - h;
-
-        if (entry) {
-            entry->data = line_start;
-            entry->len = line - line_start;
-
-            if (entry->len && entry->data[entry->len - 1] == CR) {
-                entry->len--;
-            }
-        }
-
-        return NGX_OK;
-    }
-
-    return NGX_DECLINED;
-}
-
-
-static ngx_int_t
-ngx_http_totp_password_match(ngx_http_request_t *r, ngx_str_t *password,
-    u_char *hash, size_t len, ngx_uint_t decoy)
-{
-    u_char      *key, *salt, *encrypted;
-    ngx_int_t    rc;
-    ngx_uint_t   level;
-
-    /* ngx_crypt() takes C strings: a NUL inside would cut the password */
-
-    if (ngx_strlchr(password->data, password->data + password->len, '\0')) {
+    if (conf->main->thread_pool == NULL) {
         return NGX_DECLINED;
     }
 
-    key = ngx_pnalloc(r->pool, password->len + 1 + len + 1);
-    if (key == NULL) {
+    /*
+     * With master_process off, a reload starts no threads for the new
+     * configuration's pools (nginx runs no init_process again): a task
+     * posted there would never run.
+     */
+
+    if (conf->main->thread_pool != ngx_http_totp_password_started) {
+        if (!warned) {
+            warned = 1;
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "totp: the thread pool of this configuration was "
+                          "not started (a reload with master_process off): "
+                          "passwords are hashed in the event loop");
+        }
+
+        return NGX_DECLINED;
+    }
+
+    if (ngx_thread_task_post(conf->main->thread_pool, job->task) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    salt = ngx_cpymem(key, password->data, password->len);
-    *salt++ = '\0';
-    ngx_memcpy(salt, hash, len);
-    salt[len] = '\0';
+    r->main->blocked++;
 
-    encrypted = NULL;
+    /*
+     * A worker that is told to leave waits only for its timers: one for
+     * the job keeps it until the job is done, as a request's send timer
+     * does for a response.
+     */
 
-    if (ngx_crypt(r->pool, key, salt, &encrypted) != NGX_OK) {
+    job->running.handler = ngx_http_totp_password_long;
+    job->running.data = job;
+    job->running.log = r->connection->log;
+    ngx_add_timer(&job->running, NGX_HTTP_TOTP_PASSWORD_LONG);
+
+    if (job->password) {
+        job->hashing = 1;
+        ngx_http_totp_password_hashing++;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "totp password: %s in the thread pool, %ui hashing",
+                   job->password ? "check" : "line",
+                   ngx_http_totp_password_hashing);
+
+    return NGX_AGAIN;
+#else
+    return NGX_DECLINED;
+#endif
+}
+
+
+/* the job itself: in a thread, or inline */
+
+static void
+ngx_http_totp_password_run(ngx_http_totp_password_job_t *job, ngx_log_t *log)
+{
+    ngx_http_totp_htpasswd_t  h;
+
+    ngx_http_totp_htpasswd_init(&h, &job->user);
+
+    /* a check reads to the end: where the name is must not tell in time */
+
+    if (ngx_http_totp_htpasswd_scan(&h, job->path, job->password != NULL,
+                                    &job->failure, &job->err)
+        != NGX_OK)
+    {
+        job->rc = NGX_ERROR;
+        goto done;
+    }
+
+    if (h.found && job->text) {
+        ngx_memcpy(job->text, h.line, h.line_len);
+        job->text_len = h.line_len;
+    }
+
+    job->found = h.found;
+
+    if (job->password == NULL) {
+        job->rc = h.found ? NGX_OK : NGX_DECLINED;
+        goto done;
+    }
+
+    if (h.found) {
+        job->rc = ngx_http_totp_htpasswd_match(job->password,
+                                               h.line + h.hash_start,
+                                               h.hash_len, log,
+                                               &job->failure);
+        goto done;
+    }
+
+    /*
+     * No such user: the password is hashed all the same, against the
+     * file's first crypt(3) hash, so that the answer takes as long as for
+     * a user who exists and the time does not tell which names do.  Its
+     * result is never used.
+     */
+
+    if (h.decoy_len) {
+        job->decoy = 1;
+        (void) ngx_http_totp_htpasswd_match(job->password, h.decoy,
+                                            h.decoy_len, log, &job->failure);
+    }
+
+    job->rc = NGX_DECLINED;
+
+done:
+
+    ngx_http_totp_htpasswd_wipe(&h);
+}
+
+
+/* in the event loop: what the job found, logged, and the line filled in */
+
+static ngx_int_t
+ngx_http_totp_password_result(ngx_http_request_t *r,
+    ngx_http_totp_password_job_t *job)
+{
+    ngx_uint_t  level;
+
+    switch (job->failure) {
+
+    case NGX_HTTP_TOTP_HTPASSWD_OK:
+        break;
+
+    case NGX_HTTP_TOTP_HTPASSWD_OPEN:
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, job->err,
+                      ngx_open_file_n " \"%s\" failed", job->path);
+        break;
+
+    case NGX_HTTP_TOTP_HTPASSWD_READ:
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, job->err,
+                      ngx_read_fd_n " \"%s\" failed", job->path);
+        break;
+
+    case NGX_HTTP_TOTP_HTPASSWD_LONG:
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "totp: the line of user \"%V\" in \"%s\" is longer "
+                      "than %d bytes",
+                      ngx_http_totp_log_escape(r->pool, &job->user),
+                      job->path, NGX_HTTP_TOTP_HTPASSWD_LINE);
+        break;
+
+    case NGX_HTTP_TOTP_HTPASSWD_FORMAT:
 
         /* the decoy's entry is nobody's concern at each unknown name */
 
-        level = decoy ? NGX_LOG_DEBUG : NGX_LOG_ERR;
+        level = job->decoy ? NGX_LOG_DEBUG : NGX_LOG_ERR;
 
         ngx_log_error(level, r->connection->log, 0,
                       "totp: password hash in an unknown format%s",
-                      decoy ? " (checked for a name not in the file)" : "");
-        rc = NGX_ERROR;
+                      job->decoy ? " (checked for a name not in the file)"
+                                 : "");
+        break;
 
-    } else {
-        rc = (ngx_strcmp(encrypted, salt) == 0) ? NGX_OK : NGX_DECLINED;
-
-        /* {PLAIN} "hashes" to the password itself */
-        ngx_explicit_memzero(encrypted, ngx_strlen(encrypted));
+    default: /* NGX_HTTP_TOTP_HTPASSWD_NOMEM */
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                      "totp: no memory to check a password");
+        break;
     }
 
-    ngx_explicit_memzero(key, password->len + 1 + len + 1);
+    if (job->line) {
+        job->line->read = 1;
+        job->line->text.data = job->text;
+        job->line->text.len = job->text_len;
 
-    /*
-     * A slow hash (bcrypt, yescrypt, many rounds) holds the worker for a
-     * good part of a second, several in a row as long, and the event
-     * loop's clock stands still meanwhile: a Redis command sent next
-     * would get its timer from the stale time and time out before Redis
-     * could answer.
-     */
+        if (job->rc == NGX_ERROR
+            && job->failure != NGX_HTTP_TOTP_HTPASSWD_FORMAT
+            && job->failure != NGX_HTTP_TOTP_HTPASSWD_NOMEM)
+        {
+            job->line->rc = NGX_ERROR;
 
-    ngx_time_update();
+        } else {
+            job->line->rc = job->found ? NGX_OK : NGX_DECLINED;
+        }
+    }
 
-    return rc;
+    return job->rc;
 }
+
+
+static void
+ngx_http_totp_password_wipe(void *data)
+{
+    ngx_http_totp_password_job_t  *job = data;
+
+    if (job->text) {
+        ngx_explicit_memzero(job->text, NGX_HTTP_TOTP_HTPASSWD_LINE);
+    }
+}
+
+
+#if (NGX_THREADS)
+
+static void
+ngx_http_totp_password_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_totp_password_run(data, &ngx_http_totp_password_silent);
+}
+
+
+static void
+ngx_http_totp_password_completed(ngx_event_t *ev)
+{
+    ngx_int_t                      rc;
+    ngx_thread_task_t             *task;
+    ngx_connection_t              *c;
+    ngx_http_request_t            *r;
+    ngx_http_totp_password_job_t  *job;
+
+    task = ev->data;
+    job = task->ctx;
+    r = job->r;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    r->main->blocked--;
+
+    if (job->running.timer_set) {
+        ngx_del_timer(&job->running);
+    }
+
+    if (job->hashing) {
+        ngx_http_totp_password_hashing--;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "totp password: %s done, %ui hashing",
+                   job->password ? "check" : "line",
+                   ngx_http_totp_password_hashing);
+
+    rc = ngx_http_totp_password_result(r, job);
+
+    if (c->error) {
+
+        /*
+         * The client left while the thread ran: nginx held back the end
+         * of the request for the job, which ends it now.  The attempt
+         * stays counted, as for a client that leaves while Redis is asked.
+         */
+
+        ngx_http_finalize_request(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
+
+    } else {
+        job->done(r, job->data, rc);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* a hash that takes a minute is a pool too small, or a machine stalled */
+
+static void
+ngx_http_totp_password_long(ngx_event_t *ev)
+{
+    ngx_http_totp_password_job_t  *job = ev->data;
+
+    ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                  "totp: a password %s has been waiting for the thread "
+                  "pool for a minute or more",
+                  job->password ? "check" : "line");
+
+    ngx_add_timer(ev, NGX_HTTP_TOTP_PASSWORD_LONG);
+}
+
+#endif

@@ -27,14 +27,31 @@
 #define NGX_HTTP_TOTP_LINE_LEN  32
 
 
+/* a record and a line asked for at once: done once both are in */
+typedef struct {
+    ngx_http_totp_store_pt       done;
+    void                        *data;
+    ngx_int_t                    rc;          /* Redis's */
+    ngx_uint_t                   pending;
+} ngx_http_totp_session_fetch_t;
+
+
 static ngx_int_t ngx_http_totp_session_key(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, totp_token_t *t, ngx_str_t *key);
 static uint32_t ngx_http_totp_session_hash(totp_token_t *t);
 static void ngx_http_totp_session_fetched(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
+static void ngx_http_totp_session_fetched_record(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
+static void ngx_http_totp_session_fetched_line(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_totp_session_line(ngx_http_request_t *r,
-    ngx_http_totp_loc_conf_t *conf, ngx_str_t *user, ngx_uint_t k,
-    u_char *digest);
+    ngx_http_totp_loc_conf_t *conf, ngx_http_totp_password_line_t *line,
+    ngx_uint_t k, u_char *digest);
+static ngx_int_t ngx_http_totp_session_register(ngx_http_request_t *r,
+    ngx_http_totp_begin_t *b);
+static void ngx_http_totp_session_line_read(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
 static void ngx_http_totp_session_registered(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 
@@ -58,7 +75,8 @@ ngx_http_totp_session_check(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        rc = ngx_http_totp_session_verdict(r, conf, t, &chk->rec);
+        rc = ngx_http_totp_session_verdict(r, conf, t, &chk->rec,
+                                           &chk->line);
 
         if (rc == NGX_ERROR) {
             ngx_http_totp_cache_unask(&mcf->zone->cache, r->connection->log,
@@ -105,9 +123,13 @@ ngx_http_totp_session_check(ngx_http_request_t *r,
     chk->data = data;
     chk->sent = ngx_current_msec;
 
-    if (ngx_http_totp_store_fetch(r, &conf->keyspace, &user, &field,
-                                  &chk->rec, ngx_http_totp_session_fetched,
-                                  chk)
+    /* the line now, not one an earlier check of this request read */
+
+    ngx_memzero(&chk->line, sizeof(ngx_http_totp_password_line_t));
+
+    if (ngx_http_totp_session_fetch(r, conf, &user, &field, &chk->rec,
+                                    &chk->line, ngx_http_totp_session_fetched,
+                                    chk)
         != NGX_OK)
     {
         ngx_http_totp_cache_unask(&mcf->zone->cache, r->connection->log,
@@ -141,14 +163,79 @@ ngx_http_totp_session_fetched(ngx_http_request_t *r, void *data,
 
 
 ngx_int_t
+ngx_http_totp_session_fetch(ngx_http_request_t *r,
+    ngx_http_totp_loc_conf_t *conf, ngx_str_t *user, ngx_str_t *field,
+    ngx_http_totp_record_t *rec, ngx_http_totp_password_line_t *line,
+    ngx_http_totp_store_pt done, void *data)
+{
+    ngx_http_totp_session_fetch_t  *f;
+
+    f = ngx_palloc(r->pool, sizeof(ngx_http_totp_session_fetch_t));
+    if (f == NULL) {
+        return NGX_ERROR;
+    }
+
+    f->done = done;
+    f->data = data;
+    f->rc = NGX_ERROR;
+    f->pending = 1;
+
+    /* Redis first: its answer never comes before this call returns */
+
+    if (ngx_http_totp_store_fetch(r, &conf->keyspace, user, field, rec,
+                                  ngx_http_totp_session_fetched_record, f)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (conf->user == NULL && !line->read
+        && ngx_http_totp_password_line(r, conf, user, line,
+                                       ngx_http_totp_session_fetched_line, f)
+           == NGX_AGAIN)
+    {
+        f->pending++;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_totp_session_fetched_record(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_totp_session_fetch_t  *f = data;
+
+    f->rc = rc;
+
+    ngx_http_totp_session_fetched_line(r, f, rc);
+}
+
+
+static void
+ngx_http_totp_session_fetched_line(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_totp_session_fetch_t  *f = data;
+
+    if (--f->pending) {
+        return;
+    }
+
+    f->done(r, f->data, f->rc);
+}
+
+
+ngx_int_t
 ngx_http_totp_session_verdict(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, totp_token_t *t,
-    ngx_http_totp_record_t *rec)
+    ngx_http_totp_record_t *rec, ngx_http_totp_password_line_t *pw)
 {
     u_char                      digest[NGX_HTTP_TOTP_LINE_LEN], *p, *end;
     time_t                      expires;
     ngx_int_t                   rc;
-    ngx_str_t                   user, line;
+    ngx_str_t                   line;
     ngx_uint_t                  i;
     ngx_http_totp_main_conf_t  *mcf;
 
@@ -204,14 +291,12 @@ ngx_http_totp_session_verdict(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    /* the line as the file holds it now, under each configured key */
+    /* the line as the file held it at the fetch, under each key */
 
-    user.data = t->user;
-    user.len = t->user_len;
     mcf = conf->main;
 
     for (i = 0; i < mcf->nkeys; i++) {
-        rc = ngx_http_totp_session_line(r, conf, &user, i, digest);
+        rc = ngx_http_totp_session_line(r, conf, pw, i, digest);
 
         if (rc != NGX_OK) {
             if (rc == NGX_DECLINED) {
@@ -255,6 +340,43 @@ ngx_int_t
 ngx_http_totp_session_begin(ngx_http_request_t *r, ngx_http_totp_begin_t *b,
     ngx_http_totp_store_pt done, void *data)
 {
+    b->done = done;
+    b->data = data;
+
+    /* an enrollment fetched no line: the session's digest needs it now */
+
+    if (b->conf->user == NULL && b->line && !b->line->read
+        && ngx_http_totp_password_line(r, b->conf, &b->user, b->line,
+                                       ngx_http_totp_session_line_read, b)
+           == NGX_AGAIN)
+    {
+        return NGX_OK;
+    }
+
+    return ngx_http_totp_session_register(r, b);
+}
+
+
+static void
+ngx_http_totp_session_line_read(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_totp_begin_t  *b = data;
+
+    rc = ngx_http_totp_session_register(r, b);
+
+    if (rc != NGX_OK) {
+        b->done(r, b->data, rc);
+    }
+}
+
+
+/* the session's entries in Redis, then (registered) its cookies */
+
+static ngx_int_t
+ngx_http_totp_session_register(ngx_http_request_t *r,
+    ngx_http_totp_begin_t *b)
+{
     u_char                    *p;
     time_t                     ttl;
     ngx_int_t                  rc;
@@ -264,8 +386,6 @@ ngx_http_totp_session_begin(ngx_http_request_t *r, ngx_http_totp_begin_t *b,
     ngx_http_totp_loc_conf_t  *conf;
 
     conf = b->conf;
-    b->done = done;
-    b->data = data;
 
     tokens[0] = &b->session;
     tokens[1] = &b->trusted;
@@ -303,7 +423,7 @@ ngx_http_totp_session_begin(ngx_http_request_t *r, ngx_http_totp_begin_t *b,
             *p++ = '-';
 
         } else {
-            rc = ngx_http_totp_session_line(r, conf, &b->user, 0, p);
+            rc = ngx_http_totp_session_line(r, conf, b->line, 0, p);
 
             if (rc != NGX_OK) {
                 return rc;
@@ -451,29 +571,31 @@ ngx_http_totp_session_hash(totp_token_t *t)
 
 
 /*
- * The digest of user's line in the password file, under the k-th
- * configured key: NGX_DECLINED when the user is not in the file.
+ * The digest of the user's line in the password file, as read by this
+ * request, under the k-th configured key: NGX_DECLINED when the user is
+ * not in the file, NGX_ERROR when it could not be read.
  */
 
 static ngx_int_t
 ngx_http_totp_session_line(ngx_http_request_t *r,
-    ngx_http_totp_loc_conf_t *conf, ngx_str_t *user, ngx_uint_t k,
-    u_char *digest)
+    ngx_http_totp_loc_conf_t *conf, ngx_http_totp_password_line_t *line,
+    ngx_uint_t k, u_char *digest)
 {
     u_char     mac[TOTP_MAC_LEN];
     ngx_int_t  rc;
-    ngx_str_t  line;
 
-    rc = ngx_http_totp_password_line(r, conf->password_file, user, &line);
+    if (line == NULL || !line->read) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "totp: a session checked without its password line");
+        return NGX_ERROR;
+    }
 
-    if (rc != NGX_OK) {
-        return rc;
+    if (line->rc != NGX_OK) {
+        return line->rc;
     }
 
     rc = totp_hmac_sha256(conf->main->keys[k].key[TOTP_KEY_LINE],
-                          TOTP_KEY_LEN, line.data, line.len, mac);
-
-    ngx_explicit_memzero(line.data, line.len);
+                          TOTP_KEY_LEN, line->text.data, line->text.len, mac);
 
     if (rc != 0) {
         return NGX_ERROR;

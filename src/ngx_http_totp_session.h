@@ -17,6 +17,7 @@
 
 #include "ngx_http_totp_settings.h"
 #include "ngx_http_totp_crypto.h"
+#include "ngx_http_totp_password.h"
 #include "ngx_http_totp_store.h"
 
 
@@ -28,6 +29,7 @@ typedef struct {
     u_char                       field[NGX_HTTP_TOTP_SESSION_FIELD_LEN];
 
     ngx_http_totp_record_t       rec;
+    ngx_http_totp_password_line_t  line;      /* read meanwhile */
     ngx_msec_t                   sent;        /* when Redis was asked */
     ngx_int_t                    rc;          /* what it answered */
 
@@ -45,6 +47,9 @@ typedef struct {
     u_char                       epoch[TOTP_EPOCH_LEN];
     ngx_uint_t                   flags;       /* the session's */
     ngx_uint_t                   trust;       /* a trust cookie as well */
+
+    /* the user's password line as this request read it; none: totp_user */
+    ngx_http_totp_password_line_t  *line;
 
     totp_token_t                 session;
     totp_token_t                 trusted;
@@ -69,13 +74,24 @@ ngx_int_t ngx_http_totp_session_check(ngx_http_request_t *r,
     ngx_http_totp_check_t *chk, ngx_http_totp_store_pt done, void *data);
 
 /*
- * What a fetched record says of t (fetched with its field): NGX_OK when
- * t is live, NGX_DECLINED when it ended, NGX_ERROR when the password file
- * cannot be read.
+ * Reads user's record into rec (with field's entry, if not NULL) and,
+ * with a password file, the user's line into line, unless it was read
+ * already: the line in the thread pool while Redis is asked.  done(r,
+ * data, rc) once both are in, rc Redis's; line->rc says the line's.
+ */
+ngx_int_t ngx_http_totp_session_fetch(ngx_http_request_t *r,
+    ngx_http_totp_loc_conf_t *conf, ngx_str_t *user, ngx_str_t *field,
+    ngx_http_totp_record_t *rec, ngx_http_totp_password_line_t *line,
+    ngx_http_totp_store_pt done, void *data);
+
+/*
+ * What a fetched record and line say of t (fetched with its field):
+ * NGX_OK when t is live, NGX_DECLINED when it ended, NGX_ERROR when the
+ * password file could not be read.
  */
 ngx_int_t ngx_http_totp_session_verdict(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, totp_token_t *t,
-    ngx_http_totp_record_t *rec);
+    ngx_http_totp_record_t *rec, ngx_http_totp_password_line_t *line);
 
 /* t's field in the user's sessions hash, for a fetch */
 ngx_int_t ngx_http_totp_session_field(ngx_http_request_t *r,

@@ -54,6 +54,18 @@ typedef struct {
     ngx_http_totp_zone_t        *zone;
     ngx_flag_t                   gated;
     ngx_flag_t                   metrics;
+
+    /*
+     * totp_thread_pool, once resolved (NULL: hashes run inline), and
+     * totp_hash_concurrency; "checks" when a gated location has a
+     * password file, which the default pool is added for.
+     */
+#if (NGX_THREADS)
+    ngx_thread_pool_t           *thread_pool;
+#endif
+    ngx_str_t                    thread_pool_name;
+    ngx_int_t                    hash_concurrency;
+    ngx_flag_t                   checks;
 } ngx_http_totp_main_conf_t;
 
 

@@ -19,6 +19,12 @@
 #include "ngx_http_totp_signin.h"
 
 
+static void ngx_http_totp_signin_login_checked(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
+static ngx_int_t ngx_http_totp_signin_login_judged(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_int_t rc);
+static ngx_int_t ngx_http_totp_signin_busy(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
 static ngx_int_t ngx_http_totp_signin_trust(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 static void ngx_http_totp_signin_login_fetched(ngx_http_request_t *r,
@@ -86,14 +92,42 @@ ngx_http_totp_signin_login_post(ngx_http_request_t *r,
 
     /* the attempt is counted, ctx->user checked: see lockout_attempt() */
 
-    rc = ngx_http_totp_password_check(r, ctx->conf->password_file,
-                                      &ctx->user, &ctx->form.password);
+    rc = ngx_http_totp_password_check(r, ctx->conf, &ctx->user,
+                                      &ctx->form.password, &ctx->line,
+                                      ngx_http_totp_signin_login_checked,
+                                      ctx);
 
+    if (rc == NGX_AGAIN) {
+        ngx_http_totp_flow_async(r);
+        return NGX_DONE;
+    }
+
+    return ngx_http_totp_signin_login_judged(r, ctx, rc);
+}
+
+
+static void
+ngx_http_totp_signin_login_checked(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_totp_flow_done(r, ngx_http_totp_signin_login_judged(r, data,
+                                                                 rc));
+}
+
+
+static ngx_int_t
+ngx_http_totp_signin_login_judged(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_int_t rc)
+{
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "totp page: password of \"%V\": %s",
                    ngx_http_totp_log_escape(r->pool, &ctx->user),
                    rc == NGX_OK ? "right" : rc == NGX_DECLINED ? "wrong"
-                                                               : "error");
+                   : rc == NGX_BUSY ? "not checked, busy" : "error");
+
+    if (rc == NGX_BUSY) {
+        return ngx_http_totp_signin_busy(r, ctx);
+    }
 
     if (rc == NGX_ERROR) {
         ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ERROR);
@@ -116,6 +150,30 @@ ngx_http_totp_signin_login_post(ngx_http_request_t *r,
 
     return ngx_http_totp_flow_fetch(r, ctx,
                                     ngx_http_totp_signin_login_fetched);
+}
+
+
+/*
+ * Too many hashes at once in this worker: the attempt judged nothing and
+ * is given back, and the form is shown again to be sent in a second.
+ */
+
+static ngx_int_t
+ngx_http_totp_signin_busy(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx)
+{
+    ngx_http_totp_flow_give_back(r, ctx, "back");
+    ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_ERROR);
+    ngx_http_totp_count(NGX_HTTP_TOTP_SIGNIN_BUSY);
+    ngx_http_totp_count(NGX_HTTP_TOTP_REFUSAL_UNAVAILABLE);
+
+    if (ngx_http_totp_view_retry_after(r, 1) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_totp_signin_show_login(r, ctx,
+                                           NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           NGX_HTTP_TOTP_MSG_BUSY);
 }
 
 

@@ -3,9 +3,11 @@
 # totp_password_file: the htpasswd formats nginx's auth_basic reads
 # ({PLAIN}, {SHA}, {SSHA}, $apr1$ and crypt()'s $5$, $6$, bcrypt and
 # yescrypt, hashes made here, in Perl or by openssl), the file's
-# comments, CRLF lines and trailing fields, and a name that is not in the
-# file, which must cost a password hash like any other: its answer must
-# not be faster.
+# comments, CRLF lines and trailing fields, lines longer than the 4096
+# bytes the module reads a file by, and a name that is not in the file,
+# which must cost a password hash like any other: its answer must not be
+# faster.  The hashes run in nginx's default thread pool here;
+# t/password-threads.t has the pool, its limits and "off".
 
 use strict;
 use warnings;
@@ -16,7 +18,7 @@ use Test::More;
 use Time::HiRes qw(time);
 
 use TotpTest;
-use TotpGate qw(gate_setup login);
+use TotpGate qw(gate_setup login slow_hash);
 
 sub sha { return '{SHA}' . encode_base64(sha1($_[0]), '') }
 
@@ -37,30 +39,14 @@ sub libcrypt { my ($p, $s) = @_; return crypt($p, $s) }
 # The first crypt(3) entry is the slow one: a name not in the file is
 # hashed against it (the disabled and {SHA} entries before it cost next
 # to nothing, and are passed over).  Natively its hash takes three times
-# totp_redis_timeout, and the Redis command that follows it must still
-# get its whole timeout: the worker's clock stood still meanwhile.  Under
-# valgrind, which slows nginx some 20 times, the hash is made shorter
-# than the timeout the requests need there: only the decoy is tested.
+# totp_redis_timeout, and the Redis commands around it must still get
+# their whole timeout.  Under valgrind, which slows nginx some 20 times,
+# the hash is made shorter than the timeout the requests need there:
+# only the decoy is tested.
 my ($timeout, $hash_time) = TotpTest->valgrind ? (2, 0.03) : (0.2, 0.6);
-my $rounds = calibrated_rounds($hash_time);
-my $slow = libcrypt('slowpoke', '$6$rounds=' . $rounds . '$slowsalt$');
+my ($slow, $rounds) = slow_hash('slowpoke', $hash_time);
 
 note "SHA-512 crypt with $rounds rounds, about ${hash_time} s here";
-
-# rounds of $6$ that take about $seconds in this process, this machine
-sub calibrated_rounds {
-    my ($seconds) = @_;
-
-    my $probe = 100000;
-    my $start = time;
-    libcrypt('probe', '$6$rounds=' . $probe . '$probesalt$');
-    my $took = (time - $start) || 0.001;
-
-    my $rounds = int($probe * $seconds / $took);
-
-    return $rounds < 1000 ? 1000 : $rounds > 999_999_999 ? 999_999_999
-                                                          : $rounds;
-}
 
 my %password = (
     slow => 'slowpoke',
@@ -74,7 +60,12 @@ my %password = (
     yescrypt => 'debian default',
     crlf => 'windows line',
     fields => 'trailing fields',
+    after => 'after a long line',
 );
+
+# a line longer than the module reads at once: another user's is passed
+# over, the user's own cannot be checked (500, and the error log says why)
+my $long_comment = 'x' x 5000;
 
 my $htpasswd = join '',
     "disabled:!\n",
@@ -93,6 +84,9 @@ my $htpasswd = join '',
         . "\n",
     "crlf:{PLAIN}$password{crlf}\r\n",
     "fields:{PLAIN}$password{fields}:Fields Person:more\n",
+    "long:{PLAIN}long:$long_comment\n",
+    "other:{PLAIN}x:$long_comment\n",
+    "after:{PLAIN}$password{after}\n",
     "last:{PLAIN}no newline";
 
 my $t = TotpTest->new;
@@ -134,6 +128,12 @@ ok(refused('#', 'x'), 'nor is "#"');
 ok(refused('disabled', '!'), 'a disabled entry ("!"): 401');
 ok(refused('nobody', 'slowpoke'), 'a name not in the file: 401');
 ok(refused('nobody', $slow), '... even with the first entry\'s hash');
+
+$ua->clear_cookies;
+is(login($ua, 'long', 'long')->{status}, 500,
+   'the user\'s line longer than 4096 bytes: 500');
+like($t->error_log, qr/\[error\].*the line of user "long" in "\Q$file\E" is longer than 4096 bytes/,
+     '... and the error log names the user, the file and the limit');
 
 # The time of a refusal, the median of 3 (the login page's GET apart).
 sub refusal_time {

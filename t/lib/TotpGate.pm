@@ -10,12 +10,13 @@ use warnings;
 use Digest::SHA qw(hmac_sha256);
 use Exporter qw(import);
 use MIME::Base64 qw(encode_base64url decode_base64url);
+use Time::HiRes ();
 use Test::More;
 
 use TotpTest;
 
 our @EXPORT_OK = qw(field secret_of gate_setup login enroll verify
-                    sign_in_next code_after hkdf_sha256 cookie_key token_parse
+                    sign_in_next code_after slow_hash hkdf_sha256 cookie_key token_parse
                     token_payload token_sign user_key TOKEN_VERSION
                     register_session session_command session_field);
 
@@ -27,8 +28,9 @@ our @EXPORT_OK = qw(field secret_of gate_setup login enroll verify
 # password_file and key_file (files already written, used as they are:
 # several instances configured alike, as cookies are bound to the
 # password file's path as written), pages (the totp_pages location's
-# prefix, /_totp/ unless set), pages_location (extra lines in it) and
-# events (extra lines in the events block).
+# prefix, /_totp/ unless set), pages_location (extra lines in it),
+# events (extra lines in the events block) and main (extra lines at the
+# top, such as thread_pool).
 sub gate_setup {
     my (%o) = @_;
 
@@ -65,7 +67,8 @@ sub gate_setup {
     my $pages = $o{pages} // '/_totp/';
     my $pages_location = $o{pages_location} // '';
 
-    my %write = (workers => $o{workers} // 2, events => $o{events});
+    my %write = (workers => $o{workers} // 2, events => $o{events},
+                 main => $o{main});
 
     $t->write_config(<<"EOF", %write);
     totp_key_file $key;
@@ -104,6 +107,27 @@ EOF
     $t->run unless $o{no_run};
 
     return ($t, $redis, $port);
+}
+
+# A SHA-512 crypt(3) hash of $password whose rounds take about $seconds
+# in this process, on this machine (nginx's crypt_r() is the same C
+# library's); returns (hash, rounds).
+sub slow_hash {
+    my ($password, $seconds) = @_;
+
+    my $crypt = sub { return crypt($_[0], $_[1]) };   # not folded by Perl
+
+    my $probe = 100000;
+    my $start = Time::HiRes::time();
+    $crypt->('probe', '$6$rounds=' . $probe . '$probesalt$');
+    my $took = (Time::HiRes::time() - $start) || 0.001;
+
+    my $rounds = int($probe * $seconds / $took);
+    $rounds = $rounds < 1000 ? 1000 : $rounds > 999_999_999 ? 999_999_999
+                                                             : $rounds;
+
+    return ($crypt->($password, '$6$rounds=' . $rounds . '$slowsalt$'),
+            $rounds);
 }
 
 # The value of the input named $name in a page, HTML entities decoded.

@@ -65,6 +65,53 @@ sub capture {
     return ($out, $?);
 }
 
+# Runs $sub in a child of its own while the test goes on; collect()
+# returns what it returned (a string; "died: ..." if it died).  The child
+# leaves with _exit: the harness's END blocks are the parent's alone.
+sub background {
+    my ($sub) = @_;
+
+    STDOUT->flush;
+    STDERR->flush;
+
+    pipe my $r, my $w or die "pipe: $!\n";
+
+    my $pid = fork;
+    die "fork: $!\n" unless defined $pid;
+
+    if ($pid == 0) {
+        close $r;
+        my $out = eval { $sub->() } // "died: $@";
+        print {$w} $out;
+        close $w;
+        POSIX::_exit(0);
+    }
+
+    close $w;
+
+    return { pid => $pid, fh => $r };
+}
+
+sub collect {
+    my ($kid) = @_;
+
+    my $out = do { local $/; readline $kid->{fh} } // '';
+    close $kid->{fh};
+    waitpid $kid->{pid}, 0;
+
+    return $out;
+}
+
+# Runs each sub in a child of its own, all at once; what each returned,
+# in the subs' order.
+sub parallel {
+    my (@subs) = @_;
+
+    my @kids = map { background($_) } @subs;
+
+    return map { collect($_) } @kids;
+}
+
 # Waits up to $timeout seconds for $pid to exit: its wait status, or
 # undef while it still runs.  A pid that is not our child any more
 # counts as gone (-1).

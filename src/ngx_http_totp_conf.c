@@ -98,6 +98,8 @@ static char *ngx_http_totp_ttl(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_totp_recovery_codes(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_totp_lockout(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_http_totp_hash_concurrency(ngx_conf_t *cf, void *post,
+    void *data);
 
 
 static ngx_conf_post_handler_pt  ngx_http_totp_digits_post =
@@ -118,10 +120,8 @@ static ngx_conf_post_handler_pt  ngx_http_totp_recovery_codes_post =
 static ngx_conf_post_handler_pt  ngx_http_totp_lockout_post =
     ngx_http_totp_lockout;
 
-/* beyond a few, hashes only queue for the machine's cores */
-static ngx_conf_num_bounds_t  ngx_http_totp_hash_concurrency_bounds = {
-    ngx_conf_check_num_bounds, 1, 64
-};
+static ngx_conf_post_handler_pt  ngx_http_totp_hash_concurrency_post =
+    ngx_http_totp_hash_concurrency;
 
 
 static ngx_conf_enum_t  ngx_http_totp_cookie_secure_values[] = {
@@ -456,7 +456,7 @@ ngx_command_t  ngx_http_totp_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_totp_main_conf_t, hash_concurrency),
-      &ngx_http_totp_hash_concurrency_bounds },
+      &ngx_http_totp_hash_concurrency_post },
 
     { ngx_string("totp_audit_log"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
@@ -1218,6 +1218,21 @@ ngx_http_totp_recovery_codes(ngx_conf_t *cf, void *post, void *data)
 
     if (*np > NGX_HTTP_TOTP_RECOVERY_MAX) {
         return "must be between 0 and 20";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_totp_hash_concurrency(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_int_t  *np = data;
+
+    /* beyond a few, hashes only queue for the machine's cores */
+
+    if (*np < 1 || *np > 64) {
+        return "must be between 1 and 64";
     }
 
     return NGX_CONF_OK;

@@ -32,8 +32,9 @@ my $a_dir = $t->dir . '/a-dir';
 mkdir $a_dir or die "$a_dir: $!";
 
 # A config around the given lines: %o: http, server, location (lines for
-# that level), no_key (leave totp_key_file out), pages (the prefix of the
-# server's totp_pages location, /_totp/ unless set; "" for none).
+# that level), main (lines at the top), no_key (leave totp_key_file out),
+# pages (the prefix of the server's totp_pages location, /_totp/ unless
+# set; "" for none).
 sub conf {
     my (%o) = @_;
 
@@ -64,7 +65,7 @@ sub accepts {
     my ($name, %o) = @_;
 
     $o{$_} //= '' for qw(server location);
-    $t->write_config(conf(%o));
+    $t->write_config(conf(%o), main => $o{main});
 
     my ($ok, $out) = $t->nginx_test;
     ok($ok, "accepted: $name") or diag $out;
@@ -75,7 +76,7 @@ sub rejects {
     my ($name, $directive, $fragment, %o) = @_;
 
     $o{$_} //= '' for qw(server location);
-    $t->write_config(conf(%o));
+    $t->write_config(conf(%o), main => $o{main});
 
     my ($ok, $out) = $t->nginx_test;
 
@@ -290,6 +291,29 @@ rejects('totp_zone in a server', 'totp_zone', qr/not allowed here/,
         server => 'totp_zone gate:1m;');
 rejects('totp_zone twice', 'totp_zone', qr/duplicate/,
         http => "totp_zone a:1m;\ntotp_zone b:1m;");
+
+# totp_thread_pool and totp_hash_concurrency: where passwords are hashed
+accepts('totp_thread_pool off', http => 'totp_thread_pool off;');
+accepts('totp_thread_pool default, nginx\'s own',
+        http => 'totp_thread_pool default;');
+accepts('a thread_pool of its own',
+        main => 'thread_pool hashes threads=2;',
+        http => "totp_thread_pool hashes;\ntotp_hash_concurrency 2;");
+
+# nginx says it, at the line of totp_thread_pool
+rejects('a pool that no thread_pool defines', 'thread pool',
+        qr/unknown thread pool "nowhere" in \S+nginx\.conf:\d+/,
+        http => 'totp_thread_pool nowhere;');
+rejects('totp_thread_pool twice', 'totp_thread_pool', qr/duplicate/,
+        http => "totp_thread_pool off;\ntotp_thread_pool default;");
+rejects('totp_thread_pool in a server', 'totp_thread_pool',
+        qr/not allowed here/, server => 'totp_thread_pool off;');
+rejects('totp_hash_concurrency 0', 'totp_hash_concurrency',
+        qr/between 1 and 64/, http => 'totp_hash_concurrency 0;');
+rejects('totp_hash_concurrency 65', 'totp_hash_concurrency',
+        qr/between 1 and 64/, http => 'totp_hash_concurrency 65;');
+rejects('totp_hash_concurrency of words', 'totp_hash_concurrency',
+        qr/invalid number/, http => 'totp_hash_concurrency many;');
 
 
 # totp_health: a content handler of its own location

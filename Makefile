@@ -134,6 +134,8 @@ bench: deps-test all
 # headers of the configured tree; any finding fails.  cppcheck's style
 # checks that fight nginx's style (variables declared at the top, few
 # consts) are off; false positives are marked in the source, with why.
+# Then every file compiles, with nginx's warnings as errors, as for an
+# nginx without threads and without crypt_r() (not Linux).
 LINT_SRCS := ngx_http_totp_module.c $(wildcard src/*.c)
 LINT_INCS := $(addprefix -I$(NGX_TREE)/,src/core src/event src/event/modules \
                src/os/unix objs src/http src/http/modules src/http/v2) -Isrc
@@ -148,6 +150,11 @@ lint: deps-test all
 	    $(LINT_INCS) $(LINT_SRCS)
 	clang-tidy --quiet $(LINT_SRCS) -- $(LINT_INCS) -D_GNU_SOURCE \
 	    2>/dev/null
+	@for f in $(LINT_SRCS); do \
+	    $(CC) -c -o /dev/null -W -Wall -Wpointer-arith -Wno-unused-parameter \
+	        -Werror -DNGX_THREADS=0 -DNGX_HAVE_GNU_CRYPT_R=0 \
+	        $(LINT_INCS) $$f || exit 1; \
+	done
 	@echo "lint: no findings"
 
 # The module built again with ASan and UBSan, into its own nginx tree, and

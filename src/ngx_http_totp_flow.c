@@ -237,6 +237,7 @@ ngx_http_totp_flow_sign_in(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_uint_t trust,
     ngx_http_totp_page_pt signed_in)
 {
+    ngx_int_t               rc;
     ngx_http_totp_begin_t  *b;
 
     b = &ctx->begin;
@@ -260,9 +261,16 @@ ngx_http_totp_flow_sign_in(ngx_http_request_t *r,
 
     ctx->signed_in = signed_in;
 
-    if (ngx_http_totp_session_begin(r, b, ngx_http_totp_flow_registered, ctx)
-        != NGX_OK)
-    {
+    rc = ngx_http_totp_session_begin(r, b, ngx_http_totp_flow_registered,
+                                     ctx);
+
+    /* as ngx_http_totp_flow_registered() takes it when it comes later */
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_totp_flow_go(r, ctx, "login");
+    }
+
+    if (rc != NGX_OK) {
         return ngx_http_totp_flow_error(r, ctx);
     }
 

@@ -4,7 +4,9 @@
  * one line's size, as auth_basic does, so that the memory a sign-in takes
  * does not grow with the file.  This code runs in a thread: it uses no
  * request, no log but the silent one it is given, and only the C
- * library's reentrant calls (ngx_crypt() falls back to crypt_r()).
+ * library's reentrant calls.  ngx_crypt() falls back to crypt_r() where
+ * nginx has it (glibc, libxcrypt); elsewhere to crypt(), and the caller
+ * hashes in the event loop then (ngx_http_totp_password.c).
  */
 
 
@@ -105,12 +107,17 @@ ngx_http_totp_htpasswd_scan(ngx_http_totp_htpasswd_t *h, u_char *path,
     ngx_uint_t whole, ngx_http_totp_htpasswd_failure_e *failure,
     ngx_err_t *err)
 {
-    u_char     buf[NGX_HTTP_TOTP_HTPASSWD_LINE];
-    ssize_t    n;
-    ngx_fd_t   fd;
-    ngx_int_t  rc;
+    u_char           buf[NGX_HTTP_TOTP_HTPASSWD_LINE];
+    off_t            total;
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_int_t        rc;
+    ngx_file_info_t  fi;
 
-    fd = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    /* non-blocking: a FIFO would wait for a writer in open() */
+
+    fd = ngx_open_file(path, NGX_FILE_RDONLY|NGX_FILE_NONBLOCK,
+                       NGX_FILE_OPEN, 0);
 
     if (fd == NGX_INVALID_FILE) {
         *failure = NGX_HTTP_TOTP_HTPASSWD_OPEN;
@@ -119,8 +126,25 @@ ngx_http_totp_htpasswd_scan(ngx_http_totp_htpasswd_t *h, u_char *path,
     }
 
     rc = NGX_OK;
+    total = 0;
 
-    for ( ;; ) {
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        *failure = NGX_HTTP_TOTP_HTPASSWD_READ;
+        *err = ngx_errno;
+        rc = NGX_ERROR;
+
+    } else if (!ngx_is_file(&fi)) {
+        *failure = NGX_HTTP_TOTP_HTPASSWD_NOT_FILE;
+        *err = 0;
+        rc = NGX_ERROR;
+
+    } else if (ngx_file_size(&fi) > NGX_HTTP_TOTP_HTPASSWD_MAX) {
+        *failure = NGX_HTTP_TOTP_HTPASSWD_LARGE;
+        *err = 0;
+        rc = NGX_ERROR;
+    }
+
+    while (rc == NGX_OK) {
         n = ngx_read_fd(fd, buf, sizeof(buf));
 
         if (n == -1) {
@@ -136,6 +160,17 @@ ngx_http_totp_htpasswd_scan(ngx_http_totp_htpasswd_t *h, u_char *path,
 
         if (n == 0) {
             ngx_http_totp_htpasswd_end(h);
+            break;
+        }
+
+        /* a file that keeps growing is cut short as a large one */
+
+        total += n;
+
+        if (total > NGX_HTTP_TOTP_HTPASSWD_MAX) {
+            *failure = NGX_HTTP_TOTP_HTPASSWD_LARGE;
+            *err = 0;
+            rc = NGX_ERROR;
             break;
         }
 

@@ -17,10 +17,13 @@
 #include <ngx_core.h>
 
 
-/* the longest line kept, its line break apart; longer ones are passed */
+/* the longest line kept, before its LF (a CR is counted); longer: passed */
 #ifndef NGX_HTTP_TOTP_HTPASSWD_LINE
 #define NGX_HTTP_TOTP_HTPASSWD_LINE  4096
 #endif
+
+/* a file this large is a mistake, not a password list */
+#define NGX_HTTP_TOTP_HTPASSWD_MAX   (16 * 1024 * 1024)
 
 
 /* why a scan or a check failed, for the event loop's log */
@@ -28,6 +31,8 @@ typedef enum {
     NGX_HTTP_TOTP_HTPASSWD_OK = 0,
     NGX_HTTP_TOTP_HTPASSWD_OPEN,       /* open() failed, err set */
     NGX_HTTP_TOTP_HTPASSWD_READ,       /* read() failed, err set */
+    NGX_HTTP_TOTP_HTPASSWD_NOT_FILE,   /* a FIFO, a device, a directory */
+    NGX_HTTP_TOTP_HTPASSWD_LARGE,      /* over NGX_HTTP_TOTP_HTPASSWD_MAX */
     NGX_HTTP_TOTP_HTPASSWD_LONG,       /* the user's line is too long */
     NGX_HTTP_TOTP_HTPASSWD_FORMAT,     /* a hash ngx_crypt() cannot read */
     NGX_HTTP_TOTP_HTPASSWD_NOMEM
@@ -75,9 +80,11 @@ void ngx_http_totp_htpasswd_feed(ngx_http_totp_htpasswd_t *h, u_char *data,
 void ngx_http_totp_htpasswd_end(ngx_http_totp_htpasswd_t *h);
 
 /*
- * The file at path (NUL-terminated) fed through a bounded buffer, to its
- * end, or only up to the user's line unless whole.  NGX_OK, or
- * NGX_ERROR with the failure and errno in *failure and *err.
+ * The regular file at path (NUL-terminated) fed through a bounded
+ * buffer, to its end, or only up to the user's line unless whole; never
+ * more than NGX_HTTP_TOTP_HTPASSWD_MAX bytes, and never a wait for a
+ * FIFO's writer.  NGX_OK, or NGX_ERROR with the failure and errno in
+ * *failure and *err.
  */
 ngx_int_t ngx_http_totp_htpasswd_scan(ngx_http_totp_htpasswd_t *h,
     u_char *path, ngx_uint_t whole, ngx_http_totp_htpasswd_failure_e *failure,

@@ -30,7 +30,6 @@ typedef struct {
     totp_token_t                 trust;
     ngx_str_t                    field;
     ngx_http_totp_record_t       rec;
-    ngx_http_totp_password_line_t  line;
 } ngx_http_totp_lockout_t;
 
 
@@ -94,7 +93,7 @@ ngx_http_totp_lockout_attempt(ngx_http_request_t *r,
 
     if (ngx_http_totp_session_field(r, &lo->trust, &lo->field) != NGX_OK
         || ngx_http_totp_session_fetch(r, ctx->conf, &ctx->user, &lo->field,
-                                       &lo->rec, &lo->line,
+                                       &lo->rec, &ctx->line,
                                        ngx_http_totp_lockout_trusted, lo)
            != NGX_OK)
     {
@@ -125,7 +124,7 @@ ngx_http_totp_lockout_trusted(ngx_http_request_t *r, void *data,
     /* a password file that cannot be read vouches for no trust */
 
     if (ngx_http_totp_session_verdict(r, ctx->conf, &lo->trust, &lo->rec,
-                                      &lo->line)
+                                      &ctx->line)
         == NGX_OK)
     {
         ctx->tally.trust = 1;

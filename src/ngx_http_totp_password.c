@@ -42,20 +42,23 @@ typedef struct {
     ngx_str_t                           user;
     ngx_str_t                          *password;  /* NULL: the line only */
 
-    /* what the job leaves */
+    /*
+     * What the thread writes, each field its own word: a bit-field
+     * shared with the event loop's would be a race.
+     */
     ngx_int_t                           rc;
     ngx_http_totp_htpasswd_failure_e    failure;
     ngx_err_t                           err;
     u_char                             *text;      /* the user's line */
     size_t                              text_len;
+    ngx_uint_t                          found;
+    ngx_uint_t                          decoy;     /* hashed for no user */
 
 #if (NGX_THREADS)
+    /* the event loop's alone */
     ngx_event_t                         running;   /* see _post() */
+    ngx_uint_t                          hashing;   /* counted below */
 #endif
-
-    unsigned                            found:1;
-    unsigned                            decoy:1;   /* hashed for no user */
-    unsigned                            hashing:1; /* counted below */
 } ngx_http_totp_password_job_t;
 
 
@@ -82,16 +85,21 @@ static void ngx_http_totp_password_long(ngx_event_t *ev);
 #define NGX_HTTP_TOTP_PASSWORD_LONG  60000
 
 
+#if (NGX_THREADS)
+
 /* the hashes this worker's threads run now, for totp_hash_concurrency */
 static ngx_uint_t  ngx_http_totp_password_hashing;
 
-#if (NGX_THREADS)
-/* the pool whose threads nginx started in this process */
-static ngx_thread_pool_t  *ngx_http_totp_password_started;
-#endif
+/* when a refusal for it was last logged: at most one line a second */
+static time_t      ngx_http_totp_password_refused;
+
+/* whether an unstarted pool was told of */
+static ngx_uint_t  ngx_http_totp_password_unstarted;
 
 /* what a thread logs to: nothing, at any level (the completion logs) */
 static ngx_log_t   ngx_http_totp_password_silent;
+
+#endif
 
 
 ngx_int_t
@@ -108,10 +116,15 @@ ngx_http_totp_password_check(ngx_http_request_t *r,
         && ngx_http_totp_password_hashing
            >= (ngx_uint_t) conf->main->hash_concurrency)
     {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "totp: %ui password hashes run in this worker "
-                      "already (totp_hash_concurrency), sign-in refused "
-                      "with 503", ngx_http_totp_password_hashing);
+        if (ngx_http_totp_password_refused != ngx_time()) {
+            ngx_http_totp_password_refused = ngx_time();
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "totp: %ui password hashes run in this worker "
+                          "already (totp_hash_concurrency), sign-in refused "
+                          "with 503 (logged once a second at most)",
+                          ngx_http_totp_password_hashing);
+        }
+
         return NGX_BUSY;
     }
 #endif
@@ -124,8 +137,14 @@ ngx_http_totp_password_check(ngx_http_request_t *r,
 
     rc = ngx_http_totp_password_post(r, conf, job);
 
-    if (rc != NGX_DECLINED) {
-        return rc;
+    if (rc == NGX_ERROR) {
+
+        /* the pool's queue is full (nginx logged it): busy, not broken */
+        return NGX_BUSY;
+    }
+
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
     }
 
     /*
@@ -178,9 +197,8 @@ ngx_http_totp_password_line(ngx_http_request_t *r,
 void
 ngx_http_totp_password_init_process(ngx_http_totp_main_conf_t *mcf)
 {
-#if (NGX_THREADS)
-    ngx_http_totp_password_started = mcf->thread_pool;
-#endif
+    /* this process's copy of the configuration: nginx started its pools */
+    mcf->thread_pool_started = 1;
 }
 
 
@@ -286,11 +304,20 @@ ngx_http_totp_password_post(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, ngx_http_totp_password_job_t *job)
 {
 #if (NGX_THREADS)
-    static ngx_uint_t  warned;
 
     if (conf->main->thread_pool == NULL) {
         return NGX_DECLINED;
     }
+
+#if !(NGX_HAVE_GNU_CRYPT_R)
+
+    /* without crypt_r(), nginx calls crypt(), whose buffer is shared */
+
+    if (job->password) {
+        return NGX_DECLINED;
+    }
+
+#endif
 
     /*
      * With master_process off, a reload starts no threads for the new
@@ -298,9 +325,9 @@ ngx_http_totp_password_post(ngx_http_request_t *r,
      * posted there would never run.
      */
 
-    if (conf->main->thread_pool != ngx_http_totp_password_started) {
-        if (!warned) {
-            warned = 1;
+    if (!conf->main->thread_pool_started) {
+        if (!ngx_http_totp_password_unstarted) {
+            ngx_http_totp_password_unstarted = 1;
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "totp: the thread pool of this configuration was "
                           "not started (a reload with master_process off): "
@@ -310,13 +337,8 @@ ngx_http_totp_password_post(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (ngx_thread_task_post(conf->main->thread_pool, job->task) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    r->main->blocked++;
-
     /*
+     * All the event loop's own fields are set before the thread may run.
      * A worker that is told to leave waits only for its timers: one for
      * the job keeps it until the job is done, as a request's send timer
      * does for a response.
@@ -325,12 +347,16 @@ ngx_http_totp_password_post(ngx_http_request_t *r,
     job->running.handler = ngx_http_totp_password_long;
     job->running.data = job;
     job->running.log = r->connection->log;
+    job->hashing = (job->password != NULL);
+
+    if (ngx_thread_task_post(conf->main->thread_pool, job->task) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     ngx_add_timer(&job->running, NGX_HTTP_TOTP_PASSWORD_LONG);
 
-    if (job->password) {
-        job->hashing = 1;
-        ngx_http_totp_password_hashing++;
-    }
+    r->main->blocked++;
+    ngx_http_totp_password_hashing += job->hashing;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "totp password: %s in the thread pool, %ui hashing",
@@ -425,6 +451,18 @@ ngx_http_totp_password_result(ngx_http_request_t *r,
     case NGX_HTTP_TOTP_HTPASSWD_READ:
         ngx_log_error(NGX_LOG_CRIT, r->connection->log, job->err,
                       ngx_read_fd_n " \"%s\" failed", job->path);
+        break;
+
+    case NGX_HTTP_TOTP_HTPASSWD_NOT_FILE:
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                      "totp: password file \"%s\" is not a regular file",
+                      job->path);
+        break;
+
+    case NGX_HTTP_TOTP_HTPASSWD_LARGE:
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                      "totp: password file \"%s\" is larger than %d bytes",
+                      job->path, NGX_HTTP_TOTP_HTPASSWD_MAX);
         break;
 
     case NGX_HTTP_TOTP_HTPASSWD_LONG:

@@ -40,7 +40,8 @@ typedef void (*ngx_http_totp_password_pt)(ngx_http_request_t *r,
  * or what is returned at once without a pool: NGX_OK, the password
  * matches; NGX_DECLINED, it does not or there is no such user; NGX_ERROR,
  * the file could not be read (logged).  NGX_BUSY: this worker hashes
- * totp_hash_concurrency passwords already, nothing was started.  line,
+ * totp_hash_concurrency passwords already, or the pool's queue is full;
+ * nothing was started.  line,
  * if not NULL, gets the user's line from the same pass over the file.
  * The password is not copied: it must stay until done.
  */
@@ -53,7 +54,7 @@ ngx_int_t ngx_http_totp_password_check(ngx_http_request_t *r,
 /*
  * The user's line in the location's file into line, read as above:
  * NGX_AGAIN (done follows) or, without a pool, NGX_OK at once; line->rc
- * holds the outcome either way.  NGX_ERROR: nothing could be started.
+ * holds the outcome either way, NGX_ERROR also when no job could be made.
  */
 ngx_int_t ngx_http_totp_password_line(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, ngx_str_t *user,

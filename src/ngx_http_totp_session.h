@@ -100,8 +100,10 @@ ngx_int_t ngx_http_totp_session_field(ngx_http_request_t *r,
 /*
  * Signs b->user in: a session (and with b->trust, a trusted browser) for
  * the enrollment of b->epoch, registered in Redis, then their cookies
- * set.  done(r, data, rc): NGX_OK when signed in, NGX_DECLINED when the
- * enrollment changed meanwhile, NGX_ERROR.
+ * set.  NGX_OK, and done(r, data, rc) follows: NGX_OK when signed in,
+ * NGX_DECLINED when the enrollment changed meanwhile or the user left
+ * the password file, NGX_ERROR.  NGX_DECLINED or NGX_ERROR at once for
+ * the same reasons, when they are known before Redis is asked.
  */
 ngx_int_t ngx_http_totp_session_begin(ngx_http_request_t *r,
     ngx_http_totp_begin_t *b, ngx_http_totp_store_pt done, void *data);

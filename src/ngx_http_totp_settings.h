@@ -58,7 +58,9 @@ typedef struct {
     /*
      * totp_thread_pool, once resolved (NULL: hashes run inline), and
      * totp_hash_concurrency; "checks" when a gated location has a
-     * password file, which the default pool is added for.
+     * password file, which the default pool is added for; "started" in a
+     * process whose copy of this configuration nginx started the pools
+     * for (not after a reload with master_process off).
      */
 #if (NGX_THREADS)
     ngx_thread_pool_t           *thread_pool;
@@ -66,6 +68,7 @@ typedef struct {
     ngx_str_t                    thread_pool_name;
     ngx_int_t                    hash_concurrency;
     ngx_flag_t                   checks;
+    ngx_flag_t                   thread_pool_started;
 } ngx_http_totp_main_conf_t;
 
 

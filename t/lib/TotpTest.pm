@@ -237,6 +237,8 @@ sub valgrind_argv {
             '--leak-check=full', '--show-leak-kinds=definite',
             '--errors-for-leak-kinds=definite', '--track-fds=no',
             '--num-callers=30', '--keep-debuginfo=yes',
+            # the threads of a pool take turns with the event loop
+            '--fair-sched=yes',
             ($log ? "--log-file=$log" : '-q'),
             "--suppressions=$ROOT/t/valgrind.supp");
 }

@@ -111,7 +111,7 @@ ngx_http_totp_account_reset_checked(ngx_http_request_t *r, void *data,
 
     rc = ngx_http_totp_secret_check(r, ctx->conf, &ctx->user, &ctx->rec,
                                     &ctx->form.code, &ctx->step,
-                                    &ctx->resealed);
+                                    &ctx->resealed, &ctx->behind);
 
     if (rc != NGX_OK) {
         if (rc == NGX_ERROR) {
@@ -225,7 +225,7 @@ ngx_http_totp_account_codes_checked(ngx_http_request_t *r, void *data,
 
     rc = ngx_http_totp_secret_check(r, ctx->conf, &ctx->user, &ctx->rec,
                                     &ctx->form.code, &ctx->step,
-                                    &ctx->resealed);
+                                    &ctx->resealed, &ctx->behind);
 
     if (rc == NGX_ERROR) {
         rc = ngx_http_totp_flow_error(r, ctx);

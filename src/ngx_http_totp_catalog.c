@@ -30,6 +30,7 @@ static ngx_str_t  ngx_http_totp_catalog_keys[] = {
     ngx_string("wrong_enroll_code"),
     ngx_string("wrong_reset_code"),
     ngx_string("wrong_recovery_code"),
+    ngx_string("clock_behind"),
     ngx_string("malformed_code"),
     ngx_string("malformed_recovery_code"),
     ngx_string("tries_left"),

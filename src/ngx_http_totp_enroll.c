@@ -412,7 +412,8 @@ ngx_http_totp_enroll_checked(ngx_http_request_t *r, void *data,
     }
 
     rc = ngx_http_totp_secret_code(r, &ctx->secret, ctx->conf->skew,
-                                   &ctx->form.code, &ctx->step);
+                                   &ctx->form.code, &ctx->step,
+                                   &ctx->behind);
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "totp page: %s code of \"%V\": %s",

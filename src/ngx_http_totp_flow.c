@@ -129,18 +129,38 @@ ngx_http_totp_flow_error_text(ngx_http_request_t *r,
     u_char     *p;
     ngx_str_t   text, notice;
 
-    if (error == NGX_HTTP_TOTP_MSG_NONE
-        || (ctx->tries_left == 0 && !ctx->trust_ended))
-    {
-        return ngx_http_totp_view_say(r, &ctx->view, "error", error);
+    if (error == NGX_HTTP_TOTP_MSG_NONE) {
+        return NGX_OK;
     }
 
-    if (ngx_http_totp_catalog_text(r->pool,
-                                   &ctx->conf->templates->messages, error,
-                                   NULL, 0, &text)
-        != NGX_OK)
+    /* a wrong code that a late clock explains: by how many minutes */
+
+    if (ctx->behind
+        && (error == NGX_HTTP_TOTP_MSG_WRONG_CODE
+            || error == NGX_HTTP_TOTP_MSG_WRONG_ENROLL_CODE
+            || error == NGX_HTTP_TOTP_MSG_WRONG_RESET_CODE))
+    {
+        if (ngx_http_totp_view_count(r, &ctx->view,
+                                     NGX_HTTP_TOTP_MSG_CLOCK_BEHIND,
+                                     "minutes",
+                                     ngx_max((ctx->behind + 30) / 60, 1),
+                                     &text)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+    } else if (ngx_http_totp_catalog_text(r->pool,
+                                          &ctx->conf->templates->messages,
+                                          error, NULL, 0, &text)
+               != NGX_OK)
     {
         return NGX_ERROR;
+    }
+
+    if (ctx->tries_left == 0 && !ctx->trust_ended) {
+        ngx_http_totp_view_var(&ctx->view, "error", text.data, text.len);
+        return NGX_OK;
     }
 
     if (ctx->trust_ended) {

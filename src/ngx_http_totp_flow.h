@@ -93,6 +93,9 @@ struct ngx_http_totp_page_ctx_s {
     ngx_uint_t                   error;       /* a message of the catalog */
     ngx_int_t                    tries_left;  /* 1 or 2: said with error */
 
+    /* a wrong code matched this many seconds ago: the device is late */
+    time_t                       behind;
+
     unsigned                     has_pre:1;
     unsigned                     recovered:1;
     unsigned                     codes_replaced:1;

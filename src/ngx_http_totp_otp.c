@@ -21,6 +21,9 @@ typedef struct {
 } totp_alg_info_t;
 
 
+static int totp_range_check(totp_alg_t alg, const unsigned char *key,
+    size_t key_len, unsigned digits, uint64_t first, uint64_t last,
+    const char *code, size_t code_len, uint64_t *matched_step);
 static uint32_t totp_ct_mask(uint32_t c, uint32_t lo, uint32_t hi);
 static unsigned char totp_base32_char(uint32_t v);
 static int totp_base32_value(uint32_t c);
@@ -159,15 +162,65 @@ totp_window_check(totp_alg_t alg, const unsigned char *key,
     size_t key_len, unsigned digits, uint64_t step_now, unsigned skew,
     const char *code, size_t code_len, uint64_t *matched_step)
 {
+    uint64_t  first, last;
+
+    if (skew > TOTP_SKEW_MAX) {
+        return -1;
+    }
+
+    first = (step_now > skew) ? step_now - skew : 0;
+    last = (step_now < UINT64_MAX - skew) ? step_now + skew : UINT64_MAX;
+
+    return totp_range_check(alg, key, key_len, digits, first, last, code,
+                            code_len, matched_step);
+}
+
+
+int
+totp_behind_check(totp_alg_t alg, const unsigned char *key,
+    size_t key_len, unsigned digits, uint64_t step_now, unsigned skew,
+    unsigned back, const char *code, size_t code_len,
+    uint64_t *matched_step)
+{
+    uint64_t  first, last;
+
+    if (skew > TOTP_SKEW_MAX || back == 0 || back > TOTP_BEHIND_MAX) {
+        return -1;
+    }
+
+    /* the window starts at step 0: nothing lies before it */
+
+    if (step_now <= skew) {
+        return 0;
+    }
+
+    last = step_now - skew - 1;
+    first = (last >= back - 1) ? last - (back - 1) : 0;
+
+    return totp_range_check(alg, key, key_len, digits, first, last, code,
+                            code_len, matched_step);
+}
+
+
+/*
+ * The code against every step of [first, last]: 1 and *matched_step set
+ * (the latest matching step), 0, or -1.
+ */
+
+static int
+totp_range_check(totp_alg_t alg, const unsigned char *key, size_t key_len,
+    unsigned digits, uint64_t first, uint64_t last, const char *code,
+    size_t code_len, uint64_t *matched_step)
+{
     size_t    i;
     uint32_t  want, got, hit, found;
-    uint64_t  step, last, best, mask;
+    uint64_t  step, best, mask;
 
     if (!totp_alg_valid(alg)
         || digits < TOTP_DIGITS_MIN || digits > TOTP_DIGITS_MAX
         || (key == NULL && key_len > 0)
         || (code == NULL && code_len > 0)
-        || skew > TOTP_SKEW_MAX)
+        || first > last)
     {
         return -1;
     }
@@ -188,9 +241,7 @@ totp_window_check(totp_alg_t alg, const unsigned char *key,
         want = want * 10 + (uint32_t) (code[i] - '0');
     }
 
-    step = (step_now > skew) ? step_now - skew : 0;
-    last = (step_now < UINT64_MAX - skew) ? step_now + skew : UINT64_MAX;
-
+    step = first;
     found = 0;
     best = 0;
 

@@ -35,6 +35,9 @@ typedef enum {
 #define TOTP_DIGITS_MAX  8
 #define TOTP_SKEW_MAX    10
 
+/* how far before the window a code is looked for, to name a late clock */
+#define TOTP_BEHIND_MAX  240
+
 
 /* 20/32/64: the key length of a new enrollment; 0 for an unknown alg */
 size_t totp_alg_key_len(totp_alg_t alg);
@@ -65,6 +68,19 @@ int totp_time_step(int64_t unix_time, uint64_t period, uint64_t *step);
 int totp_window_check(totp_alg_t alg, const unsigned char *key,
     size_t key_len, unsigned digits, uint64_t step_now, unsigned skew,
     const char *code, size_t code_len, uint64_t *matched_step);
+
+/*
+ * After a code matched no step of the window: whether it matches one of
+ * the "back" steps (1..TOTP_BEHIND_MAX) just before it, as the code of a
+ * device whose clock is behind does.  Never a step after the window: a
+ * code that becomes valid later is nobody's business.  1 and
+ * *matched_step set (the latest match), 0 on none or a malformed code,
+ * -1 on bad arguments or a crypto failure.  Every candidate is computed.
+ */
+int totp_behind_check(totp_alg_t alg, const unsigned char *key,
+    size_t key_len, unsigned digits, uint64_t step_now, unsigned skew,
+    unsigned back, const char *code, size_t code_len,
+    uint64_t *matched_step);
 
 /* exact length of the unpadded encoding */
 size_t totp_base32_encoded_len(size_t len);

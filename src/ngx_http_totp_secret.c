@@ -74,11 +74,14 @@ ngx_http_totp_secret_shape(ngx_str_t *code, u_char *digits, ngx_uint_t n)
 
 ngx_int_t
 ngx_http_totp_secret_code(ngx_http_request_t *r, ngx_http_totp_secret_t *s,
-    ngx_uint_t skew, ngx_str_t *code, uint64_t *step)
+    ngx_uint_t skew, ngx_str_t *code, uint64_t *step, time_t *behind)
 {
-    int       rc;
-    u_char    digits[TOTP_DIGITS_MAX];
-    uint64_t  now;
+    int         rc;
+    u_char      digits[TOTP_DIGITS_MAX];
+    uint64_t    now, matched;
+    ngx_uint_t  back;
+
+    *behind = 0;
 
     if (totp_time_step(ngx_time(), s->period, &now) != 0
         || s->digits > TOTP_DIGITS_MAX)
@@ -93,6 +96,27 @@ ngx_http_totp_secret_code(ngx_http_request_t *r, ngx_http_totp_secret_t *s,
 
     rc = totp_window_check(s->algorithm, s->key, s->len, s->digits, now,
                            skew, (char *) digits, s->digits, step);
+
+    /*
+     * A wrong code may be one from a phone whose clock is late, the most
+     * common cause: the steps just before the window, up to 240 and two
+     * hours, say by how much.  A refused code costs that many HMACs more.
+     */
+
+    if (rc == 0) {
+        back = (ngx_uint_t) ngx_min(TOTP_BEHIND_MAX, 7200 / s->period);
+
+        if (back) {
+            rc = totp_behind_check(s->algorithm, s->key, s->len, s->digits,
+                                   now, skew, back, (char *) digits,
+                                   s->digits, &matched);
+
+            if (rc == 1) {
+                *behind = (time_t) ((now - matched) * s->period);
+                rc = 0;
+            }
+        }
+    }
 
     totp_wipe(digits, sizeof(digits));
 
@@ -110,7 +134,7 @@ ngx_int_t
 ngx_http_totp_secret_check(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, ngx_str_t *user,
     ngx_http_totp_record_t *rec, ngx_str_t *code, uint64_t *step,
-    ngx_str_t *resealed)
+    ngx_str_t *resealed, time_t *behind)
 {
     ngx_int_t               rc;
     ngx_http_totp_secret_t  s;
@@ -126,7 +150,7 @@ ngx_http_totp_secret_check(ngx_http_request_t *r,
     s.digits = rec->digits;
     s.period = rec->period;
 
-    rc = ngx_http_totp_secret_code(r, &s, conf->skew, code, step);
+    rc = ngx_http_totp_secret_code(r, &s, conf->skew, code, step, behind);
 
     if (rc == NGX_OK && s.stale
         && ngx_http_totp_secret_seal(r, conf->main, user, "secret", &s,

@@ -47,21 +47,24 @@ ngx_int_t ngx_http_totp_secret_make(ngx_http_totp_loc_conf_t *conf,
  * The code typed against s, without the spaces and dashes people type or
  * paste into it (removed in place): NGX_OK and *step set (the matching
  * step), NGX_DECLINED for a wrong code, NGX_HTTP_TOTP_CODE_MALFORMED,
- * NGX_ERROR.
+ * NGX_ERROR.  A wrong code that a device whose clock is behind would
+ * show (up to TOTP_BEHIND_MAX steps and 2 hours before the window) sets
+ * *behind to how many seconds behind; it stays 0 otherwise.
  */
 ngx_int_t ngx_http_totp_secret_code(ngx_http_request_t *r,
     ngx_http_totp_secret_t *s, ngx_uint_t skew, ngx_str_t *code,
-    uint64_t *step);
+    uint64_t *step, time_t *behind);
 
 /*
  * The code typed against user's enrolled secret in rec: NGX_OK and *step
  * set, and *resealed when only the previous key opened the secret;
- * NGX_DECLINED for a wrong code; NGX_ERROR.  The secret is wiped.
+ * NGX_DECLINED for a wrong code, with *behind as above; NGX_ERROR.  The
+ * secret is wiped.
  */
 ngx_int_t ngx_http_totp_secret_check(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, ngx_str_t *user,
     ngx_http_totp_record_t *rec, ngx_str_t *code, uint64_t *step,
-    ngx_str_t *resealed);
+    ngx_str_t *resealed, time_t *behind);
 
 /* seals s for purpose ("secret", "enroll") and user, as base64url text */
 ngx_int_t ngx_http_totp_secret_seal(ngx_http_request_t *r,

@@ -312,7 +312,7 @@ ngx_http_totp_signin_verify_checked(ngx_http_request_t *r, void *data,
 
     rc = ngx_http_totp_secret_check(r, ctx->conf, &ctx->user, &ctx->rec,
                                     &ctx->form.code, &ctx->step,
-                                    &ctx->resealed);
+                                    &ctx->resealed, &ctx->behind);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "totp page: code of \"%V\": %s",

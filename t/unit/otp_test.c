@@ -333,6 +333,55 @@ test_window(void)
 }
 
 
+/*
+ * totp_behind_check() with the HOTP values of RFC 4226, appendix D
+ * (counters 0..9 of the 20-byte seed): the steps just before the window,
+ * never the window itself or a step after it.
+ */
+
+static void
+behind_is(uint64_t now, unsigned skew, unsigned back, const char *code,
+    int want, uint64_t want_step, const char *name)
+{
+    int       rc;
+    uint64_t  step;
+
+    step = 12345;
+    rc = totp_behind_check(TOTP_SHA1, seed20, 20, 6, now, skew, back, code,
+                           code ? strlen(code) : 0, &step);
+
+    ok(rc == want && (rc != 1 || step == want_step), "behind: %s", name);
+
+    if (rc != want || (rc == 1 && step != want_step)) {
+        diag("got %d, step %llu", rc, (unsigned long long) step);
+    }
+}
+
+
+static void
+test_behind(void)
+{
+    behind_is(9, 1, 8, "755224", 1, 0, "counter 0, 9 steps late, back 8");
+    behind_is(9, 1, 7, "755224", 0, 0, "counter 0 is one step too far");
+    behind_is(9, 1, 240, "254676", 1, 5, "counter 5, 4 steps late");
+    behind_is(9, 1, 240, "338314", 1, 4, "counter 4, 5 steps late");
+    behind_is(9, 1, 240, "399871", 0, 0, "counter 8 is in the window");
+    behind_is(9, 1, 240, "520489", 0, 0, "counter 9 is now");
+    behind_is(5, 1, 240, "520489", 0, 0, "counter 9 is ahead: never");
+    behind_is(5, 1, 240, "162583", 0, 0, "counter 7, just after the window");
+    behind_is(1, 1, 240, "755224", 0, 0, "no step before a window at 0");
+    behind_is(2, 1, 240, "755224", 1, 0, "step 0 just before the window");
+    behind_is(9, 0, 1, "399871", 1, 8, "skew 0: one step back");
+    behind_is(9, 1, 240, "75522", 0, 0, "five digits");
+    behind_is(9, 1, 240, "7552a4", 0, 0, "a letter");
+
+    behind_is(9, 1, 0, "755224", -1, 0, "back 0");
+    behind_is(9, 1, TOTP_BEHIND_MAX + 1, "755224", -1, 0, "back 241");
+    behind_is(9, 11, 8, "755224", -1, 0, "skew 11");
+    behind_is(9, 1, 8, NULL, 0, 0, "no code");
+}
+
+
 static void
 test_alg(void)
 {
@@ -700,6 +749,7 @@ static const struct {
     { "rfc", test_base32_rfc4648 },
     { "edges", test_hotp_more },
     { "edges", test_window },
+    { "edges", test_behind },
     { "edges", test_alg },
     { "edges", test_base32_tolerance },
     { "edges", test_base32_wipe },

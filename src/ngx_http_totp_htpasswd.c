@@ -1,8 +1,8 @@
 
 /*
- * htpasswd files, streamed.  A file is read in chunks into a buffer of
- * one line's size, as auth_basic does, so that the memory a sign-in takes
- * does not grow with the file.  This code runs in a thread: it uses no
+ * htpasswd files, streamed.  A file is read in 64 KB chunks, its lines
+ * looked at where they are, and only one line is kept: the memory a
+ * sign-in takes does not grow with the file.  This code runs in a thread: it uses no
  * request, no log but the silent one it is given, and only the C
  * library's reentrant calls.  ngx_crypt() falls back to crypt_r() where
  * nginx has it (glibc, libxcrypt); elsewhere to crypt(), and the caller
@@ -50,10 +50,21 @@ ngx_http_totp_htpasswd_feed(ngx_http_totp_htpasswd_t *h, u_char *data,
     end = data + len;
 
     while (p < end) {
-        lf = ngx_strlchr(p, end, LF);
+        lf = memchr(p, LF, end - p);
         n = (lf ? lf : end) - p;
 
-        if (!h->passing) {
+        if (!h->passing && h->part_len == 0 && lf) {
+
+            /* a whole line in the chunk: looked at where it is */
+
+            if (n <= NGX_HTTP_TOTP_HTPASSWD_LINE) {
+                ngx_http_totp_htpasswd_line(h, p, n);
+
+            } else {
+                ngx_http_totp_htpasswd_long(h, p);
+            }
+
+        } else if (!h->passing) {
             room = NGX_HTTP_TOTP_HTPASSWD_LINE - h->part_len;
 
             if (n <= room) {
@@ -107,7 +118,7 @@ ngx_http_totp_htpasswd_scan(ngx_http_totp_htpasswd_t *h, u_char *path,
     ngx_uint_t whole, ngx_http_totp_htpasswd_failure_e *failure,
     ngx_err_t *err)
 {
-    u_char           buf[NGX_HTTP_TOTP_HTPASSWD_LINE];
+    u_char           buf[NGX_HTTP_TOTP_HTPASSWD_CHUNK];
     off_t            total;
     ssize_t          n;
     ngx_fd_t         fd;
@@ -276,7 +287,7 @@ ngx_http_totp_htpasswd_line(ngx_http_totp_htpasswd_t *h, u_char *data,
 
     end = data + len;
 
-    colon = ngx_strlchr(data, end, ':');
+    colon = memchr(data, ':', len);
     if (colon == NULL) {
         return;
     }

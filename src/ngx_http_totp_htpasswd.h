@@ -22,6 +22,9 @@
 #define NGX_HTTP_TOTP_HTPASSWD_LINE  4096
 #endif
 
+/* what one read() takes: few system calls, on a thread's stack */
+#define NGX_HTTP_TOTP_HTPASSWD_CHUNK  (64 * 1024)
+
 /* a file this large is a mistake, not a password list */
 #define NGX_HTTP_TOTP_HTPASSWD_MAX   (16 * 1024 * 1024)
 

@@ -247,6 +247,7 @@ static void
 ngx_http_totp_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_totp_redis_exit_process(cycle);
+    ngx_http_totp_password_exit_process();
     totp_hmac_release();
 }
 

@@ -115,15 +115,14 @@ ngx_http_totp_htpasswd_end(ngx_http_totp_htpasswd_t *h)
 
 ngx_int_t
 ngx_http_totp_htpasswd_scan(ngx_http_totp_htpasswd_t *h, u_char *path,
-    ngx_uint_t whole, ngx_http_totp_htpasswd_failure_e *failure,
-    ngx_err_t *err)
+    ngx_uint_t whole, ngx_file_info_t *fi,
+    ngx_http_totp_htpasswd_failure_e *failure, ngx_err_t *err)
 {
-    u_char           buf[NGX_HTTP_TOTP_HTPASSWD_CHUNK];
-    off_t            total;
-    ssize_t          n;
-    ngx_fd_t         fd;
-    ngx_int_t        rc;
-    ngx_file_info_t  fi;
+    u_char     buf[NGX_HTTP_TOTP_HTPASSWD_CHUNK];
+    off_t      total;
+    ssize_t    n;
+    ngx_fd_t   fd;
+    ngx_int_t  rc;
 
     /* non-blocking: a FIFO would wait for a writer in open() */
 
@@ -139,17 +138,17 @@ ngx_http_totp_htpasswd_scan(ngx_http_totp_htpasswd_t *h, u_char *path,
     rc = NGX_OK;
     total = 0;
 
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+    if (ngx_fd_info(fd, fi) == NGX_FILE_ERROR) {
         *failure = NGX_HTTP_TOTP_HTPASSWD_READ;
         *err = ngx_errno;
         rc = NGX_ERROR;
 
-    } else if (!ngx_is_file(&fi)) {
+    } else if (!ngx_is_file(fi)) {
         *failure = NGX_HTTP_TOTP_HTPASSWD_NOT_FILE;
         *err = 0;
         rc = NGX_ERROR;
 
-    } else if (ngx_file_size(&fi) > NGX_HTTP_TOTP_HTPASSWD_MAX) {
+    } else if (ngx_file_size(fi) > NGX_HTTP_TOTP_HTPASSWD_MAX) {
         *failure = NGX_HTTP_TOTP_HTPASSWD_LARGE;
         *err = 0;
         rc = NGX_ERROR;

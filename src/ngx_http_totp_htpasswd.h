@@ -86,12 +86,12 @@ void ngx_http_totp_htpasswd_end(ngx_http_totp_htpasswd_t *h);
  * The regular file at path (NUL-terminated) fed through a bounded
  * buffer, to its end, or only up to the user's line unless whole; never
  * more than NGX_HTTP_TOTP_HTPASSWD_MAX bytes, and never a wait for a
- * FIFO's writer.  NGX_OK, or NGX_ERROR with the failure and errno in
- * *failure and *err.
+ * FIFO's writer.  NGX_OK and *fi, the file as it was opened, or
+ * NGX_ERROR with the failure and errno in *failure and *err.
  */
 ngx_int_t ngx_http_totp_htpasswd_scan(ngx_http_totp_htpasswd_t *h,
-    u_char *path, ngx_uint_t whole, ngx_http_totp_htpasswd_failure_e *failure,
-    ngx_err_t *err);
+    u_char *path, ngx_uint_t whole, ngx_file_info_t *fi,
+    ngx_http_totp_htpasswd_failure_e *failure, ngx_err_t *err);
 
 /*
  * password against hash (as ngx_crypt() reads it: {PLAIN}, {SHA}, {SSHA},

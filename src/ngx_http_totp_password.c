@@ -24,6 +24,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_totp_htpasswd.h"
+#include "ngx_http_totp_lines.h"
 #include "ngx_http_totp_log.h"
 #include "ngx_http_totp_password.h"
 
@@ -53,6 +54,10 @@ typedef struct {
     size_t                              text_len;
     ngx_uint_t                          found;
     ngx_uint_t                          decoy;     /* hashed for no user */
+    ngx_uint_t                          scanned;   /* the file was read */
+    ngx_file_info_t                     fi;        /* as it was opened */
+
+    time_t                              asked;     /* when it was made */
 
 #if (NGX_THREADS)
     /* the event loop's alone */
@@ -63,7 +68,7 @@ typedef struct {
 
 
 static ngx_http_totp_password_job_t *ngx_http_totp_password_job(
-    ngx_http_request_t *r, ngx_http_totp_loc_conf_t *conf, ngx_str_t *user,
+    ngx_http_request_t *r, ngx_str_t *path, ngx_str_t *user,
     ngx_str_t *password, ngx_http_totp_password_line_t *line,
     ngx_http_totp_password_pt done, void *data);
 static ngx_int_t ngx_http_totp_password_post(ngx_http_request_t *r,
@@ -109,6 +114,7 @@ ngx_http_totp_password_check(ngx_http_request_t *r,
     void *data)
 {
     ngx_int_t                      rc;
+    ngx_str_t                      path;
     ngx_http_totp_password_job_t  *job;
 
 #if (NGX_THREADS)
@@ -129,7 +135,13 @@ ngx_http_totp_password_check(ngx_http_request_t *r,
     }
 #endif
 
-    job = ngx_http_totp_password_job(r, conf, user, password, line, done,
+    /* ngx_http_complex_value() ends values with a NUL for file names */
+
+    if (ngx_http_complex_value(r, conf->password_file, &path) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    job = ngx_http_totp_password_job(r, &path, user, password, line, done,
                                      data);
     if (job == NULL) {
         return NGX_ERROR;
@@ -168,9 +180,26 @@ ngx_http_totp_password_line(ngx_http_request_t *r,
     void *data)
 {
     ngx_int_t                      rc;
+    ngx_str_t                      path;
     ngx_http_totp_password_job_t  *job;
 
-    job = ngx_http_totp_password_job(r, conf, user, NULL, line, done, data);
+    job = NULL;
+
+    if (ngx_http_complex_value(r, conf->password_file, &path) == NGX_OK) {
+
+        /* unchanged since this worker read it: no thread needed */
+
+        if (ngx_http_totp_lines_find(r, path.data, user, &line->rc,
+                                     &line->text)
+            == NGX_OK)
+        {
+            line->read = 1;
+            return NGX_OK;
+        }
+
+        job = ngx_http_totp_password_job(r, &path, user, NULL, line, done,
+                                         data);
+    }
 
     rc = (job == NULL) ? NGX_ERROR : ngx_http_totp_password_post(r, conf, job);
 
@@ -199,6 +228,13 @@ ngx_http_totp_password_init_process(ngx_http_totp_main_conf_t *mcf)
 {
     /* this process's copy of the configuration: nginx started its pools */
     mcf->thread_pool_started = 1;
+}
+
+
+void
+ngx_http_totp_password_exit_process(void)
+{
+    ngx_http_totp_lines_release();
 }
 
 
@@ -231,25 +267,18 @@ ngx_http_totp_password_unchanged(ngx_http_request_t *r,
  */
 
 static ngx_http_totp_password_job_t *
-ngx_http_totp_password_job(ngx_http_request_t *r,
-    ngx_http_totp_loc_conf_t *conf, ngx_str_t *user, ngx_str_t *password,
+ngx_http_totp_password_job(ngx_http_request_t *r, ngx_str_t *path,
+    ngx_str_t *user, ngx_str_t *password,
     ngx_http_totp_password_line_t *line, ngx_http_totp_password_pt done,
     void *data)
 {
     size_t                         size;
-    ngx_str_t                      path;
     ngx_pool_cleanup_t            *cln;
     ngx_http_totp_password_job_t  *job;
 
 #if (NGX_THREADS)
     ngx_thread_task_t             *task;
 #endif
-
-    /* ngx_http_complex_value() ends values with a NUL for file names */
-
-    if (ngx_http_complex_value(r, conf->password_file, &path) != NGX_OK) {
-        return NULL;
-    }
 
     size = sizeof(ngx_http_totp_password_job_t)
            + (line ? NGX_HTTP_TOTP_HTPASSWD_LINE : 0);
@@ -276,7 +305,8 @@ ngx_http_totp_password_job(ngx_http_request_t *r,
     job->done = done;
     job->data = data;
     job->line = line;
-    job->path = path.data;
+    job->path = path->data;
+    job->asked = ngx_time();
     job->user = *user;
     job->password = password;
     job->text = line ? (u_char *) (job + 1) : NULL;
@@ -382,12 +412,14 @@ ngx_http_totp_password_run(ngx_http_totp_password_job_t *job, ngx_log_t *log)
     /* a check reads to the end: where the name is must not tell in time */
 
     if (ngx_http_totp_htpasswd_scan(&h, job->path, job->password != NULL,
-                                    &job->failure, &job->err)
+                                    &job->fi, &job->failure, &job->err)
         != NGX_OK)
     {
         job->rc = NGX_ERROR;
         goto done;
     }
+
+    job->scanned = 1;
 
     if (h.found && job->text) {
         ngx_memcpy(job->text, h.line, h.line_len);
@@ -505,6 +537,15 @@ ngx_http_totp_password_result(ngx_http_request_t *r,
         } else {
             job->line->rc = job->found ? NGX_OK : NGX_DECLINED;
         }
+    }
+
+    /* for this worker's next request about the user, while it holds */
+
+    if (job->scanned && job->text) {
+        ngx_http_totp_lines_keep(job->path, &job->user,
+                                 job->found ? NGX_OK : NGX_DECLINED,
+                                 job->text, job->text_len, &job->fi,
+                                 job->asked, r->connection->log);
     }
 
     return job->rc;

@@ -65,6 +65,9 @@ ngx_int_t ngx_http_totp_password_line(ngx_http_request_t *r,
 /* at a worker's start: the thread pool that nginx started for it */
 void ngx_http_totp_password_init_process(ngx_http_totp_main_conf_t *mcf);
 
+/* at its exit: the lines it keeps, wiped */
+void ngx_http_totp_password_exit_process(void);
+
 
 /*
  * Whether the file stayed as it was since the unix time since: NGX_OK;

@@ -25,7 +25,7 @@ use Time::HiRes qw(time);
 use TotpTest;
 use TotpGate qw(field gate_setup login enroll);
 
-my @USERS = qw(alice bob carol dave erin frank);
+my @USERS = qw(alice bob carol dave erin frank gina);
 my %USERS = map { $_ => "pw-$_" } @USERS;
 
 my $REVALIDATE = 1;
@@ -249,6 +249,41 @@ subtest 'a changed password line ends the sessions made before' => sub {
 
     ok passes(holder($t_b, totp_session => $CAROL), 'carol'),
         'carol\'s session, whose line did not change, still passes';
+};
+
+# A worker keeps the lines it read while the file's size, time and inode
+# stay, but not a line read in the second the file was last written: a
+# change in that second would not show.  With the file's time in the
+# future, every read is in "its second", and a line changed in place,
+# size, inode and time kept, must still be seen.
+subtest 'a line changed in the second it was read: still seen' => sub {
+    my (undef, $gina) = enrolled('gina');
+    my $g = holder($t_b, totp_session => $gina);
+
+    my $future = time + 3600;
+    utime $future, $future, $pw_file or die "utime: $!\n";
+
+    # B reads the line again at its next check, the file's time now new
+    my $from = time;
+    ok $t_a->wait_for(sub {
+           passes($g, 'gina') && time > $from + $REVALIDATE + 0.5
+       }, undef, 'a check after the new time'),
+       'gina passes on B past a revalidation';
+
+    open my $fh, '+<', $pw_file or die "$pw_file: $!\n";
+    my $text = do { local $/; <$fh> };
+    my ($hash) = TotpTest::Proc::capture('openssl', 'passwd', '-apr1', 'new');
+    chomp $hash;
+    $text =~ s/^gina:\S+$/gina:$hash/m or die "no gina in $pw_file\n";
+    seek $fh, 0, 0;
+    print $fh $text;
+    close $fh;
+    utime $future, $future, $pw_file or die "utime: $!\n";
+    my $at = time;
+
+    is -s $pw_file, length $text, 'the file\'s size is the same';
+    ok defined ends_within($g, $at),
+        "gina's session ends within ${BOUND}s all the same";
 };
 
 {

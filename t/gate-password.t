@@ -4,7 +4,7 @@
 # ({PLAIN}, {SHA}, {SSHA}, $apr1$ and crypt()'s $5$, $6$, bcrypt and
 # yescrypt, hashes made here, in Perl or by openssl), the file's
 # comments, CRLF lines and trailing fields, lines longer than the 4096
-# bytes the module reads a file by, and a name that is not in the file,
+# bytes the module keeps of a line, and a name that is not in the file,
 # which must cost a password hash like any other: its answer must not be
 # faster.  The hashes run in nginx's default thread pool here;
 # t/password-threads.t has the pool, its limits and "off".

@@ -8,7 +8,7 @@
 # counted as a failure.  Sign-ins at once each get their own answer; a
 # client that leaves while its password is hashed, and a reload while
 # hashes run, leave nothing broken.  The password file is read through a
-# small buffer: a 15 MB file costs a sign-in no memory; one over 16 MB,
+# bounded buffer: a 15 MB file costs a sign-in no memory; one over 16 MB,
 # a FIFO and a directory are refused at once.
 #
 # The slow entries are SHA-512 crypt(3) hashes whose rounds take about

@@ -2,9 +2,9 @@
 /*
  * htpasswd files, streamed.  A file is read in 64 KB chunks, its lines
  * looked at where they are, and only one line is kept: the memory a
- * sign-in takes does not grow with the file.  This code runs in a thread: it uses no
- * request, no log but the silent one it is given, and only the C
- * library's reentrant calls.  ngx_crypt() falls back to crypt_r() where
+ * sign-in takes does not grow with the file.  This code runs in a
+ * thread: it uses no request, no log but the silent one it is given, and
+ * only the C library's reentrant calls.  ngx_crypt() falls back to crypt_r() where
  * nginx has it (glibc, libxcrypt); elsewhere to crypt(), and the caller
  * hashes in the event loop then (ngx_http_totp_password.c).
  */

@@ -14,7 +14,8 @@ typedef enum {
     TOTP_TAG_RAW,
     TOTP_TAG_SECTION,
     TOTP_TAG_INVERTED,
-    TOTP_TAG_CLOSE
+    TOTP_TAG_CLOSE,
+    TOTP_TAG_WORD
 } totp_tag_kind_t;
 
 
@@ -44,6 +45,8 @@ static size_t totp_render_out(unsigned char *dst, const unsigned char *tpl,
     size_t len, const totp_render_var_t *vars, size_t nvars, int escape);
 static void totp_render_put(totp_out_t *out, const void *s, size_t n);
 static void totp_render_escape(totp_out_t *out, const unsigned char *s,
+    size_t n);
+static void totp_render_word(totp_out_t *out, const unsigned char *s,
     size_t n);
 
 
@@ -241,6 +244,10 @@ totp_render_out(unsigned char *dst, const unsigned char *tpl, size_t len,
             }
             break;
 
+        case TOTP_TAG_WORD:
+            /* put in before, by totp_render_words() */
+            break;
+
         case TOTP_TAG_SECTION:
         case TOTP_TAG_INVERTED:
             shown = (var != NULL && var->value_len > 0);
@@ -261,6 +268,80 @@ totp_render_out(unsigned char *dst, const unsigned char *tpl, size_t len,
     }
 
     return out.len;
+}
+
+
+size_t
+totp_render_words(unsigned char *dst, const unsigned char *tpl, size_t len,
+    const totp_render_var_t *words, size_t nwords, size_t *err_offset)
+{
+    size_t                    pos, next;
+    totp_tag_t                tag;
+    totp_out_t                out;
+    const totp_render_var_t  *word;
+
+    out.dst = dst;
+    out.len = 0;
+
+    for (pos = 0; pos < len; pos = tag.end) {
+        next = totp_render_next(tpl, len, pos);
+
+        totp_render_put(&out, tpl + pos, next - pos);
+
+        if (next == len) {
+            break;
+        }
+
+        if (totp_render_tag(tpl, len, next, &tag) != 0) {
+            totp_render_put(&out, tpl + next, 1);
+            tag.end = next + 1;
+            continue;
+        }
+
+        if (tag.kind != TOTP_TAG_WORD) {
+            totp_render_put(&out, tpl + next, tag.end - next);
+            continue;
+        }
+
+        word = totp_render_lookup(words, nwords, tag.name, tag.name_len);
+
+        if (word == NULL) {
+            *err_offset = next;
+            return (size_t) -1;
+        }
+
+        totp_render_word(&out, word->value, word->value_len);
+    }
+
+    return out.len;
+}
+
+
+/* a word's text: escaped as a value is, its own tags kept as tags */
+
+static void
+totp_render_word(totp_out_t *out, const unsigned char *s, size_t n)
+{
+    size_t      pos, next;
+    totp_tag_t  tag;
+
+    for (pos = 0; pos < n; pos = tag.end) {
+        next = totp_render_next(s, n, pos);
+
+        totp_render_escape(out, s + pos, next - pos);
+
+        if (next == n) {
+            break;
+        }
+
+        if (totp_render_tag(s, n, next, &tag) != 0) {
+            totp_render_escape(out, s + next, 1);
+            tag.end = next + 1;
+            continue;
+        }
+
+        totp_render_put(out, s + next, tag.end - next);
+    }
 }
 
 
@@ -323,6 +404,11 @@ totp_render_tag(const unsigned char *tpl, size_t len, size_t pos,
 
         case '/':
             tag->kind = TOTP_TAG_CLOSE;
+            p++;
+            break;
+
+        case '@':
+            tag->kind = TOTP_TAG_WORD;
             p++;
             break;
         }

@@ -7,6 +7,9 @@
  *                           module itself generates)
  *     {{#name}}...{{/name}} shown when the value is not empty
  *     {{^name}}...{{/name}} shown when the value is empty
+ *     {{@name}}             a word of the page's language, put in once
+ *                           per language by totp_render_words() before
+ *                           any request; totp_render() writes nothing
  *
  * Names are [a-z_]+; a name without a value renders empty.  Sections
  * nest.  Plain C with no nginx types, so that it can be unit-tested and
@@ -79,6 +82,18 @@ size_t totp_render(unsigned char *dst, const unsigned char *tpl, size_t len,
  */
 size_t totp_render_text(unsigned char *dst, const unsigned char *tpl,
     size_t len, const totp_render_var_t *vars, size_t nvars);
+
+/*
+ * A template in one language: each {{@name}} becomes the text of name in
+ * words, HTML-escaped but for the tags the text holds ({{n}},
+ * {{#one}}...), which stay tags for totp_render().  Two passes as
+ * totp_render().  The template and each text must have passed
+ * totp_render_check(), so that the result does too.  (size_t) -1, with
+ * *err_offset at the tag, when words has no such name.
+ */
+size_t totp_render_words(unsigned char *dst, const unsigned char *tpl,
+    size_t len, const totp_render_var_t *words, size_t nwords,
+    size_t *err_offset);
 
 
 #if (defined __GNUC__ && __GNUC__ >= 4)

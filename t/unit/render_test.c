@@ -205,6 +205,103 @@ test_text(void)
 }
 
 
+/* expands words into tpl and renders the result with vars */
+static void
+words_is(const char *tpl, const totp_render_var_t *words, size_t nwords,
+    const totp_render_var_t *vars, size_t nvars, const char *want,
+    const char *name)
+{
+    char           *got;
+    size_t          need, len, off;
+    unsigned char  *buf;
+
+    need = totp_render_words(NULL, (const unsigned char *) tpl, strlen(tpl),
+                             words, nwords, &off);
+
+    if (!ok(need != (size_t) -1, "%s: every word is there", name)) {
+        diag("no word at offset %zu of \"%s\"", off, tpl);
+        return;
+    }
+
+    buf = calloc(1, need + 1);
+    if (buf == NULL) {
+        abort();
+    }
+
+    len = totp_render_words(buf, (const unsigned char *) tpl, strlen(tpl),
+                            words, nwords, &off);
+
+    ok(len == need, "%s: both passes agree", name);
+
+    if (!ok(totp_render_check(buf, len, &off) == 0,
+            "%s: the result is well formed", name))
+    {
+        diag("\"%s\" at %zu", buf, off);
+    }
+
+    got = render((const char *) buf, len, vars, nvars, &len);
+
+    if (!ok(got != NULL && strcmp(got, want) == 0, "%s", name)) {
+        diag("expanded \"%s\"", buf);
+        diag("     got \"%s\"", got ? got : "(passes disagree)");
+        diag("    want \"%s\"", want);
+    }
+
+    free(got);
+    free(buf);
+}
+
+
+static void
+test_words(void)
+{
+    size_t  off;
+
+    static const totp_render_var_t  words[] = {
+        V("lang", "fr"),
+        V("sign_in", "Se connecter"),
+        V("quote", "l'\"appli\" & <co>"),
+        V("who", "Connect\xc3\xa9 : {{user}}"),
+        V("left", "{{n}} {{#one}}code{{/one}}{{^one}}codes{{/one}} {x}"),
+        V("empty", "")
+    };
+
+    static const totp_render_var_t  vars[] = {
+        V("user", "<b>bob</b>"),
+        V("n", "1"),
+        V("one", "1")
+    };
+
+    words_is("<html lang=\"{{@lang}}\"><h1>{{@sign_in}}</h1>",
+             NV(words), NV(vars), "<html lang=\"fr\"><h1>Se connecter</h1>",
+             "words put in");
+    words_is("<a title=\"{{@quote}}\">{{@quote}}</a>", NV(words), NV(vars),
+             "<a title=\"l&#39;&quot;appli&quot; &amp; &lt;co&gt;\">"
+             "l&#39;&quot;appli&quot; &amp; &lt;co&gt;</a>",
+             "a word is escaped, in text and in attributes");
+    words_is("<p>{{@who}}</p>", NV(words), NV(vars),
+             "<p>Connect\xc3\xa9 : &lt;b&gt;bob&lt;/b&gt;</p>",
+             "a word's {{tag}} stays a tag, its value escaped per request");
+    words_is("{{@left}}", NV(words), NV(vars), "1 code {x}",
+             "sections inside a word; a lone brace is text");
+    words_is("{{#user}}[{{@empty}}]{{/user}}{{{user}}}", NV(words), NV(vars),
+             "[]<b>bob</b>", "the template's own tags stay as they were");
+    words_is("a { b } c", NV(words), NV(vars), "a { b } c",
+             "lone braces are text");
+    words_is("{{@sign_in}}", NV(words), NULL, 0, "Se connecter",
+             "a word left to render needs no value");
+
+    render_is("a{{@sign_in}}b", NULL, 0, "ab",
+              "a word not put in renders as nothing");
+
+    off = 0;
+    ok(totp_render_words(NULL, S("ok {{@nope}}"), NV(words), &off)
+       == (size_t) -1 && off == 3, "an unknown word: refused at its tag");
+    check_fails("{{@}}", 0, "a word without a name");
+    check_fails("{{@Bad}}", 0, "a word with a capital");
+}
+
+
 static void
 test_sections(void)
 {
@@ -475,6 +572,98 @@ contains(const char *hay, const char *needle)
 
 
 /*
+ * messages.en's "key: text" lines as words for totp_render_words(); the
+ * names and values point into the file's text, which is kept.
+ */
+static totp_render_var_t *
+read_words(const char *dir, size_t *n, char **file)
+{
+    char               *text, *line, *next, *colon, *end;
+    size_t              len, max;
+    totp_render_var_t  *w;
+
+    text = read_file(dir, "messages.en", &len);
+    *file = text;
+
+    if (text == NULL) {
+        *n = 0;
+        return NULL;
+    }
+
+    max = 1024;
+    w = calloc(max, sizeof(totp_render_var_t));
+    if (w == NULL) {
+        abort();
+    }
+
+    *n = 0;
+
+    for (line = text; line && *line; line = next) {
+        next = strchr(line, '\n');
+        end = next ? next : line + strlen(line);
+
+        if (next) {
+            *next++ = '\0';
+        }
+
+        colon = strchr(line, ':');
+
+        if (line[0] == '#' || colon == NULL || *n == max) {
+            continue;
+        }
+
+        w[*n].name = line;
+        w[*n].name_len = (size_t) (colon - line);
+
+        for (colon++; *colon == ' '; colon++) { /* void */ }
+
+        w[*n].value = (unsigned char *) colon;
+        w[*n].value_len = (size_t) (end - colon);
+        (*n)++;
+    }
+
+    return w;
+}
+
+
+/* a template of dir with its {{@words}} put in, or NULL */
+static char *
+read_page(const char *dir, const char *name, const totp_render_var_t *words,
+    size_t nwords, size_t *len)
+{
+    char    *tpl, *out;
+    size_t   need, off;
+
+    tpl = read_file(dir, name, len);
+    if (tpl == NULL) {
+        return NULL;
+    }
+
+    need = totp_render_words(NULL, (unsigned char *) tpl, *len, words,
+                             nwords, &off);
+
+    if (need == (size_t) -1) {
+        diag("%s: no word at offset %zu: \"%.30s\"", name, off, tpl + off);
+        free(tpl);
+        return NULL;
+    }
+
+    out = malloc(need + 1);
+    if (out == NULL) {
+        abort();
+    }
+
+    *len = totp_render_words((unsigned char *) out, (unsigned char *) tpl,
+                             *len, words, nwords, &off);
+    out[*len] = '\0';
+
+    free(tpl);
+
+    return out;
+}
+
+
+/*
  * html/'s templates: each is well formed, and renders, with every variable
  * set to a hostile value, into the layout without a "{{" left and with
  * no markup from a value.
@@ -482,10 +671,11 @@ contains(const char *hay, const char *needle)
 static void
 test_html(const char *dir)
 {
-    int          rc;
-    char        *tpl, *layout, *page, *doc, *p;
-    size_t       i, len, layout_len, off, doc_len;
-    unsigned     n;
+    int                 rc;
+    char               *tpl, *layout, *page, *doc, *p, *catalog;
+    size_t              i, len, layout_len, off, doc_len, nwords;
+    unsigned            n;
+    totp_render_var_t  *words;
 
     static const char  *files[] = {
         "login.html", "verify.html", "enroll.html", "reset.html",
@@ -521,7 +711,10 @@ test_html(const char *dir)
 
     n = 0;
 
-    layout = read_file(dir, "layout.html", &layout_len);
+    words = read_words(dir, &nwords, &catalog);
+    ok(nwords > 100, "messages.en has the pages' words (%zu)", nwords);
+
+    layout = read_page(dir, "layout.html", words, nwords, &layout_len);
 
     if (!ok(layout != NULL, "%s/layout.html is there", dir)) {
         return;
@@ -533,7 +726,7 @@ test_html(const char *dir)
     }
 
     for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        tpl = read_file(dir, files[i], &len);
+        tpl = read_page(dir, files[i], words, nwords, &len);
 
         if (!ok(tpl != NULL, "%s/%s is there", dir, files[i])) {
             continue;
@@ -660,6 +853,8 @@ test_html(const char *dir)
     free(p);
 
     free(layout);
+    free(words);
+    free(catalog);
 }
 
 
@@ -668,6 +863,7 @@ main(int argc, char **argv)
 {
     test_vars();
     test_text();
+    test_words();
     test_sections();
     test_check();
     test_raw_only();

@@ -1,9 +1,11 @@
 
 /*
- * Message catalogs: the words of the pages that the module chooses.  A
- * catalog is read at configuration time into one slot per message, so
- * that a page looks a message up by its number, and a catalog that lacks
- * one, names an unknown one or breaks a {{tag}} fails "nginx -t".
+ * Message catalogs: the words of the pages in one language.  A catalog is
+ * read at configuration time into one slot per message that the module
+ * chooses, so that a page looks a message up by its number, and into a
+ * list of the words that the templates name, which are put into them
+ * before any request.  A catalog that lacks a key, names an unknown one
+ * or breaks a {{tag}} fails "nginx -t".
  */
 
 
@@ -24,6 +26,8 @@ static ngx_str_t  ngx_http_totp_catalog_keys[] = {
     ngx_string("title_logout"),
     ngx_string("title_forget"),
     ngx_string("title_change"),
+    ngx_string("title_account"),
+    ngx_string("codes_left"),
     ngx_string("wrong_password"),
     ngx_string("wrong_code"),
     ngx_string("used_code"),
@@ -73,21 +77,36 @@ static ngx_str_t  ngx_http_totp_catalog_keys[] = {
     ngx_string("not_found"),
     ngx_string("foreign_heading"),
     ngx_string("foreign"),
-    ngx_string("stale_form_heading"),
+    ngx_string("bad_form_heading"),
+    ngx_string("bad_form"),
     ngx_string("stale_form"),
     ngx_string("link_sign_in"),
     ngx_string("link_back")
 };
 
 
+ngx_str_t  ngx_http_totp_catalog_langs[] = {
+    ngx_string("en"),
+    ngx_string("fr"),
+    ngx_string("de"),
+    ngx_string("it")
+};
+
+
+static totp_render_var_t *ngx_http_totp_catalog_word(
+    ngx_http_totp_catalog_t *cat, ngx_str_t *key);
+
+
 ngx_int_t
 ngx_http_totp_catalog_read(ngx_conf_t *cf, const char *what, ngx_str_t *file,
-    ngx_str_t *data, ngx_http_totp_catalog_t *cat)
+    ngx_str_t *data, ngx_http_totp_catalog_t *known,
+    ngx_http_totp_catalog_t *cat)
 {
-    u_char      *p, *end, *eol, *colon, *key_end;
-    size_t       off;
-    ngx_str_t    key, text;
-    ngx_uint_t   line, i;
+    u_char             *p, *end, *eol, *colon, *key_end;
+    size_t              off;
+    ngx_str_t           key, text;
+    ngx_uint_t          line, i;
+    totp_render_var_t  *word;
 
     p = data->data;
     end = data->data + data->len;
@@ -130,6 +149,21 @@ ngx_http_totp_catalog_read(ngx_conf_t *cf, const char *what, ngx_str_t *file,
 
         key.len = key_end - key.data;
 
+        /* a key is a name that {{@key}} can say */
+
+        for (p = key.data; p < key_end; p++) {
+            if ((*p < 'a' || *p > 'z') && *p != '_') {
+                break;
+            }
+        }
+
+        if (key.len == 0 || p != key_end) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%s \"%V\" line %ui has an unknown key "
+                               "\"%V\"", what, file, line, &key);
+            return NGX_ERROR;
+        }
+
         for (i = 0; i < NGX_HTTP_TOTP_MSG_COUNT; i++) {
             if (key.len == ngx_http_totp_catalog_keys[i].len
                 && ngx_strncmp(key.data, ngx_http_totp_catalog_keys[i].data,
@@ -140,11 +174,38 @@ ngx_http_totp_catalog_read(ngx_conf_t *cf, const char *what, ngx_str_t *file,
             }
         }
 
+        word = NULL;
+
         if (i == NGX_HTTP_TOTP_MSG_COUNT) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "%s \"%V\" line %ui has an unknown key "
-                               "\"%V\"", what, file, line, &key);
-            return NGX_ERROR;
+
+            /* a word: the English catalog says which there are */
+
+            if (known && ngx_http_totp_catalog_word(known, &key) == NULL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "%s \"%V\" line %ui has an unknown key "
+                                   "\"%V\"", what, file, line, &key);
+                return NGX_ERROR;
+            }
+
+            if (cat->words == NULL) {
+                cat->words = ngx_array_create(cf->pool, 128,
+                                              sizeof(totp_render_var_t));
+                if (cat->words == NULL) {
+                    return NGX_ERROR;
+                }
+            }
+
+            word = ngx_http_totp_catalog_word(cat, &key);
+
+            if (word == NULL) {
+                word = ngx_array_push(cat->words);
+                if (word == NULL) {
+                    return NGX_ERROR;
+                }
+
+                word->name = (const char *) key.data;
+                word->name_len = key.len;
+            }
         }
 
         p = colon + 1;
@@ -156,14 +217,30 @@ ngx_http_totp_catalog_read(ngx_conf_t *cf, const char *what, ngx_str_t *file,
         text.len -= p - text.data;
         text.data = p;
 
-        if (totp_render_check(text.data, text.len, &off) != 0) {
+        /*
+         * A text is put into pages as it is, tags and all: no markup from
+         * {{{raw}}}, no word inside a word.
+         */
+
+        off = 0;
+
+        if (totp_render_check(text.data, text.len, &off) != 0
+            || totp_render_raw_only(text.data, text.len, NULL, &off) != 0
+            || ngx_strnstr(text.data, "{{@", text.len) != NULL)
+        {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "%s \"%V\" line %ui, \"%V\", is malformed "
                                "at offset %uz", what, file, line, &key, off);
             return NGX_ERROR;
         }
 
-        cat->text[i] = text;
+        if (word) {
+            word->value = text.data;
+            word->value_len = text.len;
+
+        } else {
+            cat->text[i] = text;
+        }
     }
 
     return NGX_OK;
@@ -172,9 +249,12 @@ ngx_http_totp_catalog_read(ngx_conf_t *cf, const char *what, ngx_str_t *file,
 
 ngx_int_t
 ngx_http_totp_catalog_complete(ngx_conf_t *cf, const char *what,
-    ngx_str_t *file, ngx_http_totp_catalog_t *cat)
+    ngx_str_t *file, ngx_http_totp_catalog_t *cat,
+    ngx_http_totp_catalog_t *known)
 {
-    ngx_uint_t  i;
+    ngx_str_t           key;
+    ngx_uint_t          i;
+    totp_render_var_t  *word;
 
     for (i = 0; i < NGX_HTTP_TOTP_MSG_COUNT; i++) {
         if (cat->text[i].data == NULL) {
@@ -185,7 +265,110 @@ ngx_http_totp_catalog_complete(ngx_conf_t *cf, const char *what,
         }
     }
 
+    if (known == NULL || known->words == NULL) {
+        return NGX_OK;
+    }
+
+    word = known->words->elts;
+
+    for (i = 0; i < known->words->nelts; i++) {
+        key.data = (u_char *) word[i].name;
+        key.len = word[i].name_len;
+
+        if (ngx_http_totp_catalog_word(cat, &key) == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%s \"%V\" has no \"%V\"", what, file, &key);
+            return NGX_ERROR;
+        }
+    }
+
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_totp_catalog_copy(ngx_pool_t *pool, ngx_http_totp_catalog_t *dst,
+    ngx_http_totp_catalog_t *src)
+{
+    ngx_array_t  *words;
+
+    *dst = *src;
+
+    if (src->words == NULL) {
+        return NGX_OK;
+    }
+
+    words = ngx_array_create(pool, src->words->nelts,
+                             sizeof(totp_render_var_t));
+    if (words == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(words->elts, src->words->elts,
+               src->words->nelts * sizeof(totp_render_var_t));
+    words->nelts = src->words->nelts;
+
+    dst->words = words;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_totp_catalog_words(ngx_pool_t *pool, ngx_http_totp_catalog_t *cat,
+    totp_render_var_t **words, size_t *nwords)
+{
+    size_t              n;
+    ngx_uint_t          i;
+    totp_render_var_t  *w;
+
+    n = NGX_HTTP_TOTP_MSG_COUNT + (cat->words ? cat->words->nelts : 0);
+
+    w = ngx_palloc(pool, n * sizeof(totp_render_var_t));
+    if (w == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < NGX_HTTP_TOTP_MSG_COUNT; i++) {
+        w[i].name = (const char *) ngx_http_totp_catalog_keys[i].data;
+        w[i].name_len = ngx_http_totp_catalog_keys[i].len;
+        w[i].value = cat->text[i].data;
+        w[i].value_len = cat->text[i].len;
+    }
+
+    if (cat->words) {
+        ngx_memcpy(&w[i], cat->words->elts,
+                   cat->words->nelts * sizeof(totp_render_var_t));
+    }
+
+    *words = w;
+    *nwords = n;
+
+    return NGX_OK;
+}
+
+
+static totp_render_var_t *
+ngx_http_totp_catalog_word(ngx_http_totp_catalog_t *cat, ngx_str_t *key)
+{
+    ngx_uint_t          i;
+    totp_render_var_t  *word;
+
+    if (cat->words == NULL) {
+        return NULL;
+    }
+
+    word = cat->words->elts;
+
+    for (i = 0; i < cat->words->nelts; i++) {
+        if (word[i].name_len == key->len
+            && ngx_strncmp(word[i].name, key->data, key->len) == 0)
+        {
+            return &word[i];
+        }
+    }
+
+    return NULL;
 }
 
 

@@ -1,8 +1,10 @@
 
 /*
- * The messages of the pages (html/messages.en): titles, errors and
- * notices that the module chooses, as plain text with {{values}}, so
- * that totp_templates can change every word.
+ * The words of the pages, one catalog per language (html/messages.en,
+ * .fr, .de, .it): the messages that the module chooses (titles, errors,
+ * notices), as plain text with {{values}}, and the pages' own words,
+ * which the templates name as {{@key}}.  totp_templates can change every
+ * one of them.
  */
 
 
@@ -27,6 +29,8 @@ typedef enum {
     NGX_HTTP_TOTP_MSG_TITLE_LOGOUT,
     NGX_HTTP_TOTP_MSG_TITLE_FORGET,
     NGX_HTTP_TOTP_MSG_TITLE_CHANGE,
+    NGX_HTTP_TOTP_MSG_TITLE_ACCOUNT,
+    NGX_HTTP_TOTP_MSG_CODES_LEFT,
     NGX_HTTP_TOTP_MSG_WRONG_PASSWORD,
     NGX_HTTP_TOTP_MSG_WRONG_CODE,
     NGX_HTTP_TOTP_MSG_USED_CODE,
@@ -76,7 +80,8 @@ typedef enum {
     NGX_HTTP_TOTP_MSG_NOT_FOUND,
     NGX_HTTP_TOTP_MSG_FOREIGN_HEADING,
     NGX_HTTP_TOTP_MSG_FOREIGN,
-    NGX_HTTP_TOTP_MSG_STALE_FORM_HEADING,
+    NGX_HTTP_TOTP_MSG_BAD_FORM_HEADING,
+    NGX_HTTP_TOTP_MSG_BAD_FORM,
     NGX_HTTP_TOTP_MSG_STALE_FORM,
     NGX_HTTP_TOTP_MSG_LINK_SIGN_IN,
     NGX_HTTP_TOTP_MSG_LINK_BACK,
@@ -88,24 +93,60 @@ typedef enum {
 #define NGX_HTTP_TOTP_MSG_NONE  NGX_HTTP_TOTP_MSG_COUNT
 
 
+/* the languages of the pages, in ngx_http_totp_catalog_langs[] order */
+typedef enum {
+    NGX_HTTP_TOTP_LANG_EN = 0,
+    NGX_HTTP_TOTP_LANG_FR,
+    NGX_HTTP_TOTP_LANG_DE,
+    NGX_HTTP_TOTP_LANG_IT,
+    NGX_HTTP_TOTP_LANGS
+} ngx_http_totp_lang_e;
+
+
 typedef struct {
     ngx_str_t                    text[NGX_HTTP_TOTP_MSG_COUNT];
+
+    /* the pages' own words: totp_render_var_t, one per key, in file order */
+    ngx_array_t                 *words;
 } ngx_http_totp_catalog_t;
+
+
+/* "en", "fr", ...: the codes of the languages, as in Accept-Language */
+extern ngx_str_t  ngx_http_totp_catalog_langs[];
 
 
 /*
  * Reads a catalog's bytes (data, of file) into cat: each line
- * "key: text" replaces that message; the others stay as they were.  An
- * unknown key, a line without ":" or a malformed {{tag}} fails "nginx -t"
- * with what (naming the directive), the file and the line.  data must
- * outlive cat.
+ * "key: text" replaces that message or word; the others stay as they
+ * were.  A word must be one of known's (the English catalog); when known
+ * is NULL, the catalog read is the English one, and any new key is a
+ * word.  An unknown key, a line without ":" or a malformed {{tag}} fails
+ * "nginx -t" with what (naming the directive), the file and the line.
+ * data must outlive cat; cat's words are allocated from cf->pool.
  */
 ngx_int_t ngx_http_totp_catalog_read(ngx_conf_t *cf, const char *what,
-    ngx_str_t *file, ngx_str_t *data, ngx_http_totp_catalog_t *cat);
+    ngx_str_t *file, ngx_str_t *data, ngx_http_totp_catalog_t *known,
+    ngx_http_totp_catalog_t *cat);
 
-/* NGX_OK when every message is there (the built-in catalog must be) */
+/*
+ * NGX_OK when every message is there, and every word of known (NULL:
+ * none); each built-in catalog must be complete.
+ */
 ngx_int_t ngx_http_totp_catalog_complete(ngx_conf_t *cf, const char *what,
-    ngx_str_t *file, ngx_http_totp_catalog_t *cat);
+    ngx_str_t *file, ngx_http_totp_catalog_t *cat,
+    ngx_http_totp_catalog_t *known);
+
+/* dst becomes a copy of src whose words can be replaced on their own */
+ngx_int_t ngx_http_totp_catalog_copy(ngx_pool_t *pool,
+    ngx_http_totp_catalog_t *dst, ngx_http_totp_catalog_t *src);
+
+/*
+ * Every message and word of cat by its key, as totp_render_words() takes
+ * them, in pool's memory.
+ */
+ngx_int_t ngx_http_totp_catalog_words(ngx_pool_t *pool,
+    ngx_http_totp_catalog_t *cat, totp_render_var_t **words,
+    size_t *nwords);
 
 /* message id with its values, as plain text in pool's memory */
 ngx_int_t ngx_http_totp_catalog_text(ngx_pool_t *pool,

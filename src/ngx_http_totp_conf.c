@@ -276,6 +276,13 @@ ngx_command_t  ngx_http_totp_commands[] = {
       offsetof(ngx_http_totp_loc_conf_t, enroll),
       &ngx_http_totp_enroll_values },
 
+    { ngx_string("totp_language"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_totp_set_enum,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_totp_loc_conf_t, language),
+      &ngx_http_totp_language_names },
+
     { ngx_string("totp_key_file"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_totp_set_key_file,
@@ -503,6 +510,7 @@ ngx_http_totp_create_main_conf(ngx_conf_t *cf)
      *     mcf->prefix = { 0, NULL };
      *     mcf->zone_name = { 0, NULL };
      *     mcf->thread_pool = NULL;
+     *     mcf->templates = NULL;
      *     mcf->thread_pool_name = { 0, NULL };
      */
 
@@ -523,7 +531,7 @@ ngx_http_totp_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_http_totp_templates_init(cf) != NGX_CONF_OK) {
+    if (ngx_http_totp_templates_builtin(cf, &mcf->templates) == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -641,6 +649,7 @@ ngx_http_totp_create_loc_conf(ngx_conf_t *cf)
     tlcf->recovery_codes = NGX_CONF_UNSET_UINT;
     tlcf->cookie_secure = NGX_CONF_UNSET_UINT;
     tlcf->enroll = NGX_CONF_UNSET_UINT;
+    tlcf->language = NGX_CONF_UNSET_UINT;
     tlcf->audit_log = NGX_CONF_UNSET_PTR;
 
     return tlcf;
@@ -704,15 +713,17 @@ ngx_http_totp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_TOTP_COOKIE_AUTO);
     ngx_conf_merge_uint_value(conf->enroll, prev->enroll,
                               NGX_HTTP_TOTP_ENROLL_ON);
+    ngx_conf_merge_uint_value(conf->language, prev->language,
+                              NGX_HTTP_TOTP_LANG_AUTO);
     ngx_conf_merge_ptr_value(conf->audit_log, prev->audit_log, NULL);
+
+    conf->main = ngx_http_conf_get_module_main_conf(cf, ngx_http_totp_module);
 
     if (conf->templates == NULL) {
         conf->templates = prev->templates ? prev->templates
-                                          : ngx_http_totp_templates_builtin();
+                                          : conf->main->templates;
         conf->templates_dir = prev->templates_dir;
     }
-
-    conf->main = ngx_http_conf_get_module_main_conf(cf, ngx_http_totp_module);
 
     /*
      * The pages and the health check are never gated: "totp on" written
@@ -1752,10 +1763,21 @@ ngx_http_totp_set_templates(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_totp_loc_conf_t  *tlcf = conf;
 
-    ngx_str_t  *value, dir;
+    ngx_str_t                  *value, dir;
+    ngx_http_totp_main_conf_t  *mcf;
+    ngx_http_totp_templates_t  *builtin;
 
     if (tlcf->templates != NULL) {
         return "is duplicate";
+    }
+
+    /* the directive may come before the http block's end */
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_totp_module);
+
+    builtin = ngx_http_totp_templates_builtin(cf, &mcf->templates);
+    if (builtin == NULL) {
+        return NGX_CONF_ERROR;
     }
 
     value = cf->args->elts;
@@ -1767,7 +1789,7 @@ ngx_http_totp_set_templates(ngx_conf_t *cf, ngx_command_t *cmd,
 
     tlcf->templates_dir = dir;
 
-    return ngx_http_totp_templates_load(cf, &dir, &tlcf->templates);
+    return ngx_http_totp_templates_load(cf, builtin, &dir, &tlcf->templates);
 }
 
 

@@ -101,6 +101,10 @@ ngx_http_totp_flow_form(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
 {
     ngx_str_t  csrf;
 
+    if (ctx->stale && error == NGX_HTTP_TOTP_MSG_NONE) {
+        error = NGX_HTTP_TOTP_MSG_STALE_FORM;
+    }
+
     if (ngx_http_totp_flow_pre(r, ctx) != NGX_OK
         || ngx_http_totp_csrf_token(r, ctx->conf->main, &ctx->pre, 0, &csrf)
            != NGX_OK
@@ -150,9 +154,7 @@ ngx_http_totp_flow_error_text(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-    } else if (ngx_http_totp_catalog_text(r->pool,
-                                          &ctx->conf->templates->messages,
-                                          error, NULL, 0, &text)
+    } else if (ngx_http_totp_view_text(r, &ctx->view, error, &text)
                != NGX_OK)
     {
         return NGX_ERROR;
@@ -164,10 +166,8 @@ ngx_http_totp_flow_error_text(ngx_http_request_t *r,
     }
 
     if (ctx->trust_ended) {
-        if (ngx_http_totp_catalog_text(r->pool,
-                                       &ctx->conf->templates->messages,
-                                       NGX_HTTP_TOTP_MSG_TRUST_ENDED,
-                                       NULL, 0, &notice)
+        if (ngx_http_totp_view_text(r, &ctx->view,
+                                    NGX_HTTP_TOTP_MSG_TRUST_ENDED, &notice)
             != NGX_OK)
         {
             return NGX_ERROR;

@@ -20,6 +20,7 @@
 #include "ngx_http_totp_otp.h"
 #include "ngx_http_totp_redis_conf.h"
 #include "ngx_http_totp_store.h"
+#include "ngx_http_totp_language.h"
 #include "ngx_http_totp_templates.h"
 #include "ngx_http_totp_zone.h"
 
@@ -69,6 +70,9 @@ typedef struct {
     ngx_int_t                    hash_concurrency;
     ngx_flag_t                   checks;
     ngx_flag_t                   thread_pool_started;
+
+    /* html/'s pages in every language, made once per configuration */
+    ngx_http_totp_templates_t   *templates;
 } ngx_http_totp_main_conf_t;
 
 
@@ -117,6 +121,7 @@ struct ngx_http_totp_loc_conf_s {
 
     ngx_http_totp_templates_t   *templates;
     ngx_str_t                    templates_dir;   /* as written */
+    ngx_uint_t                   language;        /* NGX_HTTP_TOTP_LANG_* */
     ngx_uint_t                   cookie_secure;
     ngx_uint_t                   enroll;          /* NGX_HTTP_TOTP_ENROLL_* */
     ngx_http_totp_audit_log_t   *audit_log;       /* NULL: off */

@@ -4,7 +4,9 @@
  * objs/ngx_http_totp_html.c when nginx is configured), so the module needs
  * no files at run time; "totp_templates dir" replaces any of them.  Every
  * template is checked at configuration time, so that a broken one fails
- * "nginx -t" and rendering cannot fail on syntax later.
+ * "nginx -t" and rendering cannot fail on syntax later.  Each template is
+ * then put into every language once, its {{@words}} replaced by the
+ * words of that language's catalog, so that a request only picks one.
  */
 
 
@@ -27,20 +29,22 @@
 /* how much of a malformed template an error message quotes */
 #define NGX_HTTP_TOTP_QUOTE_MAX     40
 
-/* the catalog of the pages' messages, beside them in html/ */
-#define NGX_HTTP_TOTP_CATALOG_FILE  "messages.en"
+/* a language's catalog beside the pages in html/: "messages." and code */
+#define NGX_HTTP_TOTP_CATALOG_FILE  "messages."
+#define NGX_HTTP_TOTP_CATALOG_NAME  (sizeof(NGX_HTTP_TOTP_CATALOG_FILE) + 1)
 
 
 static ngx_str_t *ngx_http_totp_templates_slot(ngx_http_totp_templates_t *t,
     ngx_uint_t slot);
 static ngx_int_t ngx_http_totp_templates_check(ngx_conf_t *cf,
     ngx_str_t *tpl, ngx_uint_t slot, const char *what, ngx_str_t *name);
+static ngx_int_t ngx_http_totp_templates_translate(ngx_conf_t *cf,
+    ngx_http_totp_templates_t *t, const char *what, ngx_str_t *dir);
 static void ngx_http_totp_templates_quote(ngx_str_t *tpl, size_t off,
     ngx_str_t *quote, ngx_uint_t *line);
 static ngx_int_t ngx_http_totp_templates_read(ngx_conf_t *cf,
     ngx_str_t *path, ngx_str_t *data);
 static void ngx_http_totp_templates_wipe(void *data);
-static ngx_int_t ngx_http_totp_templates_catalog(ngx_conf_t *cf);
 
 
 /* indexed by slot: the pages in ngx_http_totp_page_e order, then the rest */
@@ -54,103 +58,134 @@ static ngx_str_t  ngx_http_totp_template_files[] = {
     ngx_string("recovery.html"),
     ngx_string("codes.html"),
     ngx_string("forget.html"),
+    ngx_string("account.html"),
     ngx_string("layout.html"),
     ngx_string("style.css")
 };
 
 
-static ngx_http_totp_templates_t  ngx_http_totp_builtin;
-static ngx_uint_t                 ngx_http_totp_builtin_ready;
-static ngx_uint_t                 ngx_http_totp_catalog_ready;
-
-static ngx_str_t  ngx_http_totp_catalog_file =
-    ngx_string(NGX_HTTP_TOTP_CATALOG_FILE);
-
-
-char *
-ngx_http_totp_templates_init(ngx_conf_t *cf)
-{
-    ngx_uint_t                  i;
-    ngx_str_t                  *tpl;
-    ngx_http_totp_templates_t  *t;
-
-    t = ngx_http_totp_templates_builtin();
-
-    if (ngx_http_totp_templates_catalog(cf) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    for (i = 0; i < NGX_HTTP_TOTP_SLOTS; i++) {
-        tpl = ngx_http_totp_templates_slot(t, i);
-
-        if (tpl->data == NULL) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "ngx_http_totp_module was built without "
-                               "its page \"html/%V\"",
-                               &ngx_http_totp_template_files[i]);
-            return NGX_CONF_ERROR;
-        }
-
-        if (i == NGX_HTTP_TOTP_SLOT_CSS) {
-            continue;
-        }
-
-        if (ngx_http_totp_templates_check(cf, tpl, i, "built-in template",
-                                          &ngx_http_totp_template_files[i])
-            != NGX_OK)
-        {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    return NGX_CONF_OK;
-}
-
+/*
+ * The built-in set is made once per configuration, in its pool, since
+ * its pages in every language are memory of its own; it is checked as a
+ * totp_templates directory is, so that a broken html/ file fails
+ * "nginx -t" rather than a page.
+ */
 
 ngx_http_totp_templates_t *
-ngx_http_totp_templates_builtin(void)
+ngx_http_totp_templates_builtin(ngx_conf_t *cf,
+    ngx_http_totp_templates_t **builtin)
 {
-    ngx_uint_t                  i;
-    ngx_str_t                  *name, *slot;
+    u_char                      name[NGX_HTTP_TOTP_CATALOG_NAME];
+    ngx_str_t                   file, *slot;
+    ngx_uint_t                  i, lang;
+    ngx_http_totp_catalog_t    *en;
+    ngx_http_totp_templates_t  *t;
     ngx_http_totp_html_file_t  *f;
 
-    if (ngx_http_totp_builtin_ready) {
-        return &ngx_http_totp_builtin;
+    if (*builtin) {
+        return *builtin;
+    }
+
+    t = ngx_pcalloc(cf->pool, sizeof(ngx_http_totp_templates_t));
+    if (t == NULL) {
+        return NULL;
     }
 
     /* html/ may hold more files than the gate uses (its README) */
 
     for (f = ngx_http_totp_html_files; f->name.len; f++) {
-
         for (i = 0; i < NGX_HTTP_TOTP_SLOTS; i++) {
-            name = &ngx_http_totp_template_files[i];
-
-            if (name->len == f->name.len
-                && ngx_strncmp(name->data, f->name.data, name->len) == 0)
+            if (ngx_http_totp_template_files[i].len == f->name.len
+                && ngx_strncmp(ngx_http_totp_template_files[i].data,
+                               f->name.data, f->name.len)
+                   == 0)
             {
-                slot = ngx_http_totp_templates_slot(&ngx_http_totp_builtin, i);
-                *slot = f->data;
+                *ngx_http_totp_templates_slot(t, i) = f->data;
                 break;
             }
         }
     }
 
-    ngx_http_totp_builtin_ready = 1;
+    for (i = 0; i < NGX_HTTP_TOTP_SLOTS; i++) {
+        slot = ngx_http_totp_templates_slot(t, i);
 
-    return &ngx_http_totp_builtin;
+        if (slot->data == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "ngx_http_totp_module was built without "
+                               "its page \"html/%V\"",
+                               &ngx_http_totp_template_files[i]);
+            return NULL;
+        }
+
+        if (i != NGX_HTTP_TOTP_SLOT_CSS
+            && ngx_http_totp_templates_check(cf, slot, i, "built-in template",
+                                             &ngx_http_totp_template_files[i])
+               != NGX_OK)
+        {
+            return NULL;
+        }
+    }
+
+    /* English first: it says which words there are */
+
+    en = &t->lang[NGX_HTTP_TOTP_LANG_EN].messages;
+
+    for (lang = 0; lang < NGX_HTTP_TOTP_LANGS; lang++) {
+        file.data = name;
+        file.len = ngx_sprintf(name, NGX_HTTP_TOTP_CATALOG_FILE "%V",
+                               &ngx_http_totp_catalog_langs[lang])
+                   - name;
+
+        for (f = ngx_http_totp_html_files; f->name.len; f++) {
+            if (f->name.len == file.len
+                && ngx_strncmp(f->name.data, file.data, file.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (f->name.len == 0
+            || ngx_http_totp_catalog_read(cf, "built-in message catalog",
+                                          &file, &f->data,
+                                          lang ? en : NULL,
+                                          &t->lang[lang].messages)
+               != NGX_OK
+            || ngx_http_totp_catalog_complete(cf, "built-in message catalog",
+                                              &file, &t->lang[lang].messages,
+                                              lang ? en : NULL)
+               != NGX_OK)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "ngx_http_totp_module was built without a "
+                               "complete \"html/%V\"", &file);
+            return NULL;
+        }
+    }
+
+    if (ngx_http_totp_templates_translate(cf, t, "built-in template", NULL)
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    *builtin = t;
+
+    return t;
 }
 
 
 char *
-ngx_http_totp_templates_load(ngx_conf_t *cf, ngx_str_t *dir,
+ngx_http_totp_templates_load(ngx_conf_t *cf,
+    ngx_http_totp_templates_t *builtin, ngx_str_t *dir,
     ngx_http_totp_templates_t **tpls)
 {
     u_char                     *p;
     size_t                      len, max;
     ngx_int_t                   rc;
     ngx_str_t                   path, file, catalog, *name, *tpl;
-    ngx_uint_t                  i, found;
+    ngx_uint_t                  i, found, lang;
     ngx_file_info_t             fi;
+    ngx_http_totp_catalog_t    *cat;
     ngx_http_totp_templates_t  *t;
 
     path = *dir;
@@ -159,7 +194,7 @@ ngx_http_totp_templates_load(ngx_conf_t *cf, ngx_str_t *dir,
         return NGX_CONF_ERROR;
     }
 
-    max = ngx_http_totp_catalog_file.len;
+    max = NGX_HTTP_TOTP_CATALOG_NAME;
 
     for (i = 0; i < NGX_HTTP_TOTP_SLOTS; i++) {
         max = ngx_max(max, ngx_http_totp_template_files[i].len);
@@ -200,13 +235,7 @@ ngx_http_totp_templates_load(ngx_conf_t *cf, ngx_str_t *dir,
         return NGX_CONF_ERROR;
     }
 
-    /* a totp_templates directive may come before the http block's end */
-
-    if (ngx_http_totp_templates_catalog(cf) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    *t = *ngx_http_totp_templates_builtin();
+    *t = *builtin;
 
     found = 0;
 
@@ -245,28 +274,39 @@ ngx_http_totp_templates_load(ngx_conf_t *cf, ngx_str_t *dir,
         }
     }
 
-    /* its catalog, message by message over the built-in one */
+    /* its catalogs, message by message over the built-in ones */
 
-    p = file.data + len;
-    *p++ = '/';
-    p = ngx_cpymem(p, ngx_http_totp_catalog_file.data,
-                   ngx_http_totp_catalog_file.len);
-    *p = '\0';
+    for (lang = 0; lang < NGX_HTTP_TOTP_LANGS; lang++) {
+        p = ngx_sprintf(file.data + len, "/" NGX_HTTP_TOTP_CATALOG_FILE "%V",
+                        &ngx_http_totp_catalog_langs[lang]);
+        *p = '\0';
 
-    file.len = p - file.data;
+        file.len = p - file.data;
 
-    rc = ngx_http_totp_templates_read(cf, &file, &catalog);
+        rc = ngx_http_totp_templates_read(cf, &file, &catalog);
 
-    if (rc == NGX_ERROR) {
-        return NGX_CONF_ERROR;
-    }
+        if (rc == NGX_DECLINED) {
+            continue;
+        }
 
-    if (rc == NGX_OK) {
+        if (rc != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
         found++;
 
-        if (ngx_http_totp_catalog_read(cf, "\"totp_templates\" message catalog",
-                                       &file, &catalog, &t->messages)
-            != NGX_OK)
+        cat = &t->lang[lang].messages;
+
+        if (ngx_http_totp_catalog_copy(cf->pool, cat,
+                                       &builtin->lang[lang].messages)
+            != NGX_OK
+            || ngx_http_totp_catalog_read(cf,
+                                   "\"totp_templates\" message catalog",
+                                   &file, &catalog,
+                                   &builtin->lang[NGX_HTTP_TOTP_LANG_EN]
+                                   .messages,
+                                   cat)
+               != NGX_OK)
         {
             return NGX_CONF_ERROR;
         }
@@ -281,6 +321,17 @@ ngx_http_totp_templates_load(ngx_conf_t *cf, ngx_str_t *dir,
                            "\"totp_templates\" directory \"%s\" holds none "
                            "of the gate's files (login.html, style.css, ...), "
                            "the built-in pages are used", file.data);
+
+        *tpls = builtin;
+
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_http_totp_templates_translate(cf, t, "\"totp_templates\" file",
+                                          dir)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     *tpls = t;
@@ -291,17 +342,22 @@ ngx_http_totp_templates_load(ngx_conf_t *cf, ngx_str_t *dir,
 
 ngx_int_t
 ngx_http_totp_render_page(ngx_pool_t *pool, ngx_http_totp_templates_t *t,
-    ngx_http_totp_page_e page, totp_render_var_t *vars, size_t nvars,
-    ngx_str_t *out)
+    ngx_uint_t lang, ngx_http_totp_page_e page, totp_render_var_t *vars,
+    size_t nvars, ngx_str_t *out)
 {
-    size_t               len;
-    ngx_str_t           *tpl, *buf;
-    totp_render_var_t   *all;
-    ngx_pool_cleanup_t  *cln;
+    size_t                        len;
+    ngx_str_t                    *tpl, *buf;
+    totp_render_var_t            *all;
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_totp_translation_t  *tr;
 
-    if ((ngx_uint_t) page >= NGX_HTTP_TOTP_PAGE_COUNT) {
+    if ((ngx_uint_t) page >= NGX_HTTP_TOTP_PAGE_COUNT
+        || lang >= NGX_HTTP_TOTP_LANGS)
+    {
         return NGX_ERROR;
     }
+
+    tr = &t->lang[lang];
 
     /*
      * The enrollment page holds the new secret: both the page and the
@@ -317,7 +373,7 @@ ngx_http_totp_render_page(ngx_pool_t *pool, ngx_http_totp_templates_t *t,
     ngx_memzero(buf, 2 * sizeof(ngx_str_t));
     cln->handler = ngx_http_totp_templates_wipe;
 
-    tpl = &t->page[page];
+    tpl = &tr->page[page];
 
     len = totp_render(NULL, tpl->data, tpl->len, vars, nvars);
 
@@ -344,7 +400,7 @@ ngx_http_totp_render_page(ngx_pool_t *pool, ngx_http_totp_templates_t *t,
         ngx_memcpy(&all[1], vars, nvars * sizeof(totp_render_var_t));
     }
 
-    tpl = &t->layout;
+    tpl = &tr->layout;
 
     len = totp_render(NULL, tpl->data, tpl->len, all, nvars + 1);
 
@@ -363,52 +419,61 @@ ngx_http_totp_render_page(ngx_pool_t *pool, ngx_http_totp_templates_t *t,
 
 
 /*
- * The built-in catalog, complete: every page can say every message.  It
- * points into the module's own data, read once per process.
+ * Each template in each language, its {{@words}} put in.  A word that
+ * the English catalog lacks fails "nginx -t"; every other catalog has
+ * all of English's words (ngx_http_totp_catalog_complete() for the
+ * built-in ones, the built-in one beneath a directory's).
  */
 
 static ngx_int_t
-ngx_http_totp_templates_catalog(ngx_conf_t *cf)
+ngx_http_totp_templates_translate(ngx_conf_t *cf,
+    ngx_http_totp_templates_t *t, const char *what, ngx_str_t *dir)
 {
-    ngx_http_totp_html_file_t  *f;
-    ngx_http_totp_templates_t  *t;
+    size_t              off, nwords;
+    ngx_str_t          *src, *dst, quote, none = ngx_null_string;
+    ngx_uint_t          i, lang, line;
+    totp_render_var_t  *words;
 
-    if (ngx_http_totp_catalog_ready) {
-        return NGX_OK;
-    }
+    for (lang = 0; lang < NGX_HTTP_TOTP_LANGS; lang++) {
 
-    t = ngx_http_totp_templates_builtin();
-
-    for (f = ngx_http_totp_html_files; f->name.len; f++) {
-        if (f->name.len == ngx_http_totp_catalog_file.len
-            && ngx_strncmp(f->name.data, ngx_http_totp_catalog_file.data,
-                           f->name.len)
-               == 0)
+        if (ngx_http_totp_catalog_words(cf->pool, &t->lang[lang].messages,
+                                        &words, &nwords)
+            != NGX_OK)
         {
-            break;
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i <= NGX_HTTP_TOTP_SLOT_LAYOUT; i++) {
+            src = ngx_http_totp_templates_slot(t, i);
+            dst = (i == NGX_HTTP_TOTP_SLOT_LAYOUT) ? &t->lang[lang].layout
+                                                   : &t->lang[lang].page[i];
+
+            dst->len = totp_render_words(NULL, src->data, src->len, words,
+                                         nwords, &off);
+
+            if (dst->len == (size_t) -1) {
+                ngx_http_totp_templates_quote(src, off, &quote, &line);
+
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "%s \"%V%s%V\" names an unknown word at "
+                                   "offset %uz (line %ui): \"%V\" (the words "
+                                   "are the keys of messages.en)",
+                                   what, dir ? dir : &none,
+                                   dir ? "/" : "",
+                                   &ngx_http_totp_template_files[i],
+                                   off, line, &quote);
+                return NGX_ERROR;
+            }
+
+            dst->data = ngx_pnalloc(cf->pool, dst->len);
+            if (dst->data == NULL) {
+                return NGX_ERROR;
+            }
+
+            (void) totp_render_words(dst->data, src->data, src->len, words,
+                                     nwords, &off);
         }
     }
-
-    ngx_memzero(&t->messages, sizeof(ngx_http_totp_catalog_t));
-
-    if (f->name.len == 0
-        || ngx_http_totp_catalog_read(cf, "built-in message catalog",
-                                      &ngx_http_totp_catalog_file, &f->data,
-                                      &t->messages)
-           != NGX_OK
-        || ngx_http_totp_catalog_complete(cf, "built-in message catalog",
-                                          &ngx_http_totp_catalog_file,
-                                          &t->messages)
-           != NGX_OK)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "ngx_http_totp_module was built without a "
-                           "complete \"html/" NGX_HTTP_TOTP_CATALOG_FILE
-                           "\"");
-        return NGX_ERROR;
-    }
-
-    ngx_http_totp_catalog_ready = 1;
 
     return NGX_OK;
 }
@@ -417,11 +482,7 @@ ngx_http_totp_templates_catalog(ngx_conf_t *cf)
 static ngx_str_t *
 ngx_http_totp_templates_slot(ngx_http_totp_templates_t *t, ngx_uint_t slot)
 {
-    if (slot < NGX_HTTP_TOTP_PAGE_COUNT) {
-        return &t->page[slot];
-    }
-
-    return (slot == NGX_HTTP_TOTP_SLOT_LAYOUT) ? &t->layout : &t->css;
+    return (slot == NGX_HTTP_TOTP_SLOT_CSS) ? &t->css : &t->source[slot];
 }
 
 

@@ -137,6 +137,15 @@ ngx_http_totp_view_trust_for(ngx_http_request_t *r, ngx_http_totp_view_t *v)
 
 
 ngx_int_t
+ngx_http_totp_view_text(ngx_http_request_t *r, ngx_http_totp_view_t *v,
+    ngx_uint_t id, ngx_str_t *text)
+{
+    return ngx_http_totp_catalog_text(r->pool, ngx_http_totp_view_catalog(v),
+                                      id, NULL, 0, text);
+}
+
+
+ngx_int_t
 ngx_http_totp_view_say(ngx_http_request_t *r, ngx_http_totp_view_t *v,
     const char *name, ngx_uint_t id)
 {
@@ -146,10 +155,7 @@ ngx_http_totp_view_say(ngx_http_request_t *r, ngx_http_totp_view_t *v,
         return NGX_OK;
     }
 
-    if (ngx_http_totp_catalog_text(r->pool, &v->conf->templates->messages,
-                                   id, NULL, 0, &text)
-        != NGX_OK)
-    {
+    if (ngx_http_totp_view_text(r, v, id, &text) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -181,9 +187,8 @@ ngx_http_totp_view_count(ngx_http_request_t *r, ngx_http_totp_view_t *v,
     vars[1].value = (u_char *) "1";
     vars[1].value_len = (n == 1) ? 1 : 0;
 
-    return ngx_http_totp_catalog_text(r->pool,
-                                      &v->conf->templates->messages, id,
-                                      vars, 2, out);
+    return ngx_http_totp_catalog_text(r->pool, ngx_http_totp_view_catalog(v),
+                                      id, vars, 2, out);
 }
 
 
@@ -238,8 +243,8 @@ ngx_http_totp_view_send(ngx_http_request_t *r, ngx_http_totp_view_t *v,
     ngx_http_totp_view_var(v, "css", css.data, css.len);
     ngx_http_totp_view_var(v, "issuer", issuer.data, issuer.len);
 
-    if (ngx_http_totp_render_page(r->pool, v->conf->templates, page, v->vars,
-                                  v->nvars, &html)
+    if (ngx_http_totp_render_page(r->pool, v->conf->templates, v->lang, page,
+                                  v->vars, v->nvars, &html)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -263,10 +268,7 @@ ngx_http_totp_view_message(ngx_http_request_t *r, ngx_http_totp_view_t *v,
     ngx_str_null(&text);
 
     if (message != NGX_HTTP_TOTP_MSG_NONE
-        && ngx_http_totp_catalog_text(r->pool,
-                                      &v->conf->templates->messages,
-                                      message, NULL, 0, &text)
-           != NGX_OK)
+        && ngx_http_totp_view_text(r, v, message, &text) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

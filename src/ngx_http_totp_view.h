@@ -27,6 +27,7 @@ typedef struct {
     ngx_http_totp_loc_conf_t    *conf;
     ngx_str_t                    path;        /* the pages' prefix */
     ngx_str_t                    next;        /* validated; "/" at least */
+    ngx_uint_t                   lang;        /* ngx_http_totp_lang_e */
 
     totp_render_var_t            vars[NGX_HTTP_TOTP_VARS_MAX];
     ngx_uint_t                   nvars;
@@ -36,6 +37,14 @@ typedef struct {
 /* value is not copied: it must live as long as the request */
 void ngx_http_totp_view_var(ngx_http_totp_view_t *v, const char *name,
     u_char *value, size_t len);
+
+/* the catalog of the page's language */
+#define ngx_http_totp_view_catalog(v)                                        \
+    (&(v)->conf->templates->lang[(v)->lang].messages)
+
+/* message id, without values, as plain text in the request's pool */
+ngx_int_t ngx_http_totp_view_text(ngx_http_request_t *r,
+    ngx_http_totp_view_t *v, ngx_uint_t id, ngx_str_t *text);
 
 /* the message id of the location's catalog, as a value of the page */
 ngx_int_t ngx_http_totp_view_say(ngx_http_request_t *r,

@@ -45,7 +45,9 @@ if (@missing) {
     exit;
 }
 
-my %users = (alice => 'wonderland', bob => 'builder', carol => 'singer');
+my %users = (alice => 'wonderland', bob => 'builder', carol => 'singer',
+             dan => 'danish', eve => 'evening', fay => 'fairy',
+             gus => 'gusty');
 
 my ($t, $redis, $port) = gate_setup(
     users => \%users,
@@ -80,7 +82,7 @@ my ($ended, $exit, @axe) = (0);
     # the browser's own timeouts end a stuck step in 10 s; this ends a
     # stuck run (node passes SIGTERM on to chromium)
     local $SIG{ALRM} = sub { kill 'TERM', $pid; };
-    alarm($t->valgrind ? 900 : 150);
+    alarm($t->valgrind ? 1200 : 240);
 
     while (my $line = <$fh>) {
         chomp $line;
@@ -132,8 +134,11 @@ is($redis->cli('SCARD', 'totp:user:{carol}:recovery'), 9,
 ok(scalar(grep { /totp: user "alice" let in by a trusted browser/ }
           $t->error_log), 'audited: alice let in by a trusted browser');
 
-my @pages = qw(login login-error enroll codes verify verify-error recovery
-               reset logout lockout message message-recovered);
+my @pages = (qw(login login-error enroll codes verify verify-error recovery
+                reset logout lockout message message-recovered),
+             map { my $l = $_; map { "$l-$_" } qw(login enroll codes
+                                                   account logout) }
+             qw(en fr de it));
 my @stale = grep { !(-s $_ && (stat _)[9] >= int $started) }
             map { my $p = $_; map { "$SHOTS/$p-$_.png" }
                   qw(375-light 375-dark 1280-light 1280-dark) } @pages;

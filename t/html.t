@@ -4,13 +4,20 @@
 # (no script, no inline style, nothing from elsewhere), forms that post
 # with a CSRF token, a label for every field, the code field's attributes,
 # errors in role="alert", and the names the module's code relies on.
-# That every template is well formed and renders is render.t's part.
+# The pages are read as an English visitor gets them: each {{@key}}
+# replaced by its text in html/messages.en (t/lib/TotpCatalog.pm does it
+# as the module does).  The raw templates hold no words of their own, so
+# that messages.fr, .de and .it translate every one.  That every template
+# is well formed and renders is render.t's part.
 
 use strict;
 use warnings;
 
 use Test::More;
 use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use TotpCatalog qw(read_catalog expand escape);
 
 my $dir = "$FindBin::Bin/../html";
 
@@ -24,11 +31,33 @@ sub slurp {
     return <$fh>;
 }
 
-my %html;
+my $en = eval { read_catalog("$dir/messages.en") };
+ok $en, 'html/messages.en reads' or diag $@;
+$en //= {};
+
+# the {{@key}} rule, as the module's: the text escaped, its tags kept
+
+is expand('<p title="{{@a}}">{{@a}}</p>',
+          { a => q{Tom & "Jerry" <x> it's {{#user}}{{user}}{{/user}}} }),
+    '<p title="Tom &amp; &quot;Jerry&quot; &lt;x&gt; it&#39;s '
+    . '{{#user}}{{user}}{{/user}}">Tom &amp; &quot;Jerry&quot; &lt;x&gt; '
+    . 'it&#39;s {{#user}}{{user}}{{/user}}</p>',
+    'expand: the text escaped, its tags kept';
+ok !eval { expand('{{@b}}', { a => 'x' }) }, 'expand: an unknown key dies';
+ok !eval { expand('{{@a}}', { a => '{{{body}}}' }) },
+    'expand: a raw value in a text dies';
+
+# %raw: the templates as written; %html: as an English visitor gets them
+
+my (%raw, %html);
 
 for my $name ('layout', @pages) {
-    $html{$name} = slurp("$name.html");
-    ok defined $html{$name}, "html/$name.html is there";
+    $raw{$name} = slurp("$name.html");
+    ok defined $raw{$name}, "html/$name.html is there" or next;
+
+    $html{$name} = eval { expand($raw{$name}, $en) };
+    ok defined $html{$name}, "$name: every {{\@key}} is in messages.en"
+        or diag $@;
 }
 
 my $css = slurp('style.css');
@@ -79,6 +108,8 @@ my $layout = $html{layout} // '';
 
 like $layout, qr/\A<!DOCTYPE html>\n/, 'layout: a doctype';
 like $layout, qr/<html lang="en">/, 'layout: lang="en"';
+like $raw{layout} // '', qr/<html lang="\{\{\@lang\}\}">/,
+    'layout: the language from the catalog';
 like $layout, qr/<meta charset="utf-8">/, 'layout: utf-8';
 like $layout,
     qr/<meta name="viewport" content="width=device-width, initial-scale=1">/,
@@ -219,6 +250,149 @@ like $message, qr/\{\{#link\}\}.*href="\{\{link\}\}".*\{\{\/link\}\}/s,
 unlike $message =~ s/\{\{#link\}\}.*?\{\{\/link\}\}//sr, qr/<a\b/,
     'message: no other link';
 
+# each page's heading is its title: the same key, so the same words in
+# every language (codes.html's list of new codes has a heading of its
+# own; message.html's is the one the module gives)
+
+my %h1 = (
+    login    => [ 'title_login' ],
+    verify   => [ 'title_verify' ],
+    enroll   => [ 'title_enroll', 'title_change' ],
+    recovery => [ 'title_recovery' ],
+    reset    => [ 'title_reset' ],
+    codes    => [ 'codes_heading', 'title_codes' ],
+    logout   => [ 'title_logout' ],
+    forget   => [ 'title_forget' ],
+);
+
+for my $name (sort keys %h1) {
+    my $raw = $raw{$name} // next;
+    my @want = @{ $h1{$name} };
+
+    my @keys = $raw =~ /<h1>\{\{\@([a-z_]+)\}\}<\/h1>/g;
+    is "@keys", "@want", "$name: its h1 is {{\@" . join('}} or {{@', @want)
+                         . '}}';
+    is scalar(() = $raw =~ /<h1\b/g), scalar(@want), "$name: no other h1";
+
+    my @text = ($html{$name} // '') =~ /<h1>(.*?)<\/h1>/gs;
+    is_deeply \@text, [ map { escape($en->{$_} // "no $_") } @want ],
+        "$name: its h1 says its title's words";
+}
+
+like $raw{enroll} // '',
+    qr/\{\{\^change\}\}\s*<h1>\{\{\@title_enroll\}\}<\/h1>/,
+    'enroll: title_enroll heads a first enrollment';
+like $raw{enroll} // '',
+    qr/\{\{#change\}\}\s*<h1>\{\{\@title_change\}\}<\/h1>/,
+    'enroll: title_change heads a change of device';
+like $raw{codes} // '', qr/\{\{#codes\}\}\s*<h1>\{\{\@codes_heading\}\}<\/h1>/,
+    'codes: the new codes under a heading of their own';
+like $raw{codes} // '', qr/\{\{\^codes\}\}\s*<h1>\{\{\@title_codes\}\}<\/h1>/,
+    'codes: the form under the title';
+
+# the enrollment page fits a laptop's screen: the key to type and its
+# settings wait behind "Can't scan the code?", without JavaScript
+
+my ($manual) = $enroll =~ m{(<details class="manual">.*?</details>)}s;
+ok $manual, 'enroll: a <details class="manual">';
+$manual //= '';
+like $manual, qr{\A<details class="manual">\s*<summary>[^<]+</summary>},
+    'enroll: ... opened by its summary';
+like $raw{enroll} // '', qr{<summary>\{\{\@enroll_cant_scan\}\}</summary>},
+    'enroll: ... "Can\'t scan the code?"';
+like $manual, qr/<code id="totp-secret">\{\{secret\}\}<\/code>/,
+    'enroll: #totp-secret inside the details';
+like $manual, qr/<dl class="params">.*\{\{period\}\}.*<\/dl>/s,
+    'enroll: the key\'s settings inside the details';
+unlike $enroll =~ s{<details class="manual">.*?</details>}{}sr,
+    qr/totp-secret|class="params"/, 'enroll: the key nowhere else';
+like $enroll, qr/\{\{#uri\}\}\s*<p class="on-phone">/,
+    'enroll: the otpauth link in .on-phone';
+
+# the recovery codes' warning is a box, not a note
+
+like $html{codes} // '',
+    qr{<p class="warning" role="note">.*only time they are shown.*?</p>}s,
+    'codes: "the only time they are shown" in a warning box';
+
+# every template of html/, those above and any other: each {{@key}} is
+# in messages.en, or nginx -t fails
+
+my %every = map { m{([^/]+)\.html\z} ? ($1 => slurp("$1.html")) : () }
+                glob "$dir/*.html";
+
+for my $name (sort keys %every) {
+    ok eval { expand($every{$name}, $en); 1 },
+        "$name.html: every {{\@key}} in messages.en" or diag $@;
+}
+
+# no words in the templates themselves: without the tags, the markup and
+# the entities, only spaces and punctuation are left; the attributes a
+# person reads (aria-label, title, alt) come from the catalog, and a
+# placeholder shows a code's shape (xxxxx-xxxxx), not words
+
+for my $name (sort keys %every) {
+    my $left = $every{$name};
+
+    $left =~ s/\{\{\{?[^{}]*\}\}\}?//g;
+    $left =~ s/<!--.*?-->//gs;
+    $left =~ s/<[^<>]*>//gs;
+    $left =~ s/&(?:[a-z]+|#[0-9]+|#x[0-9a-f]+);//gi;
+
+    ok $left =~ /\A[\s[:punct:]]*\z/, "$name.html: no words of its own"
+        or diag join ' ', $left =~ /([^\s[:punct:]]\S*)/g;
+
+    my $raw = $every{$name};
+    my @read = $raw =~ /\s(?:aria-label|title|alt)="([^"]*)"/g;
+    ok !grep({ !/\A\{\{\@[a-z_]+\}\}\z/ } @read),
+        "$name.html: labels in attributes from the catalog" or diag "@read";
+    my @shapes = $raw =~ /\splaceholder="([^"]*)"/g;
+    ok !grep({ !/\A[x\s-]*\z/ } @shapes),
+        "$name.html: placeholders without words" or diag "@shapes";
+}
+
+# the catalog: every text can go into a page, every key of the pages' own
+# words is used, none is given twice; the other languages' catalogs have
+# the same keys and every page takes them
+
+my $catalog = slurp('messages.en') // '';
+my @lines = $catalog =~ /^([a-z_]+) *:/mg;
+my %seen;
+my @twice = grep { $seen{$_}++ } @lines;
+is "@twice", '', 'messages.en: no key twice';
+
+for my $key (sort keys %$en) {
+    ok eval { expand("{{\@$key}}", $en); 1 },
+        "messages.en: $key is plain text and tags" or diag $@;
+}
+
+my ($own) = $catalog =~ /^# the pages' own words\b(.*)\z/ms;
+ok $own, "messages.en: a section of the pages' own words";
+my $all = join '', map { $every{$_} // '' } sort keys %every;
+
+for my $key (($own // '') =~ /^([a-z_]+) *:/mg, 'lang') {
+    like $all, qr/\{\{\@\Q$key\E\}\}/, "messages.en: $key is used";
+}
+
+for my $path (sort glob "$dir/messages.*") {
+    my ($lang) = $path =~ /messages\.([a-z]+)\z/ or next;
+    next if $lang eq 'en';
+
+    my $cat = eval { read_catalog($path) };
+    ok $cat, "messages.$lang reads" or diag $@;
+    $cat //= {};
+
+    my @missing = grep { !exists $cat->{$_} } sort keys %$en;
+    my @unknown = grep { !exists $en->{$_} } sort keys %$cat;
+    is "@missing", '', "messages.$lang: every key of messages.en";
+    is "@unknown", '', "messages.$lang: no key messages.en has not";
+
+    for my $name (sort keys %every) {
+        ok eval { expand($every{$name}, $cat); 1 },
+            "messages.$lang: $name.html takes its words" or diag $@;
+    }
+}
+
 $css //= '';
 
 like $css, qr/\@media \(prefers-color-scheme: dark\)/, 'css: a dark scheme';
@@ -229,5 +403,44 @@ like $css, qr/font-family: system-ui/, 'css: the system font';
 like $css, qr/\.secret code\s*\{[^}]*font-family: var\(--mono\)/,
     'css: the secret in monospace';
 unlike $css, qr/\@import|url\(/, 'css: nothing from elsewhere';
+
+# a desktop has no authenticator app to open: the link shows where a
+# finger points
+
+like $css, qr/\.on-phone\s*\{[^}]*display: none;/,
+    'css: the otpauth link hidden by default';
+like $css, qr/\@media \(pointer: coarse\) \{\s*\.on-phone \{\s*display: block;/,
+    'css: ... shown on a touch screen';
+like $css, qr/\@media \(min-width: [0-9.]+rem\) \{\s*\.card:has\(\.steps\)/,
+    'css: the enrollment steps side by side on a wide screen';
+like $css, qr/\.manual summary\s*\{/, 'css: the disclosure styled';
+
+# the warning box, in both schemes
+
+like $css, qr/\.warning\s*\{[^}]*background: var\(--warning-bg\);[^}]*border:/s,
+    'css: the warning is a box';
+is scalar(() = $css =~ /--warning-bg:/g), 2,
+    'css: its colours in light and in dark';
+
+# the recovery codes: two columns within the border down to 320 px
+
+like $css, qr/\.codes\s*\{[^}]*columns: 2 [^;]+;/,
+    'css: two columns of codes, each as wide as a code';
+like $css, qr/\@media \(max-width: 22\.5rem\) \{\s*\.codes \{[^}]*font-size/,
+    'css: smaller on a 320 px phone';
+
+# on paper: black on white, no buttons, forms or brand chrome
+
+my ($print) = $css =~ /^\@media print \{\n(.*?)^\}/ms;
+ok $print, 'css: a print stylesheet';
+$print //= '';
+like $print, qr/--text: #000000;/, 'print: black text';
+like $print, qr/--surface: #ffffff;/, 'print: on white';
+like $print, qr/box-shadow: none;/, 'print: no card shadow';
+my ($hidden) = $print =~ /((?:[^{}]+,\s*)*[^{}]+)\{\s*display: none;/;
+for my $sel ('.brand-icon', 'form', '.button', '.actions', '.warning') {
+    like $hidden // '', qr/(?:\A|,)\s*\Q$sel\E\s*(?:,|\z)/,
+        "print: no $sel";
+}
 
 done_testing;

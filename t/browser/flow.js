@@ -298,6 +298,19 @@ async function firstLogin(browser) {
     // the QR code, read as a phone's camera reads it
     const qr = page.locator('.qr svg');
     is(await qr.count(), 1, 'one QR code, inline SVG');
+    // at 1280x800 the whole enrollment fits the window: the code field
+    // and its button above the fold, the key to type behind "Can't scan?"
+    const fold = await page.locator('button[type="submit"]').boundingBox();
+    ok(fold && fold.y + fold.height <= 800,
+       'enrollment: the button above the fold at 1280x800',
+       fold && `bottom at ${fold.y + fold.height}`);
+    ok(!(await page.locator('#totp-secret').isVisible()),
+       'the key to type hidden until asked for');
+    ok(!(await page.locator('.on-phone').isVisible()),
+       'no "open in app" button on a desktop, where it cannot work');
+    await page.locator('details.manual summary').click();
+    ok(await page.locator('#totp-secret').isVisible(),
+       '"Can\'t scan?" shows the key');
     const secret = (await page.locator('#totp-secret').innerText())
         .replace(/\s+/g, '');
     like(secret, /^[A-Z2-7]{32}$/, 'the secret as text: 32 base32 letters');
@@ -538,7 +551,7 @@ async function keyboard(browser) {
     await page.waitForURL(/\/_totp\/enroll\?/);
     ok(true, 'keyboard: signed in with the password, on to enrollment');
 
-    const secret = (await page.locator('#totp-secret').innerText())
+    const secret = (await page.locator('#totp-secret').textContent())
         .replace(/\s+/g, '');
     await tabTo(page, '#code', 'the code field');
     await kb.type(totp(secret));
@@ -589,6 +602,56 @@ async function recovered(browser, codes) {
     await page.waitForURL(BASE + DEEP);
     like(await text(page), upstream('carol'), '... and leads on');
     await context.close();
+}
+
+// Each language, as a browser set to it asks: a user of its own signs in,
+// enrolls, sees the recovery codes, the account page and the logout
+// page, each in that language, each shot and checked by axe.
+async function languages(browser) {
+    const words = {
+        en: { user: 'dan', heading: 'Your account' },
+        fr: { user: 'eve', heading: 'Votre compte' },
+        de: { user: 'fay', heading: 'Ihr Konto' },
+        it: { user: 'gus', heading: 'Il suo account' },
+    };
+
+    for (const lang of Object.keys(words)) {
+        const w = words[lang];
+        const context = await newContext(browser, { locale: lang });
+        const page = await context.newPage();
+        watch(page, `${w.user} (${lang})`);
+
+        await page.goto(DEEP);
+        await page.waitForURL(/\/_totp\/login\?/);
+        is(await page.locator('html').getAttribute('lang'), lang,
+           `${lang}: the login page says lang="${lang}"`);
+        await shoot(page, `${lang}-login`, 200);
+
+        await login(page, w.user, USERS[w.user]);
+        await page.waitForURL(/\/_totp\/enroll\?/);
+        const fold = await page.locator('button[type="submit"]')
+            .boundingBox();
+        ok(fold && fold.y + fold.height <= 800,
+           `${lang}: enrollment above the fold at 1280x800`,
+           fold && `bottom at ${fold.y + fold.height}`);
+        await shoot(page, `${lang}-enroll`, 200);
+
+        const secret = (await page.locator('#totp-secret').textContent())
+            .replace(/\s+/g, '');
+        await page.locator('#code').fill(totp(secret));
+        await submit(page, 'button[type="submit"]', '/_totp/enroll');
+        await page.waitForSelector('#totp-recovery-codes');
+        await shoot(page, `${lang}-codes`, 200);
+
+        await page.goto('/_totp/');
+        is(await page.locator('h1').innerText(), w.heading,
+           `${lang}: the account page's heading`);
+        await shoot(page, `${lang}-account`, 200);
+
+        await page.goto('/_totp/logout');
+        await shoot(page, `${lang}-logout`, 200);
+        await context.close();
+    }
 }
 
 // axe-core in each page as captured, at each width and scheme.  The
@@ -693,6 +756,8 @@ async function main() {
         lap('keyboard');
         await recovered(browser, codes);
         lap('recovery');
+        await languages(browser);
+        lap('languages');
 
         is(consoleErrors.length, 0, 'no errors in the browser console '
                                     + '(CSP violations included)');

@@ -652,6 +652,7 @@ ngx_http_totp_enroll_show(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error)
 {
     u_char                *p, b32[128];
+    ngx_tm_t               tm;
     ngx_str_t              secret, grouped, uri, svg, issuer;
     ngx_int_t              rc;
     ngx_uint_t             i;
@@ -667,7 +668,7 @@ ngx_http_totp_enroll_show(ngx_http_request_t *r,
 
     rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
 
-    p = ngx_pnalloc(r->pool, 3 * NGX_INT_T_LEN);
+    p = ngx_pnalloc(r->pool, 3 * NGX_INT_T_LEN + sizeof("00:00 UTC"));
     if (p == NULL
         || ngx_http_totp_flow_form(r, ctx, "enroll",
                                    ctx->changing
@@ -701,6 +702,19 @@ ngx_http_totp_enroll_show(ngx_http_request_t *r,
     for (i = 0; alg[i]; i++) {
         p[i] = ngx_toupper(alg[i]);
     }
+
+    /*
+     * The secret waits for its first code as long as the pre-session
+     * that owns it lasts: an hour from the password.  The server knows no
+     * time zone of the user's; UTC says it plainly.
+     */
+
+    p += NGX_INT_T_LEN;
+    ngx_gmtime(ctx->pre.issued + NGX_HTTP_TOTP_ENROLL_TTL, &tm);
+    ngx_http_totp_view_var(v, "until", p,
+                           ngx_sprintf(p, "%02d:%02d UTC", tm.ngx_tm_hour,
+                                       tm.ngx_tm_min)
+                           - p);
 
     ngx_http_totp_view_var(v, "secret", grouped.data, grouped.len);
     ngx_http_totp_view_var(v, "uri", uri.data, uri.len);

@@ -49,6 +49,7 @@ struct ngx_http_totp_page_ctx_s {
     ngx_http_totp_loc_conf_t    *conf;
 
     /* the POST's own step, and whose attempt it counts as */
+    ngx_http_totp_page_pt        get;
     ngx_http_totp_page_pt        post;
     ngx_http_totp_guard_e        guard;
 
@@ -93,6 +94,9 @@ struct ngx_http_totp_page_ctx_s {
     ngx_uint_t                   error;       /* a message of the catalog */
     ngx_int_t                    tries_left;  /* 1 or 2: said with error */
 
+    /* the account page's: when the user enrolled, the codes left */
+    ngx_int_t                    summary[2];
+
     /* a wrong code matched this many seconds ago: the device is late */
     time_t                       behind;
 
@@ -105,6 +109,7 @@ struct ngx_http_totp_page_ctx_s {
     unsigned                     changing:1;     /* a change of device */
     unsigned                     typed:1;        /* the password, just now */
     unsigned                     trust_ended:1;  /* said with error */
+    unsigned                     stale:1;        /* a form shown again */
 
     /* several gated locations send users here, and none is named */
     unsigned                     unknown:1;

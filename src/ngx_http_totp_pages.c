@@ -20,6 +20,8 @@
 #include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_csrf.h"
 #include "ngx_http_totp_enroll.h"
+#include "ngx_http_totp_form.h"
+#include "ngx_http_totp_home.h"
 #include "ngx_http_totp_invite.h"
 #include "ngx_http_totp_lockout.h"
 #include "ngx_http_totp_pages.h"
@@ -42,10 +44,16 @@ static ngx_http_totp_loc_conf_t *ngx_http_totp_pages_find(
     ngx_http_totp_pages_conf_t *pages, u_char *profile);
 static void ngx_http_totp_pages_body(ngx_http_request_t *r);
 static void ngx_http_totp_pages_wipe(void *data);
+static void ngx_http_totp_pages_forget(ngx_http_totp_page_ctx_t *ctx);
 static void ngx_http_totp_pages_next(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_str_t *next);
 static ngx_int_t ngx_http_totp_pages_css(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
+
+
+/* the prefix itself: the account page */
+static ngx_http_totp_route_t  ngx_http_totp_home_route =
+    { ngx_null_string, ngx_http_totp_home, NULL, NGX_HTTP_TOTP_GUARD_NONE };
 
 
 static ngx_http_totp_route_t  ngx_http_totp_routes[] = {
@@ -100,6 +108,7 @@ static ngx_http_totp_route_t  ngx_http_totp_routes[] = {
       NULL,
       NGX_HTTP_TOTP_GUARD_NONE },
 
+    /* the end: no such page */
     { ngx_null_string, NULL, NULL, NGX_HTTP_TOTP_GUARD_NONE }
 };
 
@@ -156,6 +165,7 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
     ctx->conf = ngx_http_totp_pages_profile(r, ctx, pages);
     ngx_http_totp_state_set(ctx->state, NGX_HTTP_TOTP_LOGIN);
     ctx->view.conf = ctx->conf;
+    ctx->view.lang = ngx_http_totp_language(r, ctx->conf->language);
     ctx->view.path = pages->prefix;
     ngx_str_set(&ctx->view.next, "/");
 
@@ -166,7 +176,10 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
         name.len -= pages->prefix.len;
     }
 
-    for (route = ngx_http_totp_routes; route->name.len; route++) {
+    route = (name.len == 0) ? &ngx_http_totp_home_route
+                            : ngx_http_totp_routes;
+
+    for ( /* void */ ; route->name.len; route++) {
         if (name.len == route->name.len
             && ngx_strncmp(name.data, route->name.data, name.len) == 0)
         {
@@ -174,7 +187,7 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
         }
     }
 
-    if (route->name.len == 0) {
+    if (route->get == NULL) {
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
             return rc;
@@ -185,6 +198,7 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
                                           NGX_HTTP_TOTP_MSG_NOT_FOUND);
     }
 
+    ctx->get = route->get;
     ctx->post = route->post;
     ctx->guard = route->guard;
 
@@ -320,6 +334,7 @@ static void
 ngx_http_totp_pages_body(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
+    ngx_http_totp_page_pt      get;
     ngx_http_totp_page_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_totp_module);
@@ -332,11 +347,42 @@ ngx_http_totp_pages_body(ngx_http_request_t *r)
         return;
     }
 
+    /*
+     * The pre-session ended while the form stood open (or its cookie was
+     * lost): nothing is done, and the form comes again with a fresh
+     * token and a word on why.  No token of a foreign site's making
+     * could get further than this.
+     */
+
     if (!ctx->has_pre) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "totp: form posted without a valid pre-session "
-                      "cookie");
-        goto refused;
+                      "cookie, shown again");
+
+        ngx_http_totp_pages_next(r, ctx, &ctx->form.next);
+        ngx_http_totp_pages_forget(ctx);
+
+        ctx->stale = 1;
+
+        /* the name typed stays in the login form; the password does not */
+
+        if (ctx->guard == NGX_HTTP_TOTP_GUARD_FORM
+            && ngx_http_totp_user_valid(&ctx->form.user))
+        {
+            ctx->user = ctx->form.user;
+        }
+
+        /*
+         * The code pages of a sign-in have lost whose it was with the
+         * pre-session: the sign-in starts again at its own form.
+         */
+
+        get = (ctx->guard == NGX_HTTP_TOTP_GUARD_PRE
+               || ctx->guard == NGX_HTTP_TOTP_GUARD_ENROLL)
+              ? ngx_http_totp_signin_login : ctx->get;
+
+        ngx_http_finalize_request(r, get(r, ctx));
+        return;
     }
 
     rc = ngx_http_totp_csrf_check(r, ctx->conf->main, &ctx->pre,
@@ -373,8 +419,8 @@ refused:
 
     ngx_http_finalize_request(r,
         ngx_http_totp_flow_message(r, ctx, NGX_HTTP_FORBIDDEN,
-                                   NGX_HTTP_TOTP_MSG_STALE_FORM_HEADING,
-                                   NGX_HTTP_TOTP_MSG_STALE_FORM));
+                                   NGX_HTTP_TOTP_MSG_BAD_FORM_HEADING,
+                                   NGX_HTTP_TOTP_MSG_BAD_FORM));
 }
 
 
@@ -389,13 +435,7 @@ ngx_http_totp_pages_wipe(void *data)
 {
     ngx_http_totp_page_ctx_t  *ctx = data;
 
-    if (ctx->form.password.len) {
-        ngx_explicit_memzero(ctx->form.password.data, ctx->form.password.len);
-    }
-
-    if (ctx->form.code.len) {
-        ngx_explicit_memzero(ctx->form.code.data, ctx->form.code.len);
-    }
+    ngx_http_totp_pages_forget(ctx);
 
     if (ctx->codes.len) {
         ngx_explicit_memzero(ctx->codes.data, ctx->codes.len);
@@ -403,6 +443,23 @@ ngx_http_totp_pages_wipe(void *data)
 
     totp_wipe(&ctx->secret, sizeof(ngx_http_totp_secret_t));
 }
+
+/* the password and the code of a form, wiped and no longer there */
+
+static void
+ngx_http_totp_pages_forget(ngx_http_totp_page_ctx_t *ctx)
+{
+    if (ctx->form.password.len) {
+        ngx_explicit_memzero(ctx->form.password.data, ctx->form.password.len);
+        ctx->form.password.len = 0;
+    }
+
+    if (ctx->form.code.len) {
+        ngx_explicit_memzero(ctx->form.code.data, ctx->form.code.len);
+        ctx->form.code.len = 0;
+    }
+}
+
 
 /* "next" from the query string or the form, or "/" when it is not safe */
 

@@ -73,6 +73,7 @@ static void ngx_http_totp_store_begun(void *data, redisReply *reply);
 static void ngx_http_totp_store_integer(void *data, redisReply *reply);
 static void ngx_http_totp_store_confirmed(void *data, redisReply *reply);
 static void ngx_http_totp_store_count(void *data, redisReply *reply);
+static void ngx_http_totp_store_summed(void *data, redisReply *reply);
 static void ngx_http_totp_store_counted(void *data, redisReply *reply);
 static void ngx_http_totp_store_settled(void *data, redisReply *reply);
 static void ngx_http_totp_store_number_arg(ngx_str_t *arg, u_char *buf,
@@ -343,6 +344,14 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_recovery_script =
         "if redis.call('SREM', KEYS[2], unpack(ARGV)) == 0 then "
         "return -1 end "
         "return redis.call('SCARD', KEYS[2])");
+
+
+/* KEYS: user, recovery.  When the user enrolled, and the codes left */
+
+static ngx_http_totp_redis_script_t  ngx_http_totp_store_summary_script =
+    ngx_http_totp_redis_script(
+        "local c = tonumber(redis.call('HGET', KEYS[1], 'created')) "
+        "return {c and math.floor(c) or 0, redis.call('SCARD', KEYS[2])}");
 
 
 /* KEYS: user, recovery; ARGV: epoch, then the new codes' hashes */
@@ -779,6 +788,31 @@ ngx_http_totp_store_recovery_use(ngx_http_request_t *r, ngx_str_t *keyspace,
                                     &ngx_http_totp_store_recovery_script, 2,
                                     2 + n, argv, ngx_http_totp_store_count,
                                     op);
+}
+
+
+ngx_int_t
+ngx_http_totp_store_summary(ngx_http_request_t *r, ngx_str_t *keyspace,
+    ngx_str_t *user, ngx_int_t *result, ngx_http_totp_store_pt done,
+    void *data)
+{
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[2];
+    ngx_http_totp_store_op_t  *op;
+
+    op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
+                                data, "summary");
+    if (op == NULL) {
+        return NGX_ERROR;
+    }
+
+    op->result = result;
+
+    argv[0] = keys[NGX_HTTP_TOTP_KEY_USER];
+    argv[1] = keys[NGX_HTTP_TOTP_KEY_RECOVERY];
+
+    return ngx_http_totp_redis_eval(r->pool,
+                                    &ngx_http_totp_store_summary_script, 2,
+                                    2, argv, ngx_http_totp_store_summed, op);
 }
 
 
@@ -1336,6 +1370,33 @@ ngx_http_totp_store_count(void *data, redisReply *reply)
         ngx_http_totp_store_consumed(op);
         return;
     }
+
+    ngx_http_totp_store_done(op, NGX_OK);
+}
+
+
+/* the summary: two integers, a time and a count */
+
+static void
+ngx_http_totp_store_summed(void *data, redisReply *reply)
+{
+    ngx_http_totp_store_op_t  *op = data;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_INTEGER
+        || reply->element[1]->type != REDIS_REPLY_INTEGER
+        || reply->element[0]->integer < 0
+        || reply->element[0]->integer > NGX_MAX_INT32_VALUE
+        || reply->element[1]->integer < 0
+        || reply->element[1]->integer > 1000)
+    {
+        ngx_http_totp_store_failed(op, reply, op->name);
+        return;
+    }
+
+    op->result[0] = (ngx_int_t) reply->element[0]->integer;
+    op->result[1] = (ngx_int_t) reply->element[1]->integer;
 
     ngx_http_totp_store_done(op, NGX_OK);
 }

@@ -229,6 +229,14 @@ ngx_int_t ngx_http_totp_store_recovery_use(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *hashes, ngx_uint_t n,
     ngx_int_t *result, ngx_http_totp_store_pt done, void *data);
 
+/*
+ * What the account page says: result[0] when NAME enrolled (unix
+ * seconds, 0 when Redis does not say), result[1] the recovery codes left.
+ */
+ngx_int_t ngx_http_totp_store_summary(ngx_http_request_t *r,
+    ngx_str_t *keyspace, ngx_str_t *user, ngx_int_t *result,
+    ngx_http_totp_store_pt done, void *data);
+
 /* a new set of recovery codes if NAME is still enrolled with epoch */
 ngx_int_t ngx_http_totp_store_codes_replace(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, u_char *epoch, ngx_array_t *codes,

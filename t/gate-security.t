@@ -350,7 +350,9 @@ subtest 'next: only same-site absolute paths are followed' => sub {
 # A form post needs the CSRF token bound to this browser's pre-session
 # cookie, and an Origin, when one is sent, of this very host.  Each
 # refused post carries alice's right password from a trusted browser:
-# were the check missing, the answer would be a sign-in.
+# were the check missing, the answer would be a sign-in.  Without a
+# pre-session (it expired while the form stood open), the form comes
+# again with a fresh token: nothing done, nothing refused.
 
 subtest 'CSRF token and Origin' => sub {
     my $refused = sub {
@@ -361,6 +363,24 @@ subtest 'CSRF token and Origin' => sub {
             ok !defined set_cookie($res, 'totp_session'),
                 'no Set-Cookie totp_session';
             is location($res), '', 'no redirect';
+        };
+    };
+
+    my $again = sub {
+        my ($res, $name) = @_;
+
+        subtest $name => sub {
+            is $res->{status}, 200, 'status 200: the form again';
+            ok !defined set_cookie($res, 'totp_session'),
+                'no Set-Cookie totp_session';
+            is location($res), '', 'no redirect';
+            like $res->{body}, qr/open for a long time, so nothing was sent/,
+                'the page says why';
+            like $res->{body}, qr/name="password"/, 'the login form';
+            like set_cookie($res, 'totp_pre') // '', qr/\S/,
+                'a fresh pre-session';
+            my $csrf = field($res->{body}, 'csrf') // '';
+            like $csrf, qr/^[A-Za-z0-9_-]{22}$/, 'with a fresh token';
         };
     };
 
@@ -392,7 +412,9 @@ subtest 'CSRF token and Origin' => sub {
         user => 'alice', password => $USERS{alice},
         csrf => field($page->{body}, 'csrf'), next => '/',
     });
-    $refused->($r, 'no totp_pre cookie');
+    $again->($r, 'no totp_pre cookie');
+    like $r->{body}, qr/value="alice"/, '... the name typed kept';
+    unlike $r->{body}, qr/\Q$USERS{alice}\E/, '... the password not';
 
     # the token with another browser's pre cookie
     $b = trusted_browser();
@@ -428,8 +450,8 @@ subtest 'CSRF token and Origin' => sub {
         });
     };
 
-    $refused->($forge_pre->($FOREIGN_KEY),
-               'a pre-session and token forged under a foreign key');
+    $again->($forge_pre->($FOREIGN_KEY),
+             'a pre-session and token forged under a foreign key');
 
     $r = $forge_pre->($KEY);
     is $r->{status}, 302, 'control: forged under the right key, accepted';
@@ -504,7 +526,7 @@ subtest 'CSRF token and Origin' => sub {
     is set_cookie($r, 'totp_session'), '', 'control: the session cleared';
 
     $r = $t->ua->post('/_totp/verify', { code => '123456', csrf => 'x' });
-    is $r->{status}, 403, 'verify without a pre-session: 403';
+    $again->($r, 'verify without a pre-session: the login form again');
 };
 
 

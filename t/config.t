@@ -368,8 +368,10 @@ accepts('totp on at http level, password file at server level',
 accepts('every gate directive, at its levels',
         http => "totp_path /auth/;\ntotp_session_ttl 8h;\n"
                 . "totp_trust_ttl off;\ntotp_revalidate 500ms;\n"
-                . "totp_cookie_secure on;\ntotp_issuer Example;",
-        server => "totp_path /x/y/;\ntotp_templates $tpl_ok;",
+                . "totp_cookie_secure on;\ntotp_issuer Example;\n"
+                . "totp_language fr;",
+        server => "totp_path /x/y/;\ntotp_templates $tpl_ok;\n"
+                  . "totp_language auto;",
         pages => '/z/',
         location => "totp on; totp_password_file $htpasswd;\n"
                     . "totp_path /z/;\n"
@@ -394,6 +396,12 @@ rejects('totp_session_ttl 0', 'totp_session_ttl', qr/at least 1s/,
         location => 'totp_session_ttl 0;');
 rejects('totp_cookie_secure yes', 'totp_cookie_secure',
         qr/"yes"/, location => 'totp_cookie_secure yes;');
+rejects('totp_language es', 'totp_language', qr/"es"/,
+        location => 'totp_language es;');
+rejects('totp_language twice', 'totp_language', qr/duplicate/,
+        location => "totp_language de;\ntotp_language it;");
+rejects('totp_language without a value', 'totp_language',
+        qr/invalid number of arguments/, location => 'totp_language;');
 rejects('totp_password_file twice', 'totp_password_file', qr/duplicate/,
         location => "totp_password_file $htpasswd;\n"
                     . "totp_password_file $htpasswd;");

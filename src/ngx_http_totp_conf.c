@@ -965,14 +965,14 @@ ngx_http_totp_profile(ngx_conf_t *cf, ngx_http_totp_loc_conf_t *conf)
                     conf->path.len, &conf->path);
 
     p = ngx_sprintf(p, " %ui %ui %T %ui %T %T %M %ui %T %ui %T %ui %T %T"
-                    " %ui %ui %ui",
+                    " %ui %ui %ui %ui",
                     conf->algorithm, conf->digits, conf->period, conf->skew,
                     conf->session_ttl, conf->trust_ttl, conf->revalidate,
                     conf->limits.pair.limit, conf->limits.pair.window,
                     conf->limits.user.limit, conf->limits.user.window,
                     conf->limits.client.limit, conf->limits.client.window,
                     conf->limits.lockout, conf->recovery_codes,
-                    conf->cookie_secure, conf->enroll);
+                    conf->cookie_secure, conf->enroll, conf->language);
 
     rc = totp_hmac_sha256(NULL, 0, buf, p - buf, mac);
 

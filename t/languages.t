@@ -148,4 +148,23 @@ like $res->{body}, qr{<html lang="de">}, 'totp_language de: German for fr';
 like $res->{body}, qr{<title>\Q@{[ shown('de', 'title_login') ]}\E},
     '... all of it';
 
-$t3->done;
+$t3->done(nested => 1);
+
+# the language of a gated location: its pages speak it, whatever else
+# the location shares with the others
+my $t4 = TotpTest->new;
+my $pw = $t4->write_file('htpasswd-it', "alice:{PLAIN}x\n");
+gate_setup(t => $t4, password_file => $pw,
+           server => "    location /it/ { totp on; totp_password_file $pw;\n"
+                     . "        totp_language it; }\n");
+
+for my $case ([ '/it/x', 'it' ], [ '/x', 'fr' ]) {
+    my ($path, $lang) = @$case;
+    my $b = $t4->ua(headers => { 'Accept-Language' => 'fr' });
+    my $to = $b->get($path)->{headers}{location} // '';
+    $to =~ s{^https?://[^/]+}{};
+    like $b->get($to)->{body}, qr{<html lang="$lang">},
+        "the login for $path speaks $lang";
+}
+
+$t4->done;

@@ -151,13 +151,17 @@ ngx_http_totp_catalog_read(ngx_conf_t *cf, const char *what, ngx_str_t *file,
 
         /* a key is a name that {{@key}} can say */
 
-        for (p = key.data; p < key_end; p++) {
-            if ((*p < 'a' || *p > 'z') && *p != '_') {
+        /* cppcheck-suppress knownConditionTrueFalse ; colon is past data */
+        for (i = 0; i < key.len; i++) {
+            if ((key.data[i] < 'a' || key.data[i] > 'z')
+                && key.data[i] != '_')
+            {
                 break;
             }
         }
 
-        if (key.len == 0 || p != key_end) {
+        /* cppcheck-suppress knownConditionTrueFalse ; as above */
+        if (key.len == 0 || i != key.len) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "%s \"%V\" line %ui has an unknown key "
                                "\"%V\"", what, file, line, &key);

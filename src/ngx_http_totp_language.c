@@ -177,6 +177,7 @@ ngx_http_totp_language_weight(u_char *p, u_char *end, ngx_uint_t *q)
 
     *q = 0;
 
+    /* cppcheck-suppress knownConditionTrueFalse ; end is the header's */
     if (end - p < 3 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=') {
         return p;
     }

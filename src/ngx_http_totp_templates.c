@@ -83,6 +83,7 @@ ngx_http_totp_templates_builtin(ngx_conf_t *cf,
     ngx_http_totp_html_file_t  *f;
 
     if (*builtin) {
+        /* cppcheck-suppress identicalInnerCondition ; set below, once */
         return *builtin;
     }
 

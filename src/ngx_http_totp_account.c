@@ -82,17 +82,8 @@ ngx_http_totp_account_reset_checked(ngx_http_request_t *r, void *data,
 
     ctx = data;
 
-    if (rc == NGX_OK) {
-        rc = ngx_http_totp_flow_current(r, ctx);
-    }
-
-    if (rc == NGX_ERROR) {
-        ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
-        return;
-    }
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_totp_flow_done(r, ngx_http_totp_flow_go(r, ctx, "login"));
+    if (ngx_http_totp_flow_still_current(r, ctx, &rc) != NGX_OK) {
+        ngx_http_totp_flow_done(r, rc);
         return;
     }
 
@@ -209,17 +200,7 @@ ngx_http_totp_account_codes_checked(ngx_http_request_t *r, void *data,
 
     ctx = data;
 
-    if (rc == NGX_OK) {
-        rc = ngx_http_totp_flow_current(r, ctx);
-    }
-
-    if (rc == NGX_ERROR) {
-        rc = ngx_http_totp_flow_error(r, ctx);
-        goto done;
-    }
-
-    if (rc == NGX_DECLINED) {
-        rc = ngx_http_totp_flow_go(r, ctx, "login");
+    if (ngx_http_totp_flow_still_current(r, ctx, &rc) != NGX_OK) {
         goto done;
     }
 

@@ -498,6 +498,27 @@ ngx_http_totp_flow_current(ngx_http_request_t *r,
 }
 
 
+ngx_int_t
+ngx_http_totp_flow_still_current(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_int_t *rc)
+{
+    if (*rc == NGX_OK) {
+        *rc = ngx_http_totp_flow_current(r, ctx);
+    }
+
+    if (*rc == NGX_OK) {
+        return NGX_OK;
+    }
+
+    /* a page sent may well answer NGX_OK: it is the caller's to finish */
+
+    *rc = (*rc == NGX_DECLINED) ? ngx_http_totp_flow_go(r, ctx, "login")
+                                : ngx_http_totp_flow_error(r, ctx);
+
+    return NGX_DECLINED;
+}
+
+
 void
 ngx_http_totp_flow_show_current(ngx_http_request_t *r, void *data,
     ngx_int_t rc)
@@ -506,19 +527,8 @@ ngx_http_totp_flow_show_current(ngx_http_request_t *r, void *data,
 
     ctx = data;
 
-    if (rc == NGX_OK) {
-        rc = ngx_http_totp_flow_current(r, ctx);
-    }
-
-    if (rc == NGX_ERROR) {
-        rc = ngx_http_totp_flow_error(r, ctx);
-
-    } else if (rc == NGX_DECLINED) {
-        rc = ngx_http_totp_flow_go(r, ctx, "login");
-
-    } else {
-        rc = ctx->show(r, ctx, NGX_HTTP_OK,
-                       NGX_HTTP_TOTP_MSG_NONE);
+    if (ngx_http_totp_flow_still_current(r, ctx, &rc) == NGX_OK) {
+        rc = ctx->show(r, ctx, NGX_HTTP_OK, NGX_HTTP_TOTP_MSG_NONE);
     }
 
     ngx_http_totp_flow_done(r, rc);

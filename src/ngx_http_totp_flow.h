@@ -195,6 +195,14 @@ ngx_int_t ngx_http_totp_flow_fetch(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_store_pt done);
 
 /*
+ * A signed-in page's fetch answered *rc: NGX_OK when the session is
+ * still current, else NGX_DECLINED and *rc what the request ends with (a
+ * 5xx, or the redirect to sign in again), for ngx_http_totp_flow_done().
+ */
+ngx_int_t ngx_http_totp_flow_still_current(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_int_t *rc);
+
+/*
  * Whether ctx->session is live, by the record fetched with its entry:
  * NGX_OK, NGX_DECLINED, NGX_ERROR
  */

@@ -59,17 +59,8 @@ ngx_http_totp_home_fetched(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
     ctx = data;
 
-    if (rc == NGX_OK) {
-        rc = ngx_http_totp_flow_current(r, ctx);
-    }
-
-    if (rc == NGX_ERROR) {
-        ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
-        return;
-    }
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_totp_flow_done(r, ngx_http_totp_flow_go(r, ctx, "login"));
+    if (ngx_http_totp_flow_still_current(r, ctx, &rc) != NGX_OK) {
+        ngx_http_totp_flow_done(r, rc);
         return;
     }
 

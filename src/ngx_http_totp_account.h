@@ -1,8 +1,8 @@
 
 /*
- * What a signed-in user does: change device (reset), make new recovery
- * codes (codes), sign out (logout, here or everywhere), and what a
- * trusted browser does: stop being trusted (forget).
+ * What a signed-in user does: change device (reset), sign out (logout,
+ * here or everywhere), and what a trusted browser does: stop being
+ * trusted (forget).  New recovery codes are ngx_http_totp_codes.c's.
  */
 
 
@@ -21,10 +21,6 @@ ngx_int_t ngx_http_totp_account_reset(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 ngx_int_t ngx_http_totp_account_reset_post(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
-ngx_int_t ngx_http_totp_account_codes(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx);
-ngx_int_t ngx_http_totp_account_codes_post(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx);
 ngx_int_t ngx_http_totp_account_logout(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 ngx_int_t ngx_http_totp_account_logout_post(ngx_http_request_t *r,
@@ -33,13 +29,6 @@ ngx_int_t ngx_http_totp_account_forget(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
 ngx_int_t ngx_http_totp_account_forget_post(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx);
-
-/*
- * The recovery codes page: the codes in ctx->codes, shown this once;
- * without codes, the form that makes a new set.
- */
-ngx_int_t ngx_http_totp_account_show_codes(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error);
 
 
 #endif /* _NGX_HTTP_TOTP_ACCOUNT_H_INCLUDED_ */

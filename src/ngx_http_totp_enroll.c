@@ -13,7 +13,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_totp_account.h"
+#include "ngx_http_totp_codes.h"
 #include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_enroll.h"
 #include "ngx_http_totp_lockout.h"
@@ -630,8 +630,7 @@ ngx_http_totp_enroll_show_codes(ngx_http_request_t *r,
     ngx_http_totp_flow_audit(r, ctx, NGX_HTTP_TOTP_AUDIT_CODES_SHOWN,
                              "was shown new recovery codes");
 
-    return ngx_http_totp_account_show_codes(r, ctx, NGX_HTTP_OK,
-                                            NGX_HTTP_TOTP_MSG_NONE);
+    return ngx_http_totp_codes_keep(r, ctx, ctx->begin.session.nonce);
 }
 
 
@@ -652,8 +651,7 @@ ngx_http_totp_enroll_show(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_uint_t status, ngx_uint_t error)
 {
     u_char                *p, b32[128];
-    ngx_tm_t               tm;
-    ngx_str_t              secret, grouped, uri, svg, issuer;
+    ngx_str_t              secret, grouped, uri, svg, issuer, until;
     ngx_int_t              rc;
     ngx_uint_t             i;
     const char            *alg;
@@ -668,7 +666,7 @@ ngx_http_totp_enroll_show(ngx_http_request_t *r,
 
     rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
 
-    p = ngx_pnalloc(r->pool, 3 * NGX_INT_T_LEN + sizeof("00:00 UTC"));
+    p = ngx_pnalloc(r->pool, 3 * NGX_INT_T_LEN);
     if (p == NULL
         || ngx_http_totp_flow_form(r, ctx, "enroll",
                                    ctx->changing
@@ -684,7 +682,11 @@ ngx_http_totp_enroll_show(ngx_http_request_t *r,
                                      ctx->secret.digits, ctx->secret.period,
                                      &uri)
            != NGX_OK
-        || ngx_http_totp_qr_svg(r->pool, &uri, &svg) != NGX_OK)
+        || ngx_http_totp_qr_svg(r->pool, &uri, &svg) != NGX_OK
+        || ngx_http_totp_view_time(r, ctx->pre.issued
+                                      + NGX_HTTP_TOTP_ENROLL_TTL,
+                                   &until)
+           != NGX_OK)
     {
         goto done;
     }
@@ -705,16 +707,10 @@ ngx_http_totp_enroll_show(ngx_http_request_t *r,
 
     /*
      * The secret waits for its first code as long as the pre-session
-     * that owns it lasts: an hour from the password.  The server knows no
-     * time zone of the user's; UTC says it plainly.
+     * that owns it lasts: an hour from the password.
      */
 
-    p += NGX_INT_T_LEN;
-    ngx_gmtime(ctx->pre.issued + NGX_HTTP_TOTP_ENROLL_TTL, &tm);
-    ngx_http_totp_view_var(v, "until", p,
-                           ngx_sprintf(p, "%02d:%02d UTC", tm.ngx_tm_hour,
-                                       tm.ngx_tm_min)
-                           - p);
+    ngx_http_totp_view_var(v, "until", until.data, until.len);
 
     ngx_http_totp_view_var(v, "secret", grouped.data, grouped.len);
     ngx_http_totp_view_var(v, "uri", uri.data, uri.len);

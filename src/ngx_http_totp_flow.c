@@ -23,8 +23,6 @@ static ngx_int_t ngx_http_totp_flow_error_text(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_uint_t error);
 static void ngx_http_totp_flow_ignore(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
-static ngx_int_t ngx_http_totp_flow_back(ngx_http_request_t *r,
-    ngx_http_totp_page_ctx_t *ctx);
 
 
 ngx_int_t
@@ -358,7 +356,7 @@ ngx_http_totp_flow_finish(ngx_http_request_t *r,
 
 /* signed in: back to where the user first wanted to go */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_totp_flow_back(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
 {
     ngx_str_t  next;

@@ -51,6 +51,7 @@ struct ngx_http_totp_page_ctx_s {
     /* the POST's own step, and whose attempt it counts as */
     ngx_http_totp_page_pt        get;
     ngx_http_totp_page_pt        post;
+    ngx_http_totp_page_pt        saved;       /* a POST of saved=1 */
     ngx_http_totp_guard_e        guard;
 
     ngx_http_totp_form_t         form;
@@ -94,8 +95,13 @@ struct ngx_http_totp_page_ctx_s {
     ngx_uint_t                   error;       /* a message of the catalog */
     ngx_int_t                    tries_left;  /* 1 or 2: said with error */
 
-    /* the account page's: when the user enrolled, the codes left */
+    /*
+     * the account page's: when the user enrolled, the codes left; and the
+     * recovery codes last shown, sealed, while they may be shown again
+     */
     ngx_int_t                    summary[2];
+    ngx_str_t                    shown;
+    time_t                       shown_at;
 
     /* a wrong code matched this many seconds ago: the device is late */
     time_t                       behind;
@@ -110,6 +116,8 @@ struct ngx_http_totp_page_ctx_s {
     unsigned                     typed:1;        /* the password, just now */
     unsigned                     trust_ended:1;  /* said with error */
     unsigned                     stale:1;        /* a form shown again */
+    unsigned                     kept:1;         /* the codes, for a while */
+    unsigned                     download:1;     /* codes.txt */
 
     /* several gated locations send users here, and none is named */
     unsigned                     unknown:1;
@@ -193,6 +201,10 @@ void ngx_http_totp_flow_done(ngx_http_request_t *r, ngx_int_t rc);
  */
 ngx_int_t ngx_http_totp_flow_fetch(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_store_pt done);
+
+/* a 302 back to where the user first wanted to go: "next" */
+ngx_int_t ngx_http_totp_flow_back(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx);
 
 /*
  * A signed-in page's fetch answered *rc: NGX_OK when the session is

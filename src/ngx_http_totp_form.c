@@ -34,7 +34,8 @@ ngx_http_totp_form_parse(u_char *body, size_t len, ngx_http_totp_form_t *form)
         { ngx_string("csrf"), offsetof(ngx_http_totp_form_t, csrf) },
         { ngx_string("next"), offsetof(ngx_http_totp_form_t, next) },
         { ngx_string("everywhere"),
-          offsetof(ngx_http_totp_form_t, everywhere) }
+          offsetof(ngx_http_totp_form_t, everywhere) },
+        { ngx_string("saved"), offsetof(ngx_http_totp_form_t, saved) }
     };
 
     ngx_memzero(form, sizeof(ngx_http_totp_form_t));

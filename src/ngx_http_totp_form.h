@@ -28,6 +28,7 @@ typedef struct {
     ngx_str_t   csrf;
     ngx_str_t   next;
     ngx_str_t   everywhere;
+    ngx_str_t   saved;
 } ngx_http_totp_form_t;
 
 

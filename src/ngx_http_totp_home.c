@@ -17,10 +17,6 @@
 #include "ngx_http_totp_home.h"
 
 
-/* "2026-12-03": the same in every language */
-#define NGX_HTTP_TOTP_DATE_LEN  (sizeof("2026-12-03") - 1)
-
-
 static void ngx_http_totp_home_fetched(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
 static void ngx_http_totp_home_summed(ngx_http_request_t *r, void *data,
@@ -65,8 +61,8 @@ ngx_http_totp_home_fetched(ngx_http_request_t *r, void *data, ngx_int_t rc)
     }
 
     if (ngx_http_totp_store_summary(r, &ctx->conf->keyspace, &ctx->user,
-                                    ctx->summary, ngx_http_totp_home_summed,
-                                    ctx)
+                                    ctx->summary, &ctx->shown,
+                                    ngx_http_totp_home_summed, ctx)
         != NGX_OK)
     {
         ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
@@ -149,28 +145,23 @@ ngx_http_totp_home_trust(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
 }
 
 
+/* a date as a value of the page; none for 0, Redis's "not known" */
+
 static ngx_int_t
 ngx_http_totp_home_date(ngx_http_request_t *r, ngx_http_totp_view_t *v,
     const char *name, time_t t)
 {
-    u_char    *p;
-    ngx_tm_t   tm;
+    ngx_str_t  date;
 
     if (t <= 0) {
         return NGX_OK;
     }
 
-    p = ngx_pnalloc(r->pool, NGX_HTTP_TOTP_DATE_LEN);
-    if (p == NULL) {
+    if (ngx_http_totp_view_date(r, t, &date) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    ngx_gmtime(t, &tm);
-
-    ngx_http_totp_view_var(v, name, p,
-                           ngx_sprintf(p, "%4d-%02d-%02d", tm.ngx_tm_year,
-                                       tm.ngx_tm_mon, tm.ngx_tm_mday)
-                           - p);
+    ngx_http_totp_view_var(v, name, date.data, date.len);
 
     return NGX_OK;
 }

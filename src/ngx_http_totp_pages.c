@@ -17,6 +17,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_totp_account.h"
+#include "ngx_http_totp_codes.h"
 #include "ngx_http_totp_cookie.h"
 #include "ngx_http_totp_csrf.h"
 #include "ngx_http_totp_enroll.h"
@@ -34,6 +35,9 @@ typedef struct {
     ngx_http_totp_page_pt        get;
     ngx_http_totp_page_pt        post;
     ngx_http_totp_guard_e        guard;
+
+    /* a POST of saved=1: no code in it, nothing for the lockout to count */
+    ngx_http_totp_page_pt        saved;
 } ngx_http_totp_route_t;
 
 
@@ -53,7 +57,8 @@ static ngx_int_t ngx_http_totp_pages_css(ngx_http_request_t *r,
 
 /* the prefix itself: the account page */
 static ngx_http_totp_route_t  ngx_http_totp_home_route =
-    { ngx_null_string, ngx_http_totp_home, NULL, NGX_HTTP_TOTP_GUARD_NONE };
+    { ngx_null_string, ngx_http_totp_home, NULL, NGX_HTTP_TOTP_GUARD_NONE,
+      NULL };
 
 
 static ngx_http_totp_route_t  ngx_http_totp_routes[] = {
@@ -61,55 +66,71 @@ static ngx_http_totp_route_t  ngx_http_totp_routes[] = {
     { ngx_string("login"),
       ngx_http_totp_signin_login,
       ngx_http_totp_signin_login_post,
-      NGX_HTTP_TOTP_GUARD_FORM },
+      NGX_HTTP_TOTP_GUARD_FORM,
+      NULL },
 
     { ngx_string("verify"),
       ngx_http_totp_signin_verify,
       ngx_http_totp_signin_verify_post,
-      NGX_HTTP_TOTP_GUARD_PRE },
+      NGX_HTTP_TOTP_GUARD_PRE,
+      NULL },
 
     { ngx_string("enroll"),
       ngx_http_totp_enroll,
       ngx_http_totp_enroll_post,
-      NGX_HTTP_TOTP_GUARD_ENROLL },
+      NGX_HTTP_TOTP_GUARD_ENROLL,
+      NULL },
 
     { ngx_string("invite"),
       ngx_http_totp_invite,
       NULL,
-      NGX_HTTP_TOTP_GUARD_NONE },
+      NGX_HTTP_TOTP_GUARD_NONE,
+      NULL },
 
     { ngx_string("recovery"),
       ngx_http_totp_signin_recovery,
       ngx_http_totp_signin_recovery_post,
-      NGX_HTTP_TOTP_GUARD_PRE },
+      NGX_HTTP_TOTP_GUARD_PRE,
+      NULL },
 
     { ngx_string("reset"),
       ngx_http_totp_account_reset,
       ngx_http_totp_account_reset_post,
-      NGX_HTTP_TOTP_GUARD_SESSION },
+      NGX_HTTP_TOTP_GUARD_SESSION,
+      NULL },
 
     { ngx_string("codes"),
-      ngx_http_totp_account_codes,
-      ngx_http_totp_account_codes_post,
-      NGX_HTTP_TOTP_GUARD_SESSION },
+      ngx_http_totp_codes,
+      ngx_http_totp_codes_post,
+      NGX_HTTP_TOTP_GUARD_SESSION,
+      ngx_http_totp_codes_saved },
+
+    { ngx_string("codes.txt"),
+      ngx_http_totp_codes_file,
+      NULL,
+      NGX_HTTP_TOTP_GUARD_NONE,
+      NULL },
 
     { ngx_string("logout"),
       ngx_http_totp_account_logout,
       ngx_http_totp_account_logout_post,
-      NGX_HTTP_TOTP_GUARD_NONE },
+      NGX_HTTP_TOTP_GUARD_NONE,
+      NULL },
 
     { ngx_string("forget"),
       ngx_http_totp_account_forget,
       ngx_http_totp_account_forget_post,
-      NGX_HTTP_TOTP_GUARD_NONE },
+      NGX_HTTP_TOTP_GUARD_NONE,
+      NULL },
 
     { ngx_string("style.css"),
       ngx_http_totp_pages_css,
       NULL,
-      NGX_HTTP_TOTP_GUARD_NONE },
+      NGX_HTTP_TOTP_GUARD_NONE,
+      NULL },
 
     /* the end: no such page */
-    { ngx_null_string, NULL, NULL, NGX_HTTP_TOTP_GUARD_NONE }
+    { ngx_null_string, NULL, NULL, NGX_HTTP_TOTP_GUARD_NONE, NULL }
 };
 
 
@@ -200,6 +221,7 @@ ngx_http_totp_pages_handler(ngx_http_request_t *r)
 
     ctx->get = route->get;
     ctx->post = route->post;
+    ctx->saved = route->saved;
     ctx->guard = route->guard;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -402,7 +424,10 @@ ngx_http_totp_pages_body(ngx_http_request_t *r)
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "totp page: form accepted");
 
-    if (ctx->guard) {
+    if (ctx->saved && ctx->form.saved.len) {
+        rc = ctx->saved(r, ctx);
+
+    } else if (ctx->guard) {
         rc = ngx_http_totp_lockout_attempt(r, ctx);
 
     } else {

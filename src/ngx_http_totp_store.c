@@ -26,6 +26,7 @@ enum {
     NGX_HTTP_TOTP_KEY_FAILURES,
     NGX_HTTP_TOTP_KEY_SESSIONS,
     NGX_HTTP_TOTP_KEY_INVITE,
+    NGX_HTTP_TOTP_KEY_SHOWN,
     NGX_HTTP_TOTP_KEYS
 };
 
@@ -346,12 +347,26 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_recovery_script =
         "return redis.call('SCARD', KEYS[2])");
 
 
-/* KEYS: user, recovery.  When the user enrolled, and the codes left */
+/*
+ * KEYS: user, recovery, shown.  When the user enrolled, the codes left,
+ * and the set last shown while it may be shown again ("" when not).
+ */
 
 static ngx_http_totp_redis_script_t  ngx_http_totp_store_summary_script =
     ngx_http_totp_redis_script(
         "local c = tonumber(redis.call('HGET', KEYS[1], 'created')) "
-        "return {c and math.floor(c) or 0, redis.call('SCARD', KEYS[2])}");
+        "return {c and math.floor(c) or 0, redis.call('SCARD', KEYS[2]), "
+        "redis.call('GET', KEYS[3]) or ''}");
+
+
+/* KEYS: shown; ARGV: the sealed set and its seconds, or "" to forget it */
+
+static ngx_http_totp_redis_script_t  ngx_http_totp_store_shown_script =
+    ngx_http_totp_redis_script(
+        "if ARGV[1] == '' then "
+        "return redis.call('DEL', KEYS[1]) end "
+        "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) "
+        "return 1");
 
 
 /* KEYS: user, recovery; ARGV: epoch, then the new codes' hashes */
@@ -793,10 +808,10 @@ ngx_http_totp_store_recovery_use(ngx_http_request_t *r, ngx_str_t *keyspace,
 
 ngx_int_t
 ngx_http_totp_store_summary(ngx_http_request_t *r, ngx_str_t *keyspace,
-    ngx_str_t *user, ngx_int_t *result, ngx_http_totp_store_pt done,
-    void *data)
+    ngx_str_t *user, ngx_int_t *result, ngx_str_t *shown,
+    ngx_http_totp_store_pt done, void *data)
 {
-    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[2];
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[3];
     ngx_http_totp_store_op_t  *op;
 
     op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
@@ -806,13 +821,50 @@ ngx_http_totp_store_summary(ngx_http_request_t *r, ngx_str_t *keyspace,
     }
 
     op->result = result;
+    op->pending = shown;
 
     argv[0] = keys[NGX_HTTP_TOTP_KEY_USER];
     argv[1] = keys[NGX_HTTP_TOTP_KEY_RECOVERY];
+    argv[2] = keys[NGX_HTTP_TOTP_KEY_SHOWN];
 
     return ngx_http_totp_redis_eval(r->pool,
-                                    &ngx_http_totp_store_summary_script, 2,
-                                    2, argv, ngx_http_totp_store_summed, op);
+                                    &ngx_http_totp_store_summary_script, 3,
+                                    3, argv, ngx_http_totp_store_summed, op);
+}
+
+
+ngx_int_t
+ngx_http_totp_store_shown(ngx_http_request_t *r, ngx_str_t *keyspace,
+    ngx_str_t *user, ngx_str_t *sealed, time_t ttl, ngx_int_t *result,
+    ngx_http_totp_store_pt done, void *data)
+{
+    u_char                     buf[NGX_TIME_T_LEN];
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[3];
+    ngx_http_totp_store_op_t  *op;
+
+    op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
+                                data, sealed ? "keep shown" : "forget shown");
+    if (op == NULL) {
+        return NGX_ERROR;
+    }
+
+    op->result = result;
+
+    argv[0] = keys[NGX_HTTP_TOTP_KEY_SHOWN];
+
+    if (sealed) {
+        argv[1] = *sealed;
+        argv[2].data = buf;
+        argv[2].len = ngx_sprintf(buf, "%T", ttl) - buf;
+
+    } else {
+        ngx_str_set(&argv[1], "");
+        ngx_str_set(&argv[2], "0");
+    }
+
+    return ngx_http_totp_redis_eval(r->pool,
+                                    &ngx_http_totp_store_shown_script, 1,
+                                    3, argv, ngx_http_totp_store_integer, op);
 }
 
 
@@ -878,7 +930,8 @@ ngx_http_totp_store_keys(ngx_http_request_t *r, ngx_str_t *keyspace,
         ngx_string(":recovery"),
         ngx_string(":failures"),
         ngx_string(":sessions"),
-        ngx_string(":invite")
+        ngx_string(":invite"),
+        ngx_string(":shown")
     };
 
     name = ngx_pnalloc(r->pool, 3 * user->len);
@@ -1375,7 +1428,7 @@ ngx_http_totp_store_count(void *data, redisReply *reply)
 }
 
 
-/* the summary: two integers, a time and a count */
+/* the summary: a time, a count and a string (sealed, kept for a while) */
 
 static void
 ngx_http_totp_store_summed(void *data, redisReply *reply)
@@ -1383,13 +1436,15 @@ ngx_http_totp_store_summed(void *data, redisReply *reply)
     ngx_http_totp_store_op_t  *op = data;
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
-        || reply->elements != 2
+        || reply->elements != 3
         || reply->element[0]->type != REDIS_REPLY_INTEGER
         || reply->element[1]->type != REDIS_REPLY_INTEGER
+        || reply->element[2]->type != REDIS_REPLY_STRING
         || reply->element[0]->integer < 0
         || reply->element[0]->integer > NGX_MAX_INT32_VALUE
         || reply->element[1]->integer < 0
-        || reply->element[1]->integer > 1000)
+        || reply->element[1]->integer > 1000
+        || reply->element[2]->len > NGX_HTTP_TOTP_SHOWN_MAX)
     {
         ngx_http_totp_store_failed(op, reply, op->name);
         return;
@@ -1397,6 +1452,17 @@ ngx_http_totp_store_summed(void *data, redisReply *reply)
 
     op->result[0] = (ngx_int_t) reply->element[0]->integer;
     op->result[1] = (ngx_int_t) reply->element[1]->integer;
+
+    op->pending->len = reply->element[2]->len;
+    op->pending->data = ngx_pnalloc(op->request->pool, op->pending->len + 1);
+
+    if (op->pending->data == NULL) {
+        ngx_http_totp_store_done(op, NGX_ERROR);
+        return;
+    }
+
+    ngx_memcpy(op->pending->data, reply->element[2]->str,
+               op->pending->len);
 
     ngx_http_totp_store_done(op, NGX_OK);
 }

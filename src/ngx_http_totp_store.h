@@ -229,13 +229,26 @@ ngx_int_t ngx_http_totp_store_recovery_use(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *hashes, ngx_uint_t n,
     ngx_int_t *result, ngx_http_totp_store_pt done, void *data);
 
+/* the most a kept set of recovery codes may take in Redis */
+#define NGX_HTTP_TOTP_SHOWN_MAX  4096
+
 /*
- * What the account page says: result[0] when NAME enrolled (unix
- * seconds, 0 when Redis does not say), result[1] the recovery codes left.
+ * What the account and codes pages say: result[0] when NAME enrolled
+ * (unix seconds, 0 when Redis does not say), result[1] the recovery
+ * codes left, *shown the set last shown as ngx_http_totp_store_shown()
+ * kept it, or "".
  */
 ngx_int_t ngx_http_totp_store_summary(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, ngx_int_t *result,
-    ngx_http_totp_store_pt done, void *data);
+    ngx_str_t *shown, ngx_http_totp_store_pt done, void *data);
+
+/*
+ * Keeps sealed, the recovery codes just shown, for ttl seconds, or with
+ * sealed NULL forgets them; *result 1 kept, 0 or 1 forgotten.
+ */
+ngx_int_t ngx_http_totp_store_shown(ngx_http_request_t *r,
+    ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *sealed, time_t ttl,
+    ngx_int_t *result, ngx_http_totp_store_pt done, void *data);
 
 /* a new set of recovery codes if NAME is still enrolled with epoch */
 ngx_int_t ngx_http_totp_store_codes_replace(ngx_http_request_t *r,

@@ -193,6 +193,46 @@ ngx_http_totp_view_count(ngx_http_request_t *r, ngx_http_totp_view_t *v,
 
 
 ngx_int_t
+ngx_http_totp_view_date(ngx_http_request_t *r, time_t t, ngx_str_t *out)
+{
+    ngx_tm_t  tm;
+
+    out->data = ngx_pnalloc(r->pool, sizeof("2026-12-03") - 1);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_gmtime(t, &tm);
+
+    out->len = ngx_sprintf(out->data, "%4d-%02d-%02d", tm.ngx_tm_year,
+                           tm.ngx_tm_mon, tm.ngx_tm_mday)
+               - out->data;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_totp_view_time(ngx_http_request_t *r, time_t t, ngx_str_t *out)
+{
+    ngx_tm_t  tm;
+
+    out->data = ngx_pnalloc(r->pool, sizeof("14:30 UTC") - 1);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_gmtime(t, &tm);
+
+    out->len = ngx_sprintf(out->data, "%02d:%02d UTC", tm.ngx_tm_hour,
+                           tm.ngx_tm_min)
+               - out->data;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
 ngx_http_totp_view_issuer(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, ngx_str_t *issuer)
 {

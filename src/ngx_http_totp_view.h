@@ -70,6 +70,15 @@ ngx_int_t ngx_http_totp_view_form(ngx_http_request_t *r,
 ngx_int_t ngx_http_totp_view_trust_for(ngx_http_request_t *r,
     ngx_http_totp_view_t *v);
 
+/*
+ * t as a date, "2026-12-03", and as a time, "14:30 UTC": the same in every
+ * language, and the server knows no time zone of the user's
+ */
+ngx_int_t ngx_http_totp_view_date(ngx_http_request_t *r, time_t t,
+    ngx_str_t *out);
+ngx_int_t ngx_http_totp_view_time(ngx_http_request_t *r, time_t t,
+    ngx_str_t *out);
+
 /* totp_issuer, else the server's name, else the Host */
 ngx_int_t ngx_http_totp_view_issuer(ngx_http_request_t *r,
     ngx_http_totp_loc_conf_t *conf, ngx_str_t *issuer);

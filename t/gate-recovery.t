@@ -33,15 +33,22 @@ subtest 'enrollment ends on the recovery codes, shown once' => sub {
         code => TotpTest::totp_code($secret, $enrolled_at),
         csrf => field($page->{body}, 'csrf'), next => '/console' });
 
-    is $res->{status}, 200, 'confirmed: a page, not yet the console';
+    is $res->{status}, 302, 'confirmed: not yet the console';
+    like $res->{headers}{location} // '', qr{/_totp/codes\?next=\S*console$},
+        '... but the codes page (a reload of it shows them again)';
+    unlike $res->{body}, qr/totp-recovery-codes/, '... no codes in the POST';
     ok grep({ /^totp_session=/ } @{ $res->{headers}{'set-cookie'} }),
         'signed in already';
+    $res = $ua->get('/_totp/codes?next=%2Fconsole');
+    is $res->{status}, 200, 'the codes page';
     my ($block) = $res->{body} =~ m{id="totp-recovery-codes"[^>]*>([^<]*)<};
     @codes = split /\s+/, $block // '';
     is scalar @codes, 4, 'totp_recovery_codes 4: four codes';
     like $_, qr/^[2-9a-hjkmnp-z]{5}-[2-9a-hjkmnp-z]{5}$/, "code $_" for @codes;
     like $res->{body}, qr/safe/i, 'with advice to keep them safe';
-    like $res->{body}, qr{href="/console"}, 'and a way on to the console';
+    like $res->{body}, qr{name="saved" value="1"}, 'and "I saved them"';
+    like $res->{body}, qr{name="next" value="/console"},
+        '... which leads on to the console';
     is $res->{headers}{'cache-control'}, 'no-store', 'never cached';
 
     my @stored = $redis->cli('SMEMBERS', 'totp:user:{alice}:recovery');
@@ -110,8 +117,18 @@ subtest 'a recovery code signs in once' => sub {
 
 subtest 'a signed-in user makes a new set' => sub {
     my $page = $ua->get('/_totp/codes');
+    like $page->{body}, qr/totp-recovery-codes/,
+        'the set made at enrollment, until saved';
+    my $saved = $ua->post('/_totp/codes', { saved => 1, next => '/console',
+                                            csrf => field($page->{body},
+                                                          'csrf') });
+    is $saved->{status}, 302, 'saved';
+
+    $page = $ua->get('/_totp/codes');
     is $page->{status}, 200, 'the page for a signed-in user';
     unlike $page->{body}, qr/totp-recovery-codes/, 'no codes before the code';
+    like $page->{body}, qr/You have 3 recovery codes left\./,
+        '... but how many are left';
 
     my $res = $ua->post('/_totp/codes', { code => '000000',
                                           csrf => field($page->{body}, 'csrf') });
@@ -121,11 +138,14 @@ subtest 'a signed-in user makes a new set' => sub {
     $res = $ua->post('/_totp/codes', {
         code => TotpTest::totp_code($secret, $enrolled_at + 30),
         csrf => field($page->{body}, 'csrf') });
-    is $res->{status}, 200, 'a current code';
+    is $res->{status}, 302, 'a current code: on to the new set';
+    $res = $ua->get($res->{headers}{location} =~ s{^https?://[^/]+}{}r);
     my ($block) = $res->{body} =~ m{id="totp-recovery-codes"[^>]*>([^<]*)<};
     @new = split /\s+/, $block // '';
     is scalar @new, 4, 'four new codes';
     is $redis->cli('SCARD', 'totp:user:{alice}:recovery'), 4, 'stored';
+    like $ua->get('/_totp/codes')->{body}, qr/\Q$new[0]\E/,
+        'a reload shows the new set';
 
     ($res) = recovery_login($codes[2]);
     is $res->{status}, 401, 'an old code no longer works';

@@ -132,7 +132,7 @@ for my $name (@pages) {
     }
 
     # logout: here, or everywhere
-    my %forms = (message => 0, logout => 2);
+    my %forms = (message => 0, logout => 2, codes => 2, account => 3);
 
     if ($name ne 'message') {
         is scalar(@forms), $forms{$name} // 1,

@@ -355,7 +355,8 @@ async function firstLogin(browser) {
     const enrolledCode = totp(secret);
     await page.locator('#code').fill(enrolledCode);
     res = await submit(page, 'button[type="submit"]', '/_totp/enroll');
-    await status(res, 200, 'the code confirms the enrollment');
+    await status(res, 302, 'the code confirms the enrollment');
+    await page.waitForURL(/\/_totp\/codes\?/);
     await page.waitForSelector('#totp-recovery-codes');
     const codes = (await page.locator('#totp-recovery-codes').innerText())
         .trim().split(/\s+/);
@@ -366,7 +367,23 @@ async function firstLogin(browser) {
        'signed in already (session cookie)');
     await shoot(page, 'codes', 200);
 
-    await page.getByRole('link', { name: 'I saved them, continue' }).click();
+    // the codes as a file, as the browser saves it
+    const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('link', { name: 'Download codes.txt' }).click(),
+    ]);
+    is(download.suggestedFilename(), 'codes.txt', 'the download: codes.txt');
+    const saved = fs.readFileSync(await download.path(), 'utf8');
+    ok(codes.every((c) => saved.includes(c)), '... with every code', saved);
+
+    // a reload shows them again, until "I saved them"
+    await page.reload();
+    const again = (await page.locator('#totp-recovery-codes').innerText())
+        .trim().split(/\s+/);
+    is(again.join(' '), codes.join(' '), 'a reload shows the same codes');
+
+    await page.getByRole('button', { name: 'I saved them, continue' })
+        .click();
     await page.waitForURL(BASE + DEEP);
     is(page.url(), BASE + DEEP, 'lands on the page first asked for');
     like(await text(page), upstream('alice'),
@@ -567,7 +584,8 @@ async function keyboard(browser) {
     const codes = (await page.locator('#totp-recovery-codes').innerText())
         .trim().split(/\s+/);
 
-    await tabTo(page, 'a.button', 'the continue link');
+    await tabTo(page, 'form button[type="submit"]',
+                'the "I saved them" button');
     await kb.press('Enter');
     await page.waitForURL(BASE + DEEP);
     like(await text(page), upstream('carol'),

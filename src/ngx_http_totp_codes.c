@@ -23,8 +23,6 @@ static void ngx_http_totp_codes_kept(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
 static void ngx_http_totp_codes_gone(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
-static void ngx_http_totp_codes_fetched(ngx_http_request_t *r, void *data,
-    ngx_int_t rc);
 static void ngx_http_totp_codes_summed(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
 static ngx_int_t ngx_http_totp_codes_send_file(ngx_http_request_t *r,
@@ -47,7 +45,7 @@ ngx_http_totp_codes(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
         return ngx_http_totp_flow_go(r, ctx, "login");
     }
 
-    return ngx_http_totp_flow_fetch(r, ctx, ngx_http_totp_codes_fetched);
+    return ngx_http_totp_flow_summary(r, ctx, ngx_http_totp_codes_summed);
 }
 
 
@@ -177,28 +175,6 @@ ngx_http_totp_codes_gone(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
 
 /* a signed-in GET: the kept set, if this session has one, or the form */
-
-static void
-ngx_http_totp_codes_fetched(ngx_http_request_t *r, void *data, ngx_int_t rc)
-{
-    ngx_http_totp_page_ctx_t  *ctx;
-
-    ctx = data;
-
-    if (ngx_http_totp_flow_still_current(r, ctx, &rc) != NGX_OK) {
-        ngx_http_totp_flow_done(r, rc);
-        return;
-    }
-
-    if (ngx_http_totp_store_summary(r, &ctx->conf->keyspace, &ctx->user,
-                                    ctx->summary, &ctx->shown,
-                                    ngx_http_totp_codes_summed, ctx)
-        != NGX_OK)
-    {
-        ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
-    }
-}
-
 
 static void
 ngx_http_totp_codes_summed(ngx_http_request_t *r, void *data, ngx_int_t rc)

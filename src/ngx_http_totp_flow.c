@@ -23,6 +23,8 @@ static ngx_int_t ngx_http_totp_flow_error_text(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_uint_t error);
 static void ngx_http_totp_flow_ignore(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
+static void ngx_http_totp_flow_summarize(ngx_http_request_t *r, void *data,
+    ngx_int_t rc);
 
 
 ngx_int_t
@@ -514,6 +516,39 @@ ngx_http_totp_flow_still_current(ngx_http_request_t *r,
                                 : ngx_http_totp_flow_error(r, ctx);
 
     return NGX_DECLINED;
+}
+
+
+ngx_int_t
+ngx_http_totp_flow_summary(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_store_pt summed)
+{
+    ctx->summed = summed;
+
+    return ngx_http_totp_flow_fetch(r, ctx, ngx_http_totp_flow_summarize);
+}
+
+
+static void
+ngx_http_totp_flow_summarize(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = data;
+
+    if (ngx_http_totp_flow_still_current(r, ctx, &rc) != NGX_OK) {
+        ngx_http_totp_flow_done(r, rc);
+        return;
+    }
+
+    if (ngx_http_totp_store_summary(r, &ctx->conf->keyspace, &ctx->user,
+                                    ctx->summary, &ctx->shown, ctx->summed,
+                                    ctx)
+        != NGX_OK)
+    {
+        ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
+    }
 }
 
 

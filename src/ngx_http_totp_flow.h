@@ -102,6 +102,7 @@ struct ngx_http_totp_page_ctx_s {
     ngx_int_t                    summary[2];
     ngx_str_t                    shown;
     time_t                       shown_at;
+    ngx_http_totp_store_pt       summed;
 
     /* a wrong code matched this many seconds ago: the device is late */
     time_t                       behind;
@@ -201,6 +202,14 @@ void ngx_http_totp_flow_done(ngx_http_request_t *r, ngx_int_t rc);
  */
 ngx_int_t ngx_http_totp_flow_fetch(ngx_http_request_t *r,
     ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_store_pt done);
+
+/*
+ * A signed-in page's fetch, and once the session is known to be current
+ * the summary (ctx->summary, ctx->shown: ngx_http_totp_store_summary());
+ * summed is called with its answer.  NGX_DONE, or a status to finish.
+ */
+ngx_int_t ngx_http_totp_flow_summary(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_http_totp_store_pt summed);
 
 /* a 302 back to where the user first wanted to go: "next" */
 ngx_int_t ngx_http_totp_flow_back(ngx_http_request_t *r,

@@ -17,8 +17,6 @@
 #include "ngx_http_totp_home.h"
 
 
-static void ngx_http_totp_home_fetched(ngx_http_request_t *r, void *data,
-    ngx_int_t rc);
 static void ngx_http_totp_home_summed(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
 static ngx_int_t ngx_http_totp_home_show(ngx_http_request_t *r,
@@ -44,29 +42,7 @@ ngx_http_totp_home(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_totp_flow_fetch(r, ctx, ngx_http_totp_home_fetched);
-}
-
-
-static void
-ngx_http_totp_home_fetched(ngx_http_request_t *r, void *data, ngx_int_t rc)
-{
-    ngx_http_totp_page_ctx_t  *ctx;
-
-    ctx = data;
-
-    if (ngx_http_totp_flow_still_current(r, ctx, &rc) != NGX_OK) {
-        ngx_http_totp_flow_done(r, rc);
-        return;
-    }
-
-    if (ngx_http_totp_store_summary(r, &ctx->conf->keyspace, &ctx->user,
-                                    ctx->summary, &ctx->shown,
-                                    ngx_http_totp_home_summed, ctx)
-        != NGX_OK)
-    {
-        ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
-    }
+    return ngx_http_totp_flow_summary(r, ctx, ngx_http_totp_home_summed);
 }
 
 

@@ -101,12 +101,17 @@ ngx_int_t
 ngx_http_totp_codes_keep(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
     u_char *nonce)
 {
-    ngx_str_t  sealed;
+    ngx_str_t              sealed;
+    ngx_http_totp_shown_t  set;
 
     ctx->shown_at = ngx_time();
 
+    set.codes = ctx->codes;
+    set.when = ctx->shown_at;
+    set.replaced = ctx->codes_replaced;
+
     if (ngx_http_totp_shown_seal(r, ctx->conf->main, &ctx->user, nonce,
-                                 &ctx->codes, ctx->shown_at, &sealed)
+                                 &set, &sealed)
         != NGX_OK
         || ngx_http_totp_store_shown(r, &ctx->conf->keyspace, &ctx->user,
                                      &sealed, NGX_HTTP_TOTP_SHOWN_TTL,
@@ -179,14 +184,14 @@ ngx_http_totp_codes_gone(ngx_http_request_t *r, void *data, ngx_int_t rc)
 static void
 ngx_http_totp_codes_summed(ngx_http_request_t *r, void *data, ngx_int_t rc)
 {
+    ngx_http_totp_shown_t      set;
     ngx_http_totp_page_ctx_t  *ctx;
 
     ctx = data;
 
     if (rc == NGX_OK) {
         rc = ngx_http_totp_shown_open(r, ctx->conf->main, &ctx->user,
-                                      ctx->session.nonce, &ctx->shown,
-                                      &ctx->codes, &ctx->shown_at);
+                                      ctx->session.nonce, &ctx->shown, &set);
     }
 
     if (rc == NGX_ERROR) {
@@ -195,6 +200,12 @@ ngx_http_totp_codes_summed(ngx_http_request_t *r, void *data, ngx_int_t rc)
     }
 
     ctx->kept = (rc == NGX_OK);
+
+    if (ctx->kept) {
+        ctx->codes = set.codes;
+        ctx->shown_at = set.when;
+        ctx->codes_replaced = set.replaced;
+    }
 
     if (!ctx->download) {
         ngx_http_totp_flow_done(r, ngx_http_totp_codes_show(r, ctx,

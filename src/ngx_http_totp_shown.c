@@ -1,6 +1,7 @@
 
 /*
- * A kept set is "WHEN CODES" sealed (AES-256-GCM) under the sealing key,
+ * A kept set is "WHEN REPLACED CODES" sealed (AES-256-GCM) under the
+ * sealing key,
  * its additional data binding it to the user and to the session's random
  * nonce: a copy moved to another user, or read with another session's
  * cookie, does not open.  Redis holds it NGX_HTTP_TOTP_SHOWN_TTL seconds.
@@ -25,14 +26,14 @@ static void ngx_http_totp_shown_wipe(void *data);
 ngx_int_t
 ngx_http_totp_shown_seal(ngx_http_request_t *r,
     ngx_http_totp_main_conf_t *mcf, ngx_str_t *user, u_char *nonce,
-    ngx_str_t *codes, time_t when, ngx_str_t *sealed)
+    ngx_http_totp_shown_t *set, ngx_str_t *sealed)
 {
     u_char     *plain, *box, *p;
     size_t      n;
     ngx_int_t   rc;
     ngx_str_t   aad;
 
-    n = NGX_TIME_T_LEN + 1 + codes->len;
+    n = NGX_TIME_T_LEN + sizeof(" 0 ") - 1 + set->codes.len;
 
     plain = ngx_pnalloc(r->pool, n);
     box = ngx_pnalloc(r->pool, n + TOTP_SEAL_OVERHEAD);
@@ -43,8 +44,8 @@ ngx_http_totp_shown_seal(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    p = ngx_sprintf(plain, "%T ", when);
-    p = ngx_cpymem(p, codes->data, codes->len);
+    p = ngx_sprintf(plain, "%T %c ", set->when, set->replaced ? '1' : '0');
+    p = ngx_cpymem(p, set->codes.data, set->codes.len);
     n = p - plain;
 
     rc = NGX_ERROR;
@@ -80,7 +81,7 @@ done:
 ngx_int_t
 ngx_http_totp_shown_open(ngx_http_request_t *r,
     ngx_http_totp_main_conf_t *mcf, ngx_str_t *user, u_char *nonce,
-    ngx_str_t *sealed, ngx_str_t *codes, time_t *when)
+    ngx_str_t *sealed, ngx_http_totp_shown_t *set)
 {
     u_char                *box, *plain, *p, *last;
     size_t                 n, len;
@@ -149,18 +150,21 @@ ngx_http_totp_shown_open(ngx_http_request_t *r,
     last = plain + len;
     p = ngx_strlchr(plain, last, ' ');
 
-    if (p == NULL || p == plain) {
+    if (p == NULL || p == plain || last - p < 3
+        || (p[1] != '0' && p[1] != '1') || p[2] != ' ')
+    {
         goto malformed;
     }
 
-    *when = ngx_atotm(plain, p - plain);
+    set->when = ngx_atotm(plain, p - plain);
 
-    if (*when == NGX_ERROR) {
+    if (set->when == NGX_ERROR) {
         goto malformed;
     }
 
-    codes->data = p + 1;
-    codes->len = last - (p + 1);
+    set->replaced = (p[1] == '1');
+    set->codes.data = p + 3;
+    set->codes.len = last - (p + 3);
 
     return NGX_OK;
 

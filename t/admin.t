@@ -388,12 +388,16 @@ subtest 'reset' => sub {
 
     for my $name (@TRICKY) {
         my $k = user_key($name);
+
+        # recovery codes kept sealed for a reload of their page
+        $r->cli('SET', "$k:shown", 'sealed', 'EX', 600);
+
         my ($out, $err, $rc) = on($r, 'reset', $name);
         is $rc, 0, "\"$name\": exit 0";
         is $out, "reset $name: enrollment removed; the next login enrolls"
                  . " again (also removed: pending enrollment, recovery codes,"
                  . " failure counter, lockout, 2 client counters, 1 trusted"
-                 . " browser counter, sessions)\n",
+                 . " browser counter, sessions, codes kept for a reload)\n",
             "\"$name\": says so";
         is_deeply keys_like($r, user_key($name) =~ s/([*?\[\]\\])/\\$1/gr
                                 . '*'), [],
@@ -1068,10 +1072,10 @@ EOF
     my @del = grep { grep { $_ eq 'DEL' } @$_ } @calls;
     is scalar @del, 2, 'two DELs';
     my @args = @{ $del[0] // [] };
-    is_deeply [@args[-7 .. -1]],
+    is_deeply [@args[-8 .. -1]],
         ['DEL', $k, map { "$k$_" }
-                    qw(:enroll :recovery :failures :sessions :invite)],
-        'DEL with all six keys, each one argument';
+                    qw(:enroll :recovery :failures :sessions :invite :shown)],
+        'DEL with all seven keys, each one argument';
     @args = @{ $del[1] // [] };
     is_deeply [@args[-3 .. -1]], ['DEL', "$k:fail", "$k:lock"],
         'and one with an older module\'s two';

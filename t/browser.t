@@ -136,8 +136,9 @@ ok(scalar(grep { /totp: user "alice" let in by a trusted browser/ }
 
 my @pages = (qw(login login-error enroll codes verify verify-error recovery
                 reset logout lockout message message-recovered),
-             map { my $l = $_; map { "$l-$_" } qw(login enroll codes
-                                                   account logout) }
+             map { my $l = $_; map { "$l-$_" }
+                   qw(login login-error enroll codes account reset forget
+                      logout message verify verify-error recovery lockout) }
              qw(en fr de it));
 my @stale = grep { !(-s $_ && (stat _)[9] >= int $started) }
             map { my $p = $_; map { "$SHOTS/$p-$_.png" }

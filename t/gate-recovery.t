@@ -41,6 +41,8 @@ subtest 'enrollment ends on the recovery codes, shown once' => sub {
         'signed in already';
     $res = $ua->get('/_totp/codes?next=%2Fconsole');
     is $res->{status}, 200, 'the codes page';
+    unlike $res->{body}, qr/older recovery codes/,
+        '... a first set: no older ones to speak of';
     my ($block) = $res->{body} =~ m{id="totp-recovery-codes"[^>]*>([^<]*)<};
     @codes = split /\s+/, $block // '';
     is scalar @codes, 4, 'totp_recovery_codes 4: four codes';
@@ -144,8 +146,10 @@ subtest 'a signed-in user makes a new set' => sub {
     @new = split /\s+/, $block // '';
     is scalar @new, 4, 'four new codes';
     is $redis->cli('SCARD', 'totp:user:{alice}:recovery'), 4, 'stored';
-    like $ua->get('/_totp/codes')->{body}, qr/\Q$new[0]\E/,
-        'a reload shows the new set';
+    my $again = $ua->get('/_totp/codes')->{body};
+    like $again, qr/\Q$new[0]\E/, 'a reload shows the new set';
+    like $again, qr/older recovery codes no longer work/,
+        '... and says the older ones ended';
 
     ($res) = recovery_login($codes[2]);
     is $res->{status}, 401, 'an old code no longer works';

@@ -367,6 +367,33 @@ async function firstLogin(browser) {
        'signed in already (session cookie)');
     await shoot(page, 'codes', 200);
 
+    // at 320 px the codes stay inside the card, clear of its border, and
+    // nothing of them is cut; printed, the codes without the buttons
+    await page.setViewportSize({ width: 320, height: 640 });
+    const fit = await page.evaluate(() => {
+        const card = document.querySelector('main.card')
+            .getBoundingClientRect();
+        const codes = document.querySelector('#totp-recovery-codes');
+        const box = codes.getBoundingClientRect();
+        return { scroll: document.documentElement.scrollWidth,
+                 gap: card.right - box.right,
+                 whole: codes.scrollWidth <= codes.clientWidth };
+    });
+    ok(fit.scroll <= 320 && fit.gap >= 8 && fit.whole,
+       'codes at 320 px: inside the card, clear of its border, whole',
+       JSON.stringify(fit));
+    await page.emulateMedia({ media: 'print' });
+    const printed = await page.evaluate(() => {
+        const shown = (e) => e.getClientRects().length > 0;
+        return { codes: shown(document.querySelector('#totp-recovery-codes')),
+                 buttons: [...document.querySelectorAll('.button, button')]
+                     .filter(shown).length };
+    });
+    ok(printed.codes && printed.buttons === 0,
+       'printed: the codes, and no button', JSON.stringify(printed));
+    await page.emulateMedia({ media: 'screen' });
+    await page.setViewportSize({ width: 1280, height: 800 });
+
     // the codes as a file, as the browser saves it
     const [download] = await Promise.all([
         page.waitForEvent('download'),
@@ -622,9 +649,11 @@ async function recovered(browser, codes) {
     await context.close();
 }
 
-// Each language, as a browser set to it asks: a user of its own signs in,
-// enrolls, sees the recovery codes, the account page and the logout
-// page, each in that language, each shot and checked by axe.
+// Each language, as a browser set to it asks: a user of its own goes
+// through every page in that language (a wrong password, enrollment, the
+// recovery codes, the account page, change of device, forget, sign out
+// and its message, a code asked for, a wrong one, the recovery page, the
+// lockout), each shot and checked by axe.
 async function languages(browser) {
     const words = {
         en: { user: 'dan', heading: 'Your account' },
@@ -644,6 +673,10 @@ async function languages(browser) {
         is(await page.locator('html').getAttribute('lang'), lang,
            `${lang}: the login page says lang="${lang}"`);
         await shoot(page, `${lang}-login`, 200);
+
+        let res = await login(page, w.user, 'not the password');
+        await status(res, 401, `${lang}: a wrong password`);
+        await shoot(page, `${lang}-login-error`, 401);
 
         await login(page, w.user, USERS[w.user]);
         await page.waitForURL(/\/_totp\/enroll\?/);
@@ -666,8 +699,38 @@ async function languages(browser) {
            `${lang}: the account page's heading`);
         await shoot(page, `${lang}-account`, 200);
 
-        await page.goto('/_totp/logout');
-        await shoot(page, `${lang}-logout`, 200);
+        for (const name of ['reset', 'forget', 'logout']) {
+            await page.goto(`/_totp/${name}`);
+            await shoot(page, `${lang}-${name}`, 200);
+        }
+
+        res = await submit(page, 'button[type="submit"]:not(.secondary)',
+                           '/_totp/logout');
+        await status(res, 200, `${lang}: signed out`);
+        await shoot(page, `${lang}-message`, 200);
+
+        await page.goto(DEEP);
+        await page.waitForURL(/\/_totp\/login\?/);
+        await login(page, w.user, USERS[w.user]);
+        await page.waitForURL(/\/_totp\/verify\?/);
+        await shoot(page, `${lang}-verify`, 200);
+
+        for (let n = 0; n < 5; n++) {
+            await page.locator('#code').fill(wrongCode(secret, n));
+            res = await submit(page, 'button[type="submit"]',
+                               '/_totp/verify');
+            if (n === 0) {
+                await status(res, 401, `${lang}: a wrong code`);
+                await shoot(page, `${lang}-verify-error`, 401);
+                await page.locator('a[href*="/_totp/recovery"]').click();
+                await page.waitForURL(/\/_totp\/recovery/);
+                await shoot(page, `${lang}-recovery`, 200);
+                await page.goto('/_totp/verify');
+            }
+        }
+        await status(res, 429, `${lang}: the fifth wrong code, locked`);
+        await shoot(page, `${lang}-lockout`, 429);
+
         await context.close();
     }
 }

@@ -79,6 +79,7 @@ sub new {
 
 sub dir      { $_[0]{dir} }
 sub valgrind { $VALGRIND }
+sub asan     { $ASAN }
 
 sub port {
     my ($self, $name) = @_;

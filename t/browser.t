@@ -111,8 +111,7 @@ my ($ended, $exit, @axe) = (0);
 
 note sprintf 'browser run: %.1f s', time - $started;
 
-# every axe finding is reported, the minor ones too (serious and critical
-# ones failed above)
+# every axe finding is reported here too, grouped (each failed above)
 my %seen;
 for my $v (@axe) {
     my $k = "$v->{page} $v->{id}";

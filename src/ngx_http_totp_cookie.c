@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_totp_cookie.h"
+#include "ngx_http_totp_seen.h"
 #include "ngx_http_totp_view.h"
 
 
@@ -61,8 +62,29 @@ ngx_http_totp_cookie_read(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    rc = totp_token_decode(t, value.data, value.len, purpose, keys,
-                           conf->main->nkeys, ngx_time());
+    /*
+     * Keys of the location itself, not bound to what a request names
+     * (a password file with variables), are the same for every request:
+     * the same cookie on the same connection verified under them before
+     * need not be verified again, only be still in time.
+     */
+
+    if (keys[0] != bound[0]
+        && ngx_http_totp_seen_find(r->connection, keys[0], purpose, &value,
+                                   t)
+           == NGX_OK)
+    {
+        rc = (t->expires <= ngx_time()) ? TOTP_TOKEN_EXPIRED : TOTP_TOKEN_OK;
+
+    } else {
+        rc = totp_token_decode(t, value.data, value.len, purpose, keys,
+                               conf->main->nkeys, ngx_time());
+
+        if (rc == TOTP_TOKEN_OK && keys[0] != bound[0]) {
+            ngx_http_totp_seen_keep(r->connection, keys[0], purpose, &value,
+                                    t);
+        }
+    }
 
     totp_wipe(bound, sizeof(bound));
 

@@ -125,7 +125,8 @@ test-valgrind: deps-test all
 	TOTP_TEST_VALGRIND=1 $(PROVE) -I t/lib t/
 
 # The gate's cost against plain proxying and forward auth, code checks per
-# second and the workers' memory (README, "Performance"); about 90 s.
+# second, the workers' memory and instructions per request (README,
+# "Performance"); about 4 minutes.
 # Options through BENCH_* variables, e.g. BENCH_SECONDS=10.
 bench: deps-test all
 	bench/run

@@ -15,6 +15,7 @@
 #include "ngx_http_totp_health.h"
 #include "ngx_http_totp_metrics.h"
 #include "ngx_http_totp_pages.h"
+#include "ngx_http_totp_seen.h"
 
 
 /* HMAC and sealing keys are derived from it; 256 bits of entropy at least */
@@ -534,6 +535,8 @@ ngx_http_totp_init_main_conf(ngx_conf_t *cf, void *conf)
     if (ngx_http_totp_templates_builtin(cf, &mcf->templates) == NULL) {
         return NGX_CONF_ERROR;
     }
+
+    ngx_http_totp_seen_clear();
 
     if (mcf->prefix.data == NULL) {
         ngx_str_set(&mcf->prefix, "totp:");

@@ -82,3 +82,10 @@ ngx_http_totp_seen_keep(ngx_connection_t *c, const void *keys,
     ngx_memcpy(s->value, value->data, value->len);
     s->token = *t;
 }
+
+
+void
+ngx_http_totp_seen_clear(void)
+{
+    ngx_memzero(ngx_http_totp_seen, sizeof(ngx_http_totp_seen));
+}

@@ -30,5 +30,12 @@ ngx_int_t ngx_http_totp_seen_find(ngx_connection_t *c, const void *keys,
 void ngx_http_totp_seen_keep(ngx_connection_t *c, const void *keys,
     u_char purpose, ngx_str_t *value, totp_token_t *t);
 
+/*
+ * Forgets every cookie, for each configuration read: with
+ * master_process off a reload keeps the process and its connections,
+ * and a new configuration's keys could lie where the old ones did.
+ */
+void ngx_http_totp_seen_clear(void);
+
 
 #endif /* _NGX_HTTP_TOTP_SEEN_H_INCLUDED_ */

@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_totp_codes.h"
+#include "ngx_http_totp_csrf.h"
 #include "ngx_http_totp_lockout.h"
 #include "ngx_http_totp_log.h"
 #include "ngx_http_totp_recovery.h"
@@ -20,6 +21,8 @@
 
 
 static void ngx_http_totp_codes_kept(ngx_http_request_t *r, void *data,
+    ngx_int_t rc);
+static void ngx_http_totp_codes_forget(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
 static void ngx_http_totp_codes_gone(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
@@ -74,17 +77,42 @@ ngx_http_totp_codes_saved(ngx_http_request_t *r,
         return NGX_HTTP_BAD_REQUEST;
     }
 
-    if (ngx_http_totp_store_shown(r, &ctx->conf->keyspace, &ctx->user, NULL,
-                                  0, &ctx->result, ngx_http_totp_codes_gone,
-                                  ctx)
-        != NGX_OK)
-    {
-        return ngx_http_totp_flow_error(r, ctx);
+    /* only a current session's own set: not a newer one of another */
+
+    return ngx_http_totp_flow_summary(r, ctx, ngx_http_totp_codes_forget);
+}
+
+
+static void
+ngx_http_totp_codes_forget(ngx_http_request_t *r, void *data, ngx_int_t rc)
+{
+    ngx_http_totp_shown_t      set;
+    ngx_http_totp_page_ctx_t  *ctx;
+
+    ctx = data;
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_totp_shown_open(r, ctx->conf->main, &ctx->user,
+                                      ctx->session.nonce, &ctx->shown, &set);
     }
 
-    ngx_http_totp_flow_async(r);
+    if (rc == NGX_ERROR) {
+        ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
+        return;
+    }
 
-    return NGX_DONE;
+    if (rc == NGX_DECLINED) {
+        ngx_http_totp_flow_done(r, ngx_http_totp_flow_back(r, ctx));
+        return;
+    }
+
+    if (ngx_http_totp_store_shown(r, &ctx->conf->keyspace, &ctx->user, NULL,
+                                  0, &ctx->shown, &ctx->result,
+                                  ngx_http_totp_codes_gone, ctx)
+        != NGX_OK)
+    {
+        ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
+    }
 }
 
 
@@ -114,7 +142,7 @@ ngx_http_totp_codes_keep(ngx_http_request_t *r, ngx_http_totp_page_ctx_t *ctx,
                                  &set, &sealed)
         != NGX_OK
         || ngx_http_totp_store_shown(r, &ctx->conf->keyspace, &ctx->user,
-                                     &sealed, NGX_HTTP_TOTP_SHOWN_TTL,
+                                     &sealed, NGX_HTTP_TOTP_SHOWN_TTL, NULL,
                                      &ctx->result, ngx_http_totp_codes_kept,
                                      ctx)
            != NGX_OK)
@@ -197,6 +225,16 @@ ngx_http_totp_codes_summed(ngx_http_request_t *r, void *data, ngx_int_t rc)
     if (rc == NGX_ERROR) {
         ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
         return;
+    }
+
+    /*
+     * Kept codes are shown to the page the user opens, never to a script
+     * of the same site that asks for them with fetch().
+     */
+
+    if (rc == NGX_OK && ngx_http_totp_csrf_navigation(r) != NGX_OK) {
+        ngx_explicit_memzero(set.codes.data, set.codes.len);
+        rc = NGX_DECLINED;
     }
 
     ctx->kept = (rc == NGX_OK);

@@ -106,6 +106,32 @@ foreign:
 }
 
 
+ngx_int_t
+ngx_http_totp_csrf_navigation(ngx_http_request_t *r)
+{
+    ngx_str_t   mode;
+    ngx_uint_t  n;
+
+    n = ngx_http_totp_csrf_header(r, "Sec-Fetch-Mode", &mode);
+
+    if (n == 0
+        || (n == 1 && mode.len == sizeof("navigate") - 1
+            && ngx_strncasecmp(mode.data, (u_char *) "navigate",
+                               sizeof("navigate") - 1)
+               == 0))
+    {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "totp: the recovery codes are shown to a page only, not "
+                  "to a \"%V\" request",
+                  ngx_http_totp_log_escape(r->pool, &mode));
+
+    return NGX_DECLINED;
+}
+
+
 /* how many times the request has the header; value: the last one */
 
 static ngx_uint_t

@@ -30,4 +30,12 @@ ngx_int_t ngx_http_totp_csrf_check(ngx_http_request_t *r,
     ngx_http_totp_main_conf_t *mcf, totp_token_t *pre, ngx_str_t *posted);
 
 
+/*
+ * NGX_OK unless the browser says (Sec-Fetch-Mode) that the request is no
+ * top-level navigation: a script's fetch() of the same site, say, which
+ * must not read what only a page shows.  Without the header (an older
+ * browser, a tool), NGX_OK.
+ */
+ngx_int_t ngx_http_totp_csrf_navigation(ngx_http_request_t *r);
+
 #endif /* _NGX_HTTP_TOTP_CSRF_H_INCLUDED_ */

@@ -47,7 +47,8 @@ ngx_http_totp_seen_find(ngx_connection_t *c, const void *keys, u_char purpose,
 
     s = &ngx_http_totp_seen[c->number % NGX_HTTP_TOTP_SEEN_SLOTS];
 
-    if (s->number != c->number
+    if (c->number == 0
+        || s->number != c->number
         || s->keys != keys
         || s->purpose != purpose
         || s->len != value->len
@@ -71,7 +72,7 @@ ngx_http_totp_seen_keep(ngx_connection_t *c, const void *keys,
     s = &ngx_http_totp_seen[c->number % NGX_HTTP_TOTP_SEEN_SLOTS];
 
     if (value->len > NGX_HTTP_TOTP_SEEN_MAX || c->number == 0) {
-        s->number = 0;
+        ngx_memzero(s, sizeof(ngx_http_totp_seen_slot_t));
         return;
     }
 

@@ -359,11 +359,15 @@ static ngx_http_totp_redis_script_t  ngx_http_totp_store_summary_script =
         "redis.call('GET', KEYS[3]) or ''}");
 
 
-/* KEYS: shown; ARGV: the sealed set and its seconds, or "" to forget it */
+/*
+ * KEYS: shown; ARGV: the sealed set and its seconds, or "", "0" and the
+ * set to forget: only that one, not a newer set another session keeps.
+ */
 
 static ngx_http_totp_redis_script_t  ngx_http_totp_store_shown_script =
     ngx_http_totp_redis_script(
         "if ARGV[1] == '' then "
+        "if redis.call('GET', KEYS[1]) ~= ARGV[3] then return 0 end "
         "return redis.call('DEL', KEYS[1]) end "
         "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) "
         "return 1");
@@ -835,11 +839,11 @@ ngx_http_totp_store_summary(ngx_http_request_t *r, ngx_str_t *keyspace,
 
 ngx_int_t
 ngx_http_totp_store_shown(ngx_http_request_t *r, ngx_str_t *keyspace,
-    ngx_str_t *user, ngx_str_t *sealed, time_t ttl, ngx_int_t *result,
-    ngx_http_totp_store_pt done, void *data)
+    ngx_str_t *user, ngx_str_t *sealed, time_t ttl, ngx_str_t *forget,
+    ngx_int_t *result, ngx_http_totp_store_pt done, void *data)
 {
     u_char                     buf[NGX_TIME_T_LEN];
-    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[3];
+    ngx_str_t                  keys[NGX_HTTP_TOTP_KEYS], argv[4];
     ngx_http_totp_store_op_t  *op;
 
     op = ngx_http_totp_store_op(r, keyspace, user, keys, done,
@@ -856,15 +860,17 @@ ngx_http_totp_store_shown(ngx_http_request_t *r, ngx_str_t *keyspace,
         argv[1] = *sealed;
         argv[2].data = buf;
         argv[2].len = ngx_sprintf(buf, "%T", ttl) - buf;
+        ngx_str_set(&argv[3], "");
 
     } else {
         ngx_str_set(&argv[1], "");
         ngx_str_set(&argv[2], "0");
+        argv[3] = *forget;
     }
 
     return ngx_http_totp_redis_eval(r->pool,
                                     &ngx_http_totp_store_shown_script, 1,
-                                    3, argv, ngx_http_totp_store_integer, op);
+                                    4, argv, ngx_http_totp_store_integer, op);
 }
 
 

@@ -244,11 +244,13 @@ ngx_int_t ngx_http_totp_store_summary(ngx_http_request_t *r,
 
 /*
  * Keeps sealed, the recovery codes just shown, for ttl seconds, or with
- * sealed NULL forgets them; *result 1 kept, 0 or 1 forgotten.
+ * sealed NULL forgets the set forget, if it is still the one kept;
+ * *result 1 kept, or 1 forgotten and 0 not.
  */
 ngx_int_t ngx_http_totp_store_shown(ngx_http_request_t *r,
     ngx_str_t *keyspace, ngx_str_t *user, ngx_str_t *sealed, time_t ttl,
-    ngx_int_t *result, ngx_http_totp_store_pt done, void *data);
+    ngx_str_t *forget, ngx_int_t *result, ngx_http_totp_store_pt done,
+    void *data);
 
 /* a new set of recovery codes if NAME is still enrolled with epoch */
 ngx_int_t ngx_http_totp_store_codes_replace(ngx_http_request_t *r,

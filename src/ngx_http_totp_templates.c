@@ -473,6 +473,19 @@ ngx_http_totp_templates_translate(ngx_conf_t *cf,
 
             (void) totp_render_words(dst->data, src->data, src->len, words,
                                      nwords, &off);
+
+            /*
+             * A word's text next to the template's braces could make a
+             * tag neither held alone ("{" then "{{x}}}"): the result is
+             * checked as its parts were.
+             */
+
+            if (ngx_http_totp_templates_check(cf, dst, i, what,
+                                              &ngx_http_totp_template_files[i])
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
         }
     }
 

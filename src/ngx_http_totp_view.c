@@ -197,7 +197,9 @@ ngx_http_totp_view_date(ngx_http_request_t *r, time_t t, ngx_str_t *out)
 {
     ngx_tm_t  tm;
 
-    out->data = ngx_pnalloc(r->pool, sizeof("2026-12-03") - 1);
+    /* a far totp_trust_ttl may reach past the year 9999 */
+
+    out->data = ngx_pnalloc(r->pool, NGX_INT_T_LEN + sizeof("-12-03") - 1);
     if (out->data == NULL) {
         return NGX_ERROR;
     }

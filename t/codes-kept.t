@@ -63,6 +63,18 @@ like $file->{body}, qr{^Recovery codes of alice for console\.test, made on \Q$to
     '... whose, where and when';
 like $file->{body}, qr{^\Q$_\E$}m, "... code $_" for @codes;
 
+# a script of the same site fetching them: the page, not the codes
+$page = $ua->get('/_totp/codes', { 'Sec-Fetch-Mode' => 'cors',
+                                   'Sec-Fetch-Dest' => 'empty' });
+is scalar(codes_of($page->{body})), 0, "a fetch() from a page: no codes";
+like $page->{body}, qr/You have 3 recovery codes left\./, '... the count';
+is $ua->get('/_totp/codes.txt', { 'Sec-Fetch-Mode' => 'cors' })->{status},
+    302, '... and no download';
+is_deeply [ codes_of($ua->get('/_totp/codes',
+                              { 'Sec-Fetch-Mode' => 'navigate' })->{body}) ],
+    \@codes, 'a navigation: the codes';
+$t->allow_log(qr/shown to a page only/);
+
 # another session of alice's: not its codes to see
 my $other = $t->ua;
 $res = login($other, 'alice', 'wonderland');
@@ -76,6 +88,12 @@ like $page->{body}, qr/You have 3 recovery codes left\./, '... but the count';
 $res = $other->get('/_totp/codes.txt');
 is $res->{status}, 302, '... and no download';
 like $res->{headers}{location} // '', qr{/_totp/codes$}, '... but the page';
+my $form = $other->get('/_totp/codes')->{body};
+$res = $other->post('/_totp/codes', { saved => 1, next => '/console',
+                                      csrf => field($form, 'csrf') });
+is $res->{status}, 302, '... "saved" there goes on';
+is $redis->cli('EXISTS', 'totp:user:{alice}:shown'), 1,
+    '... but forgets no set it cannot see';
 
 # the set moved to bob's key does not open for bob
 my $bob = $t->ua;

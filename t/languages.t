@@ -132,6 +132,13 @@ $t->write_file('words/messages.de', "title_login: {{#n}}Anmelden\n");
 ($ok, $out) = $t->nginx_test;
 ok !$ok, 'a broken tag in messages.de: nginx -t fails';
 
+# a word's brace next to the template's: a raw tag neither held alone
+$t->write_file('words/messages.de', "brand: {\n");
+$t->write_file('words/login.html', "<p>{{\@brand}}{{user}}}</p>\n");
+($ok, $out) = $t->nginx_test;
+ok !$ok, 'a word that makes {{{user}}} with the template: nginx -t fails';
+like $out, qr{prints a value unescaped}, '... as an unescaped value';
+
 $t->write_file('words/messages.de', "title_login: Anmelden\n");
 $t->write_file('words/login.html', "<h1>{{\@title_loggin}}</h1>\n");
 ($ok, $out) = $t->nginx_test;

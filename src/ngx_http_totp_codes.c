@@ -26,6 +26,8 @@ static void ngx_http_totp_codes_forget(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
 static void ngx_http_totp_codes_gone(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
+static ngx_int_t ngx_http_totp_codes_open(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_int_t rc, ngx_http_totp_shown_t *set);
 static void ngx_http_totp_codes_summed(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
 static ngx_int_t ngx_http_totp_codes_send_file(ngx_http_request_t *r,
@@ -91,10 +93,7 @@ ngx_http_totp_codes_forget(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
     ctx = data;
 
-    if (rc == NGX_OK) {
-        rc = ngx_http_totp_shown_open(r, ctx->conf->main, &ctx->user,
-                                      ctx->session.nonce, &ctx->shown, &set);
-    }
+    rc = ngx_http_totp_codes_open(r, ctx, rc, &set);
 
     if (rc == NGX_ERROR) {
         ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
@@ -207,6 +206,24 @@ ngx_http_totp_codes_gone(ngx_http_request_t *r, void *data, ngx_int_t rc)
 }
 
 
+/*
+ * The summary answered rc: the set this session may open (NGX_OK), none
+ * (NGX_DECLINED), or NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_totp_codes_open(ngx_http_request_t *r,
+    ngx_http_totp_page_ctx_t *ctx, ngx_int_t rc, ngx_http_totp_shown_t *set)
+{
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_totp_shown_open(r, ctx->conf->main, &ctx->user,
+                                    ctx->session.nonce, &ctx->shown, set);
+}
+
+
 /* a signed-in GET: the kept set, if this session has one, or the form */
 
 static void
@@ -217,10 +234,7 @@ ngx_http_totp_codes_summed(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
     ctx = data;
 
-    if (rc == NGX_OK) {
-        rc = ngx_http_totp_shown_open(r, ctx->conf->main, &ctx->user,
-                                      ctx->session.nonce, &ctx->shown, &set);
-    }
+    rc = ngx_http_totp_codes_open(r, ctx, rc, &set);
 
     if (rc == NGX_ERROR) {
         ngx_http_totp_flow_done(r, ngx_http_totp_flow_error(r, ctx));
@@ -253,9 +267,12 @@ ngx_http_totp_codes_summed(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
     /* no set to download (saved, or past its minutes): the page says so */
 
-    ngx_http_totp_flow_done(r, ctx->kept ? ngx_http_totp_codes_send_file(r, ctx)
-                                         : ngx_http_totp_flow_go(r, ctx,
-                                                                 "codes"));
+    if (ctx->kept) {
+        ngx_http_totp_flow_done(r, ngx_http_totp_codes_send_file(r, ctx));
+        return;
+    }
+
+    ngx_http_totp_flow_done(r, ngx_http_totp_flow_go(r, ctx, "codes"));
 }
 
 
